@@ -1,0 +1,153 @@
+"""The `modelops` command line: validate, compile, schema.
+
+Exit codes: 0 success, 1 user errors or a stale tree, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from compiler import __version__
+from compiler.diagnostics import Diagnostic
+
+OUTPUT = click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Human-readable text or JSON for machines.",
+)
+REPO = click.option(
+    "--repo", "-C", "repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Repository root (default: the nearest folder holding modelops.yaml).",
+)
+CRD_DIR = click.option(
+    "--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder of upstream CRD schemas to validate output against "
+    "(default: $MODELOPS_CRD_DIR, else schemas/crds).",
+)
+
+
+def _root(repo: Path | None) -> Path:
+    from compiler.pipeline import find_root
+
+    return repo.resolve() if repo else find_root(Path.cwd())
+
+
+def _report(diagnostics: list[Diagnostic], output: str, extra: dict | None = None) -> None:
+    if output == "json":
+        payload = {"ok": not diagnostics, "diagnostics": [d.to_json() for d in diagnostics]}
+        payload.update(extra or {})
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        return
+    for diagnostic in diagnostics:
+        click.echo(str(diagnostic), err=True)
+    if diagnostics:
+        count = len(diagnostics)
+        click.echo(f"Found {count} error{'s' if count != 1 else ''}.", err=True)
+
+
+def _crd_dir(explicit: Path | None, root: Path) -> Path | None:
+    from compiler.manifests import default_crd_dir
+
+    crd_dir = default_crd_dir(str(explicit) if explicit else None, root)
+    if crd_dir is not None and not crd_dir.is_dir():
+        raise click.BadParameter(f"CRD schema folder {crd_dir} does not exist", param_hint="--crd-dir")
+    return crd_dir
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="modelops")
+def cli() -> None:
+    """Compile model specs in models/ into Seldon manifests in generated/."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@REPO
+@CRD_DIR
+@OUTPUT
+def validate(paths: tuple[Path, ...], repo: Path | None, crd_dir: Path | None, output: str) -> None:
+    """Check model files (default: all of models/) without writing anything."""
+    from compiler.pipeline import build
+
+    root = _root(repo)
+    result = build(root, list(paths) or None, _crd_dir(crd_dir, root))
+    _report(result.diagnostics, output, {"models": result.models})
+    if result.diagnostics:
+        sys.exit(1)
+    if output == "text":
+        click.echo(f"{len(result.models)} model(s) valid.")
+
+
+@cli.command(name="compile")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if generated/ is stale.")
+@REPO
+@CRD_DIR
+@OUTPUT
+def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output: str) -> None:
+    """Compile every model into generated/<env>/<namespace>/<model>/."""
+    from compiler.output import GENERATED, read_tree, replace_tree, stale_diff
+    from compiler.pipeline import build
+
+    root = _root(repo)
+    result = build(root, None, _crd_dir(crd_dir, root))
+    if result.diagnostics:
+        _report(result.diagnostics, output)
+        sys.exit(1)
+    target = root / GENERATED
+    current = read_tree(target)
+    changed = sorted(n for n in set(current) | set(result.files) if current.get(n) != result.files.get(n))
+    summary = {"models": result.models, "files": len(result.files), "changed": changed}
+    if check:
+        diff = stale_diff(current, result.files)
+        _report([], output, {**summary, "stale": bool(changed), "diff": diff})
+        if changed:
+            if output == "text":
+                click.echo(diff, nl=False)
+                click.echo(f"{GENERATED}/ is stale or hand-edited ({len(changed)} file(s)): "
+                           "run `modelops compile` and commit the result.", err=True)
+            sys.exit(1)
+        if output == "text":
+            click.echo(f"{GENERATED}/ is up to date ({len(result.files)} files).")
+        return
+    if changed:
+        replace_tree(target, result.files)
+    _report([], output, summary)
+    if output == "text":
+        click.echo(f"Compiled {len(result.models)} model(s) into {len(result.files)} files; "
+                   f"{len(changed)} changed.")
+
+
+@cli.command()
+@REPO
+@click.option("--check", is_flag=True, help="Exit 1 if the files in schemas/ are stale.")
+def schema(repo: Path | None, check: bool) -> None:
+    """Export the JSON Schemas of model files and modelops.yaml to schemas/."""
+    from compiler.schema import schema_texts, write_schemas
+
+    directory = _root(repo) / "schemas"
+    if check:
+        stale = [n for n, t in schema_texts().items()
+                 if not (directory / n).is_file() or (directory / n).read_text() != t]
+        for name in stale:
+            click.echo(f"schemas/{name} is stale: run `modelops schema`", err=True)
+        sys.exit(1 if stale else 0)
+    for path in write_schemas(directory):
+        click.echo(f"wrote {path.relative_to(directory.parent).as_posix()}")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("interrupted; nothing was written", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug, not a user error: one line unless asked for the traceback
+        if os.environ.get("MODELOPS_DEBUG"):
+            raise
+        click.echo(f"modelops: internal error: {type(exc).__name__}: {exc} "
+                   "(set MODELOPS_DEBUG=1 for the traceback and please report it)", err=True)
+        sys.exit(3)

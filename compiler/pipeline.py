@@ -1,0 +1,216 @@
+"""load -> validate -> resolve -> check -> render -> validate output: the compile pipeline.
+
+Every stage collects all of its diagnostics; nothing is written unless the whole run is clean.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from compiler import spec as spec_module
+from compiler.checks import check_model, check_spec
+from compiler.diagnostics import Diagnostic
+from compiler.manifests import ManifestValidator
+from compiler.output import header, kustomization, to_yaml
+from compiler.resolve import ResolvedModel, resolve
+from compiler.source import Document, load
+from compiler.spec import NAME_RE, ModelSpec, RepoConfig
+from compiler.targets import target_for
+
+CONFIG_FILE = "modelops.yaml"
+MODELS_DIR = "models"
+
+
+@dataclass
+class LoadedModel:
+    spec: ModelSpec
+    doc: Document
+    path: Path
+
+
+@dataclass
+class Build:
+    """The outcome of a run: files for `generated/` (relative paths) or the diagnostics."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above `start` holding modelops.yaml (else `start`)."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    return start
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_config(root: Path) -> tuple[RepoConfig | None, Document | None, list[Diagnostic]]:
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return None, None, [
+            Diagnostic(CONFIG_FILE, 1, 1, "MO010", f"no {CONFIG_FILE} in {root}: "
+                       "create one with your environments (see README)")
+        ]
+    doc, errors = load(path, CONFIG_FILE)
+    if doc is None:
+        return None, None, errors
+    config, errors = _validate(RepoConfig, doc)
+    return config, doc, errors
+
+
+def model_files(root: Path, paths: list[Path] | None = None) -> list[Path]:
+    """Model files to read: the given files and folders, else every models/*.yaml, sorted."""
+    found: set[Path] = set()
+    for path in paths or [root / MODELS_DIR]:
+        if path.is_dir():
+            found.update(p for p in path.glob("*.yaml") if p.is_file())
+            found.update(p for p in path.glob("*.yml") if p.is_file())
+        else:
+            found.add(path)
+    return sorted(found, key=lambda p: display_path(p, root))
+
+
+def load_model(path: Path, root: Path) -> tuple[LoadedModel | None, list[Diagnostic]]:
+    doc, errors = load(path, display_path(path, root))
+    if doc is None:
+        return None, errors
+    spec, errors = _validate(ModelSpec, doc)
+    if spec is None:
+        return None, errors
+    return LoadedModel(spec, doc, path), []
+
+
+def build(root: Path, paths: list[Path] | None = None, crd_dir: Path | None = None) -> Build:
+    """Run the whole pipeline over the models (all of them unless `paths` narrows it)."""
+    result = Build()
+    config, config_doc, errors = load_config(root)
+    result.diagnostics += errors
+    loaded: list[LoadedModel] = []
+    for path in model_files(root, paths):
+        model, errors = load_model(path, root)
+        result.diagnostics += errors
+        if model is not None:
+            loaded.append(model)
+    if config is None:
+        return result
+    resolved: list[ResolvedModel] = []
+    for model in loaded:
+        errors = check_spec(model.spec, model.doc, config, model.path.stem)
+        result.diagnostics += errors
+        if errors:
+            continue
+        for env_model in resolve(model.spec, model.doc, config, config_doc):
+            errors = check_model(env_model, config)
+            errors += target_for(env_model.env_config.target).check(env_model)
+            result.diagnostics += errors
+            if not errors:
+                resolved.append(env_model)
+        result.models.append(model.spec.name)
+    result.diagnostics += _name_collisions(resolved)
+    if result.diagnostics:
+        return result
+    validator = ManifestValidator(crd_dir)
+    for env_model in resolved:
+        _render(env_model, validator, result)
+    for env in sorted({m.env for m in resolved}):
+        prefix = f"{env}/"
+        resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
+        result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
+    result.files = dict(sorted(result.files.items()))
+    result.diagnostics = sorted(set(result.diagnostics))
+    return result
+
+
+def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -> None:
+    folder = f"{model.env}/{model.namespace}/{model.spec.name}"
+    for obj in target_for(model.env_config.target).render(model):
+        kind = obj["kind"]
+        for problem in validator.problems(obj):
+            result.diagnostics.append(
+                model.doc.diagnostic(
+                    ("name",), "MO900",
+                    f"generated {kind} for environment {model.env} is invalid at {problem} "
+                    "(a modelops bug: please report it with this model file)",
+                )
+            )
+        result.files[f"{folder}/{kind.lower()}.yaml"] = header(model.doc.path) + to_yaml(obj)
+
+
+def _name_collisions(models: list[ResolvedModel]) -> list[Diagnostic]:
+    seen: dict[tuple[str, str, str], ResolvedModel] = {}
+    errors = []
+    for model in models:
+        target = target_for(model.env_config.target)
+        for name, what in target.derived_names(model):
+            key = (model.env, model.namespace, name)
+            other = seen.setdefault(key, model)
+            if other is not model and other.spec.name != model.spec.name:
+                errors.append(model.doc.diagnostic(
+                    ("name",), "MO211",
+                    f"{what} name {name!r} collides with one of model {other.spec.name!r} "
+                    f"in {model.env}/{model.namespace}: rename the model or the variant",
+                ))
+    return errors
+
+
+# --- pydantic errors as diagnostics ----------------------------------------------------------
+
+_FIELD_NAMES = sorted(
+    {
+        name
+        for obj in vars(spec_module).values()
+        if isinstance(obj, type) and issubclass(obj, BaseModel)
+        for name in obj.model_fields
+    }
+)
+
+
+def _validate(model: type[BaseModel], doc: Document) -> tuple[Any, list[Diagnostic]]:
+    data = doc.data
+    if not isinstance(data, dict):
+        found = "an empty file" if data is None else f"a {type(data).__name__}"
+        return None, [doc.diagnostic((), "MO100", f"expected a mapping of keys, found {found}")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, [_diagnostic(doc, error) for error in exc.errors()]
+
+
+def _diagnostic(doc: Document, error: Any) -> Diagnostic:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if loc and loc[-1] == "[key]":
+        return doc.diagnostic(loc[:-1], "MO103", f"invalid name {loc[-2]!r}: {_name_rule()}", key=True)
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        hint = difflib.get_close_matches(str(key), _FIELD_NAMES, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return doc.diagnostic(loc, "MO101", f"unknown key {key!r}{suggestion}", key=True)
+    if kind == "missing":
+        where = ".".join(str(p) for p in loc[:-1])
+        return doc.diagnostic(loc[:-1], "MO102",
+                              f"missing required key {loc[-1]!r}" + (f" in {where}" if where else ""))
+    field = ".".join(str(p) for p in loc)
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NAME_RE:
+        message = f"{error['input']!r} is not a valid name: {_name_rule()}"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    return doc.diagnostic(loc, "MO100", f"{field}: {message}" if field else message)
+
+
+def _name_rule() -> str:
+    return "use lowercase letters, digits and '-', starting and ending with a letter or digit"

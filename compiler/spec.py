@@ -1,0 +1,266 @@
+"""The model spec (`models/*.yaml`) and the repository config (`modelops.yaml`), as pydantic models.
+
+Override layers (repo defaults, environment overrides, variants) reuse the same classes: every field
+is optional there, and only the keys a layer writes take part in the merge (see `compiler.resolve`).
+Required-after-merge rules live in `compiler.checks`, where they can point at the right file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+QUANTITY_RE = re.compile(
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+DURATION_RE = r"^(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"
+_LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
+_DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+Name = Annotated[
+    str,
+    StringConstraints(pattern=NAME_RE, max_length=63),
+    Field(description="A Kubernetes name (RFC 1123 label): lowercase letters, digits and '-'."),
+]
+
+
+def _quantity(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a Kubernetes quantity such as 500m, 2, 1Gi")
+    text = str(value)
+    if not QUANTITY_RE.match(text):
+        raise ValueError(f"{text!r} is not a Kubernetes quantity (examples: 500m, 2, 512Mi, 1Gi)")
+    return text
+
+
+Quantity = Annotated[
+    str,
+    BeforeValidator(_quantity),
+    Field(
+        description="A Kubernetes quantity: 500m, 2, 512Mi, 1Gi.",
+        json_schema_extra={"pattern": QUANTITY_RE.pattern, "type": ["string", "number"]},
+    ),
+]
+Duration = Annotated[
+    str,
+    StringConstraints(pattern=DURATION_RE, min_length=2),
+    Field(description="A duration such as 30s, 1m or 1m30s."),
+]
+
+
+def _label_key(key: str) -> str:
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN_RE.match(prefix)):
+        raise ValueError(f"label key {key!r} has an invalid prefix (a DNS subdomain)")
+    if not name or len(name) > 63 or not _LABEL_NAME_RE.match(name):
+        raise ValueError(
+            f"label key {key!r} is invalid: at most 63 letters, digits, '-', '_' or '.'"
+        )
+    return key
+
+
+def _label_values(labels: dict[str, str]) -> dict[str, str]:
+    for key, value in labels.items():
+        _label_key(key)
+        if len(value) > 63 or not _LABEL_VALUE_RE.match(value):
+            raise ValueError(
+                f"label {key}={value!r} has an invalid value: at most 63 letters, digits, '-', '_' or '.'"
+            )
+    return labels
+
+
+def _annotation_keys(annotations: dict[str, str]) -> dict[str, str]:
+    for key in annotations:
+        _label_key(key)
+    return annotations
+
+
+Labels = Annotated[dict[str, str], AfterValidator(_label_values)]
+Annotations = Annotated[dict[str, str], AfterValidator(_annotation_keys)]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, validate_default=True)
+
+
+class Framework(StrEnum):
+    SKLEARN = "sklearn"
+    XGBOOST = "xgboost"
+    LIGHTGBM = "lightgbm"
+    MLFLOW = "mlflow"
+    TENSORFLOW = "tensorflow"
+    TRITON = "triton"
+    HUGGINGFACE = "huggingface"
+    CUSTOM = "custom"
+
+
+class Protocol(StrEnum):
+    V2 = "v2"
+    SELDON = "seldon"
+    TENSORFLOW = "tensorflow"
+
+
+class MlflowRef(_Strict):
+    """The MLflow registry entry the artifact was pinned from (written by `modelops promote`)."""
+
+    model: str = Field(min_length=1, description="Registered model name in MLflow.")
+    version: int = Field(ge=1, description="Registered model version.")
+
+
+class Artifact(_Strict):
+    uri: str | None = Field(
+        None,
+        description="Storage URI of the model folder (s3://, gs://, az://, https://). "
+        "Never models:/ or mlflow-artifacts:/: Seldon cannot read those.",
+    )
+    secret: Name | None = Field(
+        None, description="Name of the Kubernetes Secret holding storage credentials."
+    )
+    mlflow: MlflowRef | None = Field(None, description="Where this URI was pinned from.")
+
+
+class ResourceList(_Strict):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+    gpu: int | None = Field(None, ge=0, description="Number of nvidia.com/gpu.")
+
+
+class Resources(_Strict):
+    requests: ResourceList | None = None
+    limits: ResourceList | None = None
+
+
+class Autoscaling(_Strict):
+    min: int | None = Field(None, ge=1, description="Minimum replicas (default 1).")
+    max: int | None = Field(None, ge=1, description="Maximum replicas (required).")
+    cpu: int | None = Field(None, ge=1, le=1000, description="Target CPU utilisation, percent.")
+    memory: int | None = Field(None, ge=1, le=1000, description="Target memory utilisation, percent.")
+    rps: float | None = Field(
+        None, gt=0, description="Target requests per second per replica (targets that support it)."
+    )
+
+
+class Monitoring(_Strict):
+    enabled: bool | None = Field(None, description="Scrape the model's metrics (default true).")
+    interval: Duration | None = Field(None, description="Scrape interval (default 30s).")
+    kind: Literal["ServiceMonitor", "PodMonitor"] | None = Field(
+        None, description="How Prometheus finds the pods (default ServiceMonitor)."
+    )
+
+
+class Logging(_Strict):
+    mode: Literal["none", "request", "response", "all"] | None = Field(
+        None, description="Which payloads to log (default none)."
+    )
+    url: str | None = Field(None, description="HTTP sink receiving the CloudEvents.")
+
+
+class Probe(_Strict):
+    initial_delay: int | None = Field(None, ge=0, description="Seconds before the first probe.")
+    period: int | None = Field(None, ge=1, description="Seconds between probes.")
+    timeout: int | None = Field(None, ge=1, description="Seconds before a probe times out.")
+    failure_threshold: int | None = Field(None, ge=1, description="Failures before giving up.")
+
+
+class Probes(_Strict):
+    readiness: Probe | None = None
+    liveness: Probe | None = None
+
+
+class Settings(_Strict):
+    """Deployment settings that repo defaults, environments and the model itself may set."""
+
+    replicas: int | None = Field(None, ge=0, description="Fixed replica count (without autoscaling).")
+    autoscaling: Autoscaling | None = None
+    resources: Resources | None = None
+    artifact: Artifact | None = None
+    monitoring: Monitoring | None = None
+    logging: Logging | None = None
+    probes: Probes | None = None
+    env: dict[EnvName, str] | None = Field(
+        None, description="Non-secret environment variables for the model server."
+    )
+    labels: Labels | None = Field(None, description="Extra labels on every object.")
+    annotations: Annotations | None = Field(None, description="Extra annotations on every object.")
+
+
+class Variant(_Strict):
+    """One predictor: `main`, a canary, an A/B arm, or the shadow."""
+
+    weight: int | None = Field(
+        None, ge=0, le=100, description="Share of traffic in percent; non-shadow weights sum to 100."
+    )
+    shadow: bool = Field(False, description="Receives a copy of the traffic; its answers are dropped.")
+    artifact: Artifact | None = None
+    resources: Resources | None = None
+    replicas: int | None = Field(None, ge=0)
+
+
+Traffic = dict[Name, Variant]
+
+
+class EnvironmentOverride(Settings):
+    namespace: Name | None = None
+    traffic: Traffic | None = Field(
+        None, description="Variants in this environment; replaces the model's traffic as a whole."
+    )
+
+
+class ModelSpec(Settings):
+    """One model: `models/<name>.yaml`."""
+
+    name: Name
+    team: Name
+    description: str = ""
+    framework: Framework
+    image: str | None = Field(None, description="Container image (framework: custom only).")
+    protocol: Protocol = Protocol.V2
+    traffic: Traffic | None = Field(
+        None, description="Variants for every environment (default: one `main` variant)."
+    )
+    environments: dict[Name, EnvironmentOverride] | None = Field(
+        None,
+        description="Environments this model runs in, with their overrides "
+        "(default: every environment of modelops.yaml, no overrides).",
+    )
+
+
+# --- repository config: modelops.yaml ------------------------------------------------------------
+
+Target = Literal["seldon-v1"]
+
+
+class EnvironmentConfig(_Strict):
+    namespace: Name = Field(description="Default namespace of this environment's models.")
+    target: Target = "seldon-v1"
+    labels: Labels = Field(
+        default_factory=dict,
+        description="Labels on every object of this environment (e.g. what Prometheus selects).",
+    )
+    defaults: Settings = Field(default_factory=Settings)
+
+
+class Team(_Strict):
+    reviewers: list[str] = Field(default_factory=list, description="GitHub users or @org/teams.")
+
+
+class Policy(_Strict):
+    allowed_schemes: list[str] = Field(default_factory=lambda: ["s3", "gs", "az", "https"])
+    allowed_buckets: list[str] = Field(
+        default_factory=list,
+        description="URI prefixes artifacts must start with, e.g. s3://ml-models/ (empty: any).",
+    )
+    max_replicas: int = Field(20, ge=1)
+
+
+class RepoConfig(_Strict):
+    environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
+    defaults: Settings = Field(default_factory=Settings)
+    teams: dict[Name, Team] = Field(default_factory=dict)
+    policy: Policy = Field(default_factory=Policy)
