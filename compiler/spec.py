@@ -11,7 +11,14 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 QUANTITY_RE = re.compile(
