@@ -96,6 +96,13 @@ def load_model(path: Path, root: Path) -> tuple[LoadedModel | None, list[Diagnos
 
 def build(root: Path, paths: list[Path] | None = None, crd_dir: Path | None = None) -> Build:
     """Run the whole pipeline over the models (all of them unless `paths` narrows it)."""
+    result = _build(root, paths, crd_dir)
+    # Base settings are checked once per environment: report each problem once, in file order.
+    result.diagnostics = sorted(set(result.diagnostics))
+    return result
+
+
+def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None) -> Build:
     result = Build()
     config, config_doc, errors = load_config(root)
     result.diagnostics += errors
@@ -109,10 +116,7 @@ def build(root: Path, paths: list[Path] | None = None, crd_dir: Path | None = No
         return result
     resolved: list[ResolvedModel] = []
     for model in loaded:
-        errors = check_spec(model.spec, model.doc, config, model.path.stem)
-        result.diagnostics += errors
-        if errors:
-            continue
+        result.diagnostics += check_spec(model.spec, model.doc, config, model.path.stem)
         for env_model in resolve(model.spec, model.doc, config, config_doc):
             errors = check_model(env_model, config)
             errors += target_for(env_model.env_config.target).check(env_model)
@@ -131,7 +135,6 @@ def build(root: Path, paths: list[Path] | None = None, crd_dir: Path | None = No
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
         result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
     result.files = dict(sorted(result.files.items()))
-    result.diagnostics = sorted(set(result.diagnostics))
     return result
 
 
