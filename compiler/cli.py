@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from compiler import __version__
-from compiler.diagnostics import Diagnostic
+from compiler.diagnostics import Diagnostic, UserError
 
 OUTPUT = click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -89,7 +89,7 @@ def validate(paths: tuple[Path, ...], repo: Path | None, crd_dir: Path | None, o
 @OUTPUT
 def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output: str) -> None:
     """Compile every model into generated/<env>/<namespace>/<model>/."""
-    from compiler.output import GENERATED, read_tree, replace_tree, stale_diff
+    from compiler.output import GENERATED, read_files, read_tree, replace_tree, stale_diff, write_file
     from compiler.pipeline import build
 
     root = _root(repo)
@@ -97,27 +97,32 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
     if result.diagnostics:
         _report(result.diagnostics, output)
         sys.exit(1)
-    target = root / GENERATED
-    current = read_tree(target)
-    changed = sorted(n for n in set(current) | set(result.files) if current.get(n) != result.files.get(n))
-    summary = {"models": result.models, "files": len(result.files), "changed": changed}
+    wanted = {f"{GENERATED}/{name}": text for name, text in result.files.items()}
+    wanted.update(result.repo_files)
+    current = {f"{GENERATED}/{name}": text for name, text in read_tree(root / GENERATED).items()}
+    current.update(read_files(root, list(result.repo_files)))
+    changed = sorted(n for n in set(current) | set(wanted) if current.get(n) != wanted.get(n))
+    summary = {"models": result.models, "files": len(wanted), "changed": changed}
     if check:
-        diff = stale_diff(current, result.files)
+        diff = stale_diff(current, wanted, prefix="")
         _report([], output, {**summary, "stale": bool(changed), "diff": diff})
         if changed:
             if output == "text":
                 click.echo(diff, nl=False)
-                click.echo(f"{GENERATED}/ is stale or hand-edited ({len(changed)} file(s)): "
+                click.echo(f"{len(changed)} generated file(s) are stale or hand-edited: "
                            "run `modelops compile` and commit the result.", err=True)
             sys.exit(1)
         if output == "text":
-            click.echo(f"{GENERATED}/ is up to date ({len(result.files)} files).")
+            click.echo(f"{GENERATED}/ is up to date ({len(wanted)} files).")
         return
-    if changed:
-        replace_tree(target, result.files)
+    if any(name.startswith(f"{GENERATED}/") for name in changed):
+        replace_tree(root / GENERATED, result.files)
+    for name in changed:
+        if name in result.repo_files:
+            write_file(root / name, result.repo_files[name])
     _report([], output, summary)
     if output == "text":
-        click.echo(f"Compiled {len(result.models)} model(s) into {len(result.files)} files; "
+        click.echo(f"Compiled {len(result.models)} model(s) into {len(wanted)} files; "
                    f"{len(changed)} changed.")
 
 
@@ -139,9 +144,20 @@ def schema(repo: Path | None, check: bool) -> None:
         click.echo(f"wrote {path.relative_to(directory.parent).as_posix()}")
 
 
+# Commands defined in their own modules register here, one line each. Those modules must import
+# heavy libraries (mlflow, kubernetes, github) inside their functions, never at module level.
+from compiler.diff_command import diff_command  # noqa: E402
+
+cli.add_command(diff_command)
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
+    except UserError as exc:
+        for diagnostic in exc.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted; nothing was written", err=True)
         sys.exit(130)

@@ -54,8 +54,33 @@ def read_tree(root: Path) -> dict[str, str]:
     return files
 
 
+def read_files(root: Path, names: list[str]) -> dict[str, str]:
+    """The named files under `root` that exist, keyed by name."""
+    found = {}
+    for name in names:
+        path = root / name
+        if path.is_file():
+            found[name] = path.read_text(encoding="utf-8", errors="replace")
+    return found
+
+
+def write_file(path: Path, text: str) -> None:
+    """Replace one file atomically (write a sibling, then rename over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def stale_diff(current: dict[str, str], wanted: dict[str, str], prefix: str = GENERATED) -> str:
     """A unified diff turning what is on disk into what the compiler produces ('' when equal)."""
+    prefix = f"{prefix}/" if prefix else ""
     chunks = []
     for name in sorted(set(current) | set(wanted)):
         before, after = current.get(name), wanted.get(name)
@@ -65,8 +90,8 @@ def stale_diff(current: dict[str, str], wanted: dict[str, str], prefix: str = GE
             difflib.unified_diff(
                 (before or "").splitlines(keepends=True),
                 (after or "").splitlines(keepends=True),
-                fromfile=f"a/{prefix}/{name}" if before is not None else "/dev/null",
-                tofile=f"b/{prefix}/{name}" if after is not None else "/dev/null",
+                fromfile=f"a/{prefix}{name}" if before is not None else "/dev/null",
+                tofile=f"b/{prefix}{name}" if after is not None else "/dev/null",
             )
         )
     return "".join(chunks)

@@ -14,9 +14,12 @@ from pydantic import BaseModel, ValidationError
 
 from compiler import spec as spec_module
 from compiler.checks import check_model, check_spec
+from compiler.codeowners import PATH as CODEOWNERS_PATH
+from compiler.codeowners import codeowners
 from compiler.diagnostics import Diagnostic
 from compiler.manifests import ManifestValidator
 from compiler.output import header, kustomization, to_yaml
+from compiler.policy import check_policy
 from compiler.resolve import ResolvedModel, resolve
 from compiler.source import Document, load
 from compiler.spec import NAME_RE, ModelSpec, RepoConfig
@@ -38,6 +41,7 @@ class Build:
     """The outcome of a run: files for `generated/` (relative paths) or the diagnostics."""
 
     files: dict[str, str] = field(default_factory=dict)
+    repo_files: dict[str, str] = field(default_factory=dict)  # outside generated/, e.g. CODEOWNERS
     diagnostics: list[Diagnostic] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
 
@@ -125,6 +129,7 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None) -> Build:
                 resolved.append(env_model)
         result.models.append(model.spec.name)
     result.diagnostics += _name_collisions(resolved)
+    result.diagnostics += check_policy(resolved, config, config_doc, root)
     if result.diagnostics:
         return result
     validator = ManifestValidator(crd_dir)
@@ -135,6 +140,9 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None) -> Build:
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
         result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
     result.files = dict(sorted(result.files.items()))
+    owners = codeowners(resolved, config)
+    if owners is not None:
+        result.repo_files[CODEOWNERS_PATH] = owners
     return result
 
 

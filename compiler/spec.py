@@ -243,6 +243,21 @@ class ModelSpec(Settings):
 Target = Literal["seldon-v1"]
 
 
+class Rules(_Strict):
+    """Policy gates, evaluated by `modelops validate`; each is off unless an environment sets it."""
+
+    require_monitoring: bool = Field(False, description="Every model must keep monitoring on.")
+    min_replicas: int | None = Field(
+        None, ge=1, description="Fewest replicas a serving variant may run (autoscaling.min counts)."
+    )
+    require_memory_limit: bool = Field(False, description="Every variant must set a memory limit.")
+    require_rollout: bool = Field(
+        False,
+        description="A new artifact reaches the main variant only after it ran as a canary or "
+        "shadow in this environment (read from git history).",
+    )
+
+
 class EnvironmentConfig(_Strict):
     namespace: Name = Field(description="Default namespace of this environment's models.")
     target: Target = "seldon-v1"
@@ -251,10 +266,17 @@ class EnvironmentConfig(_Strict):
         description="Labels on every object of this environment (e.g. what Prometheus selects).",
     )
     defaults: Settings = Field(default_factory=Settings)
+    rules: Rules = Field(default_factory=lambda: Rules(), description="Policy gates for this environment.")
+    protected: bool = Field(
+        False, description="Changes here also need the platform team's approval (CODEOWNERS)."
+    )
 
 
 class Team(_Strict):
     reviewers: list[str] = Field(default_factory=list, description="GitHub users or @org/teams.")
+    max_replicas: int | None = Field(
+        None, ge=1, description="Cap on the sum of the team's maximum replicas in one environment."
+    )
 
 
 class Policy(_Strict):
@@ -271,3 +293,6 @@ class RepoConfig(_Strict):
     defaults: Settings = Field(default_factory=Settings)
     teams: dict[Name, Team] = Field(default_factory=dict)
     policy: Policy = Field(default_factory=Policy)
+    platform_team: str | None = Field(
+        None, description="GitHub team that co-owns protected environments, e.g. @acme/ml-platform."
+    )

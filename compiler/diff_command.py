@@ -1,0 +1,53 @@
+"""`modelops diff BASE [HEAD]`: what a change does to the cluster, for reviewers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from compiler.output import GENERATED
+
+
+@click.command(name="diff")
+@click.argument("base")
+@click.argument("head", required=False)
+@click.option("--repo", "-C", "repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Repository root (default: the nearest folder holding modelops.yaml).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="Terminal table, Markdown for a PR comment, or JSON.")
+@click.option("--show-yaml", is_flag=True, help="Also print the raw YAML diff (text format).")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when something changes, like `git diff`.")
+def diff_command(base: str, head: str | None, repo: Path | None, fmt: str, show_yaml: bool,
+                 exit_code: bool) -> None:
+    """Explain what changes in the cluster between BASE and HEAD.
+
+    BASE and HEAD are git refs; their committed generated/ trees are compared. Without HEAD, BASE is
+    compared with what the working tree compiles to.
+    """
+    from compiler.cli import _crd_dir, _report, _root
+    from compiler.gitrefs import files_at
+    from compiler.pipeline import build
+    from compiler.review import print_terminal, review, to_json, to_markdown
+
+    root = _root(repo)
+    before = files_at(root, base, GENERATED)
+    if head is None:
+        result = build(root, None, _crd_dir(None, root))
+        if result.diagnostics:
+            _report(result.diagnostics, "text")
+            sys.exit(1)
+        after = result.files
+    else:
+        after = files_at(root, head, GENERATED)
+    outcome = review(before, after)
+    if fmt == "markdown":
+        click.echo(to_markdown(outcome), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(to_json(outcome), indent=2, sort_keys=True))
+    else:
+        print_terminal(outcome, show_yaml)
+    if exit_code and not outcome.empty:
+        sys.exit(1)
