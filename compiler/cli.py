@@ -74,7 +74,7 @@ def validate(paths: tuple[Path, ...], repo: Path | None, crd_dir: Path | None, o
     from compiler.pipeline import build
 
     root = _root(repo)
-    result = build(root, list(paths) or None, _crd_dir(crd_dir, root))
+    result = build(root, list(paths) or None, _crd_dir(crd_dir, root), history=True)
     _report(result.diagnostics, output, {"models": result.models})
     if result.diagnostics:
         sys.exit(1)
@@ -142,6 +142,23 @@ def schema(repo: Path | None, check: bool) -> None:
         sys.exit(1 if stale else 0)
     for path in write_schemas(directory):
         click.echo(f"wrote {path.relative_to(directory.parent).as_posix()}")
+
+
+@cli.command()
+@REPO
+@click.option("--sync", "sync_mode", default=None,
+              help="Only environments synced this way (ci, argocd, flux).")
+def environments(repo: Path | None, sync_mode: str | None) -> None:
+    """List the environments of modelops.yaml, one per line (for CI scripts)."""
+    from compiler.pipeline import load_config
+
+    config, _, errors = load_config(_root(repo))
+    if config is None:
+        _report(errors, "text")
+        sys.exit(1)
+    for name, env in sorted(config.environments.items()):
+        if sync_mode is None or getattr(env, "sync", "ci") == sync_mode:
+            click.echo(name)
 
 
 # Commands defined in their own modules register here, one line each. Those modules must import

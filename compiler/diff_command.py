@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -20,8 +21,11 @@ from compiler.output import GENERATED
               show_default=True, help="Terminal table, Markdown for a PR comment, or JSON.")
 @click.option("--show-yaml", is_flag=True, help="Also print the raw YAML diff (text format).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when something changes, like `git diff`.")
+@click.option("--comment", "pull_request", type=int, default=None, metavar="PR",
+              help="Post (or update) the Markdown review as a comment on this pull request "
+              "(GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL).")
 def diff_command(base: str, head: str | None, repo: Path | None, fmt: str, show_yaml: bool,
-                 exit_code: bool) -> None:
+                 exit_code: bool, pull_request: int | None) -> None:
     """Explain what changes in the cluster between BASE and HEAD.
 
     BASE and HEAD are git refs; their committed generated/ trees are compared. Without HEAD, BASE is
@@ -43,6 +47,14 @@ def diff_command(base: str, head: str | None, repo: Path | None, fmt: str, show_
     else:
         after = files_at(root, head, GENERATED)
     outcome = review(before, after)
+    if pull_request is not None:
+        from compiler.prcomment import upsert_comment
+
+        repository = os.environ.get("GITHUB_REPOSITORY", "")
+        if not repository:
+            raise click.UsageError("--comment needs GITHUB_REPOSITORY (owner/name)")
+        action = upsert_comment(repository, pull_request, to_markdown(outcome))
+        click.echo(f"{action} the review comment on {repository}#{pull_request}", err=True)
     if fmt == "markdown":
         click.echo(to_markdown(outcome), nl=False)
     elif fmt == "json":

@@ -98,15 +98,21 @@ def load_model(path: Path, root: Path) -> tuple[LoadedModel | None, list[Diagnos
     return LoadedModel(spec, doc, path), []
 
 
-def build(root: Path, paths: list[Path] | None = None, crd_dir: Path | None = None) -> Build:
-    """Run the whole pipeline over the models (all of them unless `paths` narrows it)."""
-    result = _build(root, paths, crd_dir)
+def build(
+    root: Path, paths: list[Path] | None = None, crd_dir: Path | None = None, *, history: bool = False
+) -> Build:
+    """Run the whole pipeline over the models (all of them unless `paths` narrows it).
+
+    `history` also runs the gates that read git history (validate does; compile stays independent
+    of history so its output and speed depend on the working tree alone).
+    """
+    result = _build(root, paths, crd_dir, history)
     # Base settings are checked once per environment: report each problem once, in file order.
     result.diagnostics = sorted(set(result.diagnostics))
     return result
 
 
-def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None) -> Build:
+def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: bool) -> Build:
     result = Build()
     config, config_doc, errors = load_config(root)
     result.diagnostics += errors
@@ -129,7 +135,7 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None) -> Build:
                 resolved.append(env_model)
         result.models.append(model.spec.name)
     result.diagnostics += _name_collisions(resolved)
-    result.diagnostics += check_policy(resolved, config, config_doc, root)
+    result.diagnostics += check_policy(resolved, config, config_doc, root, history=history)
     if result.diagnostics:
         return result
     validator = ManifestValidator(crd_dir)

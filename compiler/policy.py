@@ -16,14 +16,19 @@ from compiler.spec import ModelSpec, RepoConfig
 
 
 def check_policy(
-    models: list[ResolvedModel], config: RepoConfig, config_doc: Document | None, root: Path
+    models: list[ResolvedModel],
+    config: RepoConfig,
+    config_doc: Document | None,
+    root: Path,
+    *,
+    history: bool = True,
 ) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
     for model in models:
         errors += _check_rules(model)
     errors += _check_team_caps(models, config)
     rollout = [m for m in models if m.env_config.rules.require_rollout]
-    if rollout:
+    if rollout and history:
         errors += _check_rollouts(rollout, config, config_doc, root)
     return errors
 

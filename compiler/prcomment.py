@@ -1,0 +1,36 @@
+"""Post the review as one pull-request comment, updated in place on every push."""
+
+from __future__ import annotations
+
+import os
+
+from compiler.diagnostics import Diagnostic, UserError
+from compiler.review import MARKER
+
+DEFAULT_API = "https://api.github.com"
+
+
+def upsert_comment(repository: str, number: int, body: str) -> str:
+    """Edit the PR's modelops comment (found by its marker) or create it; returns 'created' or
+    'updated'. Token from GITHUB_TOKEN, API from GITHUB_API_URL (GitHub Enterprise)."""
+    from github import Auth, Github, GithubException
+
+    token = os.environ.get("GITHUB_TOKEN")
+    if not token:
+        raise UserError([Diagnostic(".", 1, 1, "MO030", "GITHUB_TOKEN is not set: cannot comment")])
+    client = Github(
+        auth=Auth.Token(token), base_url=os.environ.get("GITHUB_API_URL", DEFAULT_API), retry=None
+    )
+    try:
+        issue = client.get_repo(repository).get_issue(number)
+        for comment in issue.get_comments():
+            if MARKER in (comment.body or ""):
+                if comment.body != body:
+                    comment.edit(body)
+                return "updated"
+        issue.create_comment(body)
+        return "created"
+    except GithubException as exc:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+        text = f"GitHub answered {exc.status} for {repository}#{number}: {message}"
+        raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc

@@ -1,0 +1,149 @@
+"""`modelops diff`: what a change does to the cluster, read from real git history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fake_github import FakeGitHub
+from gitrepo import CRD_DIR, copy_example_repo, edit, git, run
+
+from compiler.review import MARKER
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return copy_example_repo(tmp_path / "repo")
+
+
+def commit_compiled(repo: Path, message: str) -> None:
+    done = run(repo, "compile", crd_dir=CRD_DIR)
+    assert done.returncode == 0, done.stderr
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+
+
+def review_json(repo: Path, *refs: str) -> list[dict]:
+    done = run(repo, "diff", *refs, "--format", "json", crd_dir=CRD_DIR)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["changes"]
+
+
+def test_version_bump_and_canary_traffic_are_explained(repo: Path) -> None:
+    model = repo / "models" / "eta-courier.yaml"
+    edit(model, "main: {weight: 90}", "main: {weight: 80}")
+    edit(model, "        weight: 10\n", "        weight: 20\n")
+    edit(model, "uri: s3://acme-models/eta-courier/11", "uri: s3://acme-models/eta-courier/12")
+    edit(model, "mlflow: {model: eta-courier, version: 11}", "mlflow: {model: eta-courier, version: 12}")
+    commit_compiled(repo, "eta 12 everywhere")
+
+    changes = {(c["environment"], c["model"]): c for c in review_json(repo, "HEAD~1", "HEAD")}
+    production = changes[("production", "eta-courier")]
+    assert production["status"] == "changed"
+    assert "main: version 11 -> 12" in production["details"]
+    assert "main: traffic 90% -> 80%" in production["details"]
+    assert "canary: traffic 10% -> 20%" in production["details"]
+    # staging already ran version 12 through its own override: nothing changes there
+    assert ("staging", "eta-courier") not in changes
+
+
+def test_added_and_removed_models(repo: Path) -> None:
+    (repo / "models" / "iris-classifier.yaml").unlink()
+    text = (repo / "models" / "eta-courier.yaml").read_text().replace("eta-courier", "eta-bike")
+    (repo / "models" / "eta-bike.yaml").write_text(text)
+    commit_compiled(repo, "swap models")
+
+    changes = {(c["environment"], c["model"]): c for c in review_json(repo, "HEAD~1", "HEAD")}
+    assert changes[("production", "iris-classifier")]["status"] == "removed"
+    assert changes[("staging", "iris-classifier")]["status"] == "removed"
+    added = changes[("production", "eta-bike")]
+    assert added["status"] == "added"
+    assert "variant canary (version 12, 10%)" in added["details"]
+
+
+def test_shadow_added_replicas_and_monitoring(repo: Path) -> None:
+    iris = repo / "models" / "iris-classifier.yaml"
+    iris.write_text(iris.read_text().replace("replicas: 2", "replicas: 4") + (
+        "environments:\n"
+        "  staging:\n"
+        "    monitoring: {interval: 1m}\n"
+        "    traffic:\n"
+        "      main: {}\n"
+        "      candidate:\n"
+        "        shadow: true\n"
+        "        artifact: {uri: s3://acme-models/iris-classifier/v4}\n"
+        "  production: {}\n"
+    ))
+    commit_compiled(repo, "iris shadow")
+
+    changes = {(c["environment"], c["model"]): c for c in review_json(repo, "HEAD~1", "HEAD")}
+    staging = changes[("staging", "iris-classifier")]["details"]
+    assert any(d.startswith("shadow candidate added") for d in staging)
+    assert "main: replicas 2 -> 4" in staging
+    assert "ServiceMonitor changed (scrape interval 30s -> 1m)" in staging
+    production = changes[("production", "iris-classifier")]["details"]
+    assert production == ["main: replicas 2 -> 4"]
+
+
+def test_working_tree_is_compared_without_compiling(repo: Path) -> None:
+    edit(repo / "models" / "iris-classifier.yaml", "replicas: 2", "replicas: 3")
+    changes = review_json(repo, "HEAD")
+    assert {c["environment"] for c in changes} == {"staging", "production"}
+    assert run(repo, "compile", "--check", crd_dir=CRD_DIR).returncode == 1
+
+
+def test_markdown_has_summary_table_and_folded_yaml(repo: Path) -> None:
+    edit(repo / "models" / "iris-classifier.yaml", "replicas: 2", "replicas: 3")
+    commit_compiled(repo, "more iris")
+    done = run(repo, "diff", "HEAD~1", "HEAD", "--format", "markdown", crd_dir=CRD_DIR)
+    text = done.stdout
+    assert text.startswith(MARKER)
+    assert "| production | iris-classifier | changed | main: replicas 2 -> 3 |" in text
+    assert text.index("| environment |") < text.index("<details>")
+    assert "```diff" in text and "-    replicas: 2" in text and "+    replicas: 3" in text
+
+
+def test_no_change_and_exit_code(repo: Path) -> None:
+    assert run(repo, "diff", "HEAD", "--exit-code", crd_dir=CRD_DIR).returncode == 0
+    edit(repo / "models" / "iris-classifier.yaml", "replicas: 2", "replicas: 3")
+    assert run(repo, "diff", "HEAD", "--exit-code", crd_dir=CRD_DIR).returncode == 1
+
+
+def test_unknown_ref_is_one_line_error(repo: Path) -> None:
+    done = run(repo, "diff", "no-such-branch", crd_dir=CRD_DIR)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_pr_comment_is_created_once_then_updated(repo: Path) -> None:
+    edit(repo / "models" / "iris-classifier.yaml", "replicas: 2", "replicas: 3")
+    commit_compiled(repo, "more iris")
+    with FakeGitHub() as github:
+        github.add_comment(7, "LGTM from a human")
+        env = {"GITHUB_TOKEN": "test-token", "GITHUB_REPOSITORY": "acme/models",
+               "GITHUB_API_URL": github.url}
+        first = run(repo, "diff", "HEAD~1", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
+        assert first.returncode == 0, first.stderr
+        assert "created the review comment on acme/models#7" in first.stderr
+
+        edit(repo / "models" / "iris-classifier.yaml", "replicas: 3", "replicas: 5")
+        commit_compiled(repo, "even more iris")
+        second = run(repo, "diff", "HEAD~2", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
+        assert second.returncode == 0, second.stderr
+        assert "updated the review comment" in second.stderr
+
+        posts = [r for r in github.requests if r[0] == "POST"]
+        patches = [r for r in github.requests if r[0] == "PATCH"]
+        assert len(posts) == 1 and len(patches) == 1
+        ours = [c for c in github.comments.values() if MARKER in c["body"]]
+        assert len(ours) == 1 and "replicas 2 -> 5" in ours[0]["body"]
+        assert github.comments[1]["body"] == "LGTM from a human"
+
+
+def test_pr_comment_needs_a_token(repo: Path) -> None:
+    env = {"GITHUB_TOKEN": "", "GITHUB_REPOSITORY": "acme/models"}
+    done = run(repo, "diff", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
+    assert done.returncode == 1
+    assert "GITHUB_TOKEN is not set" in done.stderr and "Traceback" not in done.stderr
