@@ -28,6 +28,7 @@ _SECRET_VALUE = re.compile(
     r"|[?&](sig|signature|token|X-Amz-Signature|X-Goog-Signature)=|://[^/@\s:]+:[^/@\s]+@)",
     re.I,
 )
+_MAX_EXPONENT = 10_000  # far beyond any real quantity; keeps Decimal arithmetic in range
 _QUANTITY_SUFFIX = {
     "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"),
     "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
@@ -65,6 +66,12 @@ def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: st
                                      f"supported by the {spec.framework} server: use v2"))
     if spec.framework == "triton" and spec.protocol != "v2":
         errors.append(doc.diagnostic(("protocol",), "MO205", "Triton serves only protocol v2"))
+    if spec.autoupdate is not None:
+        runs_in = sorted(spec.environments) if spec.environments is not None else sorted(config.environments)
+        if spec.autoupdate.env not in runs_in:
+            errors.append(doc.diagnostic(("autoupdate", "env"), "MO207", f"autoupdate.env "
+                                         f"{spec.autoupdate.env!r} is not an environment this model runs "
+                                         f"in ({', '.join(runs_in)})"))
     return errors
 
 
@@ -173,15 +180,17 @@ def _check_scaling(model: ResolvedModel, variant: ResolvedVariant, config: RepoC
 
 
 def quantity_value(text: str) -> Decimal:
+    """The numeric value of a Kubernetes quantity (huge exponents give Infinity, not an error)."""
     match = QUANTITY_RE.match(text)
     if not match:
         raise ValueError(text)
-    number = Decimal(match.group(2))
-    suffix = match.group(6) or ""
-    if suffix[:1] in ("e", "E"):
-        return number * Decimal(10) ** Decimal(suffix[1:])
     sign = -1 if match.group(1) == "-" else 1
-    return sign * number * _QUANTITY_SUFFIX[suffix]
+    suffix = match.group(6) or ""
+    number = sign * Decimal(match.group(2))
+    if suffix[:1] not in ("e", "E"):
+        return number * _QUANTITY_SUFFIX[suffix]
+    exponent = max(-_MAX_EXPONENT, min(_MAX_EXPONENT, int(suffix[1:])))
+    return number.scaleb(exponent)
 
 
 def _check_resources(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:

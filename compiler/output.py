@@ -100,6 +100,8 @@ def stale_diff(current: dict[str, str], wanted: dict[str, str], prefix: str = GE
 def replace_tree(target: Path, files: dict[str, str]) -> None:
     """Make `target` hold exactly `files`, atomically: readers see the old tree or the new one."""
     parent = target.parent
+    for leftover in parent.glob(f"{target.name}.tmp-*"):  # from a run killed after its swap
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=parent))
     try:
         for name, text in files.items():

@@ -108,6 +108,9 @@ class _Builder:
                 self._error(key_node, "MO004", "mapping keys must be plain scalars")
                 continue
             key = _scalar_constructor.construct_object(key_node)
+            if not isinstance(key, str):
+                self._error(key_node, "MO004", f"key {key_node.value!r} must be a string: quote it")
+                continue
             if key in result:
                 self._error(key_node, "MO005", f"duplicate key {key!r}")
                 continue
@@ -126,6 +129,11 @@ def parse(text: str, path: str) -> tuple[Document | None, list[Diagnostic]]:
     doc = Document(path=path, data=None, text=text)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return None, [Diagnostic(path, line, col, "MO001",
+                                 f"invalid YAML: character #x{exc.character:04x} is not allowed")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -1,0 +1,66 @@
+"""Shared fixtures: the CRD schema folder and a factory for throwaway modelops repos."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+CONFIG = """\
+environments:
+  staging:
+    namespace: models-staging
+    target: seldon-v1
+  production:
+    namespace: models
+    target: seldon-v1
+defaults:
+  resources:
+    requests: {cpu: 100m, memory: 256Mi}
+    limits: {memory: 1Gi}
+teams:
+  risk:
+    reviewers: ["@acme/risk-ds"]
+  search:
+    reviewers: ["@acme/search-ml"]
+policy:
+  allowed_schemes: [s3, gs]
+  allowed_buckets: ["s3://acme-models/", "gs://acme-models/"]
+  max_replicas: 20
+"""
+
+RepoFactory = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def crd_dir() -> Path:
+    """Upstream CRD schemas (read-only test data); MODELOPS_CRD_DIR overrides the default."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "crds"
+    path = Path(os.environ.get("MODELOPS_CRD_DIR") or default)
+    if not path.is_dir():
+        pytest.skip(f"CRD schemas not found at {path} (set MODELOPS_CRD_DIR)")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path_factory: pytest.TempPathFactory) -> RepoFactory:
+    """Factory: `repo({"iris.yaml": "name: iris ..."}, config=None)` -> root of a fresh repo.
+
+    Model texts are dedented and written into models/ in the given order; `config` replaces
+    the default modelops.yaml text (staging + production, teams risk/search, s3/gs policy).
+    """
+
+    def make(models: dict[str, str] | None = None, config: str | None = None) -> Path:
+        root = tmp_path_factory.mktemp("repo")
+        (root / "modelops.yaml").write_text(
+            textwrap.dedent(config) if config is not None else CONFIG, encoding="utf-8"
+        )
+        (root / "models").mkdir()
+        for name, text in (models or {}).items():
+            (root / "models" / name).write_text(textwrap.dedent(text), encoding="utf-8")
+        return root
+
+    return make

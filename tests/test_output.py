@@ -1,0 +1,307 @@
+"""generated/ is replaced atomically, and a compile imports no heavy libraries."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from compiler.output import read_tree, replace_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+OLD = {
+    "staging/kustomization.yaml": "old: staging\n",
+    "staging/ns/a/seldondeployment.yaml": "old: a\n",
+    "production/ns/orphan/service.yaml": "old: orphan\n",
+}
+NEW = {
+    "staging/kustomization.yaml": "new: staging\n",
+    "staging/ns/a/seldondeployment.yaml": "new: a\n",
+    "staging/ns/b/seldondeployment.yaml": "new: b\n",
+    "production/kustomization.yaml": "new: production\n",
+    "production/ns/b/service.yaml": "new: b service\n",
+}
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    if not root.is_dir():
+        return {}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def encoded(files: dict[str, str]) -> dict[str, bytes]:
+    return {name: text.encode() for name, text in sorted(files.items())}
+
+
+def leftovers(parent: Path, name: str = "generated") -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(f"{name}."))
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Path:
+    path = tmp_path / "generated"
+    replace_tree(path, OLD)
+    return path
+
+
+# --- replace_tree ----------------------------------------------------------------------------
+
+
+def test_replace_tree_creates_missing_target(tmp_path: Path) -> None:
+    path = tmp_path / "generated"
+    replace_tree(path, NEW)
+    assert snapshot(path) == encoded(NEW)
+    assert leftovers(tmp_path) == []
+
+
+def test_replace_tree_holds_exactly_the_files(target: Path) -> None:
+    assert snapshot(target) == encoded(OLD)
+    replace_tree(target, NEW)
+    assert snapshot(target) == encoded(NEW)
+    assert read_tree(target) == NEW
+    assert not (target / "production/ns/orphan").exists()  # stale folders go away too
+    assert leftovers(target.parent) == []
+
+
+def test_replace_tree_with_nothing_empties_target(target: Path) -> None:
+    replace_tree(target, {})
+    assert target.is_dir()
+    assert snapshot(target) == {}
+    assert leftovers(target.parent) == []
+
+
+@pytest.mark.parametrize("fail_after", [0, 1, 3, len(NEW) - 1])
+def test_failed_write_keeps_old_tree(
+    target: Path, monkeypatch: pytest.MonkeyPatch, fail_after: int
+) -> None:
+    original = Path.write_text
+    written: list[Path] = []
+
+    def flaky(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if len(written) >= fail_after:
+            raise OSError(28, "No space left on device")
+        written.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", flaky)
+    with pytest.raises(OSError, match="No space left"):
+        replace_tree(target, NEW)
+    monkeypatch.undo()
+    assert len(written) == fail_after
+    assert snapshot(target) == encoded(OLD)
+    assert leftovers(target.parent) == []
+
+
+def test_interrupt_during_write_keeps_old_tree(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Path.write_text
+    calls = []
+
+    def interrupted(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(self)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        replace_tree(target, NEW)
+    monkeypatch.undo()
+    assert snapshot(target) == encoded(OLD)
+    assert leftovers(target.parent) == []
+
+
+def test_failed_swap_keeps_old_tree(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import compiler.output as output
+
+    def broken(a: Path, b: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(output, "_exchange", broken)
+    with pytest.raises(OSError):
+        replace_tree(target, NEW)
+    assert snapshot(target) == encoded(OLD)
+    assert leftovers(target.parent) == []
+
+
+def test_fallback_swap_without_renameat2(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where renameat2 is missing, the two-rename fallback still ends with exactly the new tree."""
+    import ctypes
+
+    class NoRenameat2:
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    monkeypatch.setattr(ctypes, "CDLL", NoRenameat2)
+    replace_tree(target, NEW)
+    assert snapshot(target) == encoded(NEW)
+    assert leftovers(target.parent) == []
+
+
+# --- SIGKILL never leaves a partial tree -----------------------------------------------------
+
+# The child replaces a tree of many files, announcing each write so the parent can kill it at
+# a chosen point: while staging files, and (for the highest counts) around the swap itself.
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from compiler.output import replace_tree
+
+    original = Path.write_text
+    count = 0
+
+    def announced(self, *args, **kwargs):
+        global count
+        result = original(self, *args, **kwargs)
+        count += 1
+        print(count, flush=True)
+        return result
+
+    Path.write_text = announced
+    files = {f"env/ns/m{i:04d}/seldondeployment.yaml": f"new: {i}\\n" for i in range(N)}
+    replace_tree(Path(sys.argv[1]), files)
+    print("done", flush=True)
+    """
+)
+CHILD_FILES = 400
+
+
+def _old_tree() -> dict[str, str]:
+    return {f"env/ns/m{i:04d}/seldondeployment.yaml": f"old: {i}\n" for i in range(CHILD_FILES)}
+
+
+@pytest.mark.parametrize("kill_at", [1, 50, 200, CHILD_FILES - 1, CHILD_FILES])
+def test_sigkill_during_replace_never_leaves_partial_tree(tmp_path: Path, kill_at: int) -> None:
+    target = tmp_path / "generated"
+    old = _old_tree()
+    replace_tree(target, old)
+    new = {name: text.replace("old", "new") for name, text in old.items()}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD.replace("(N)", f"({CHILD_FILES})"), str(target)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.strip() == "done" or int(line) >= kill_at:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    child.stdout.close()
+    assert child.stderr is not None
+    child.stderr.close()
+    tree = snapshot(target)
+    assert tree in (encoded(old), encoded(new)), f"partial tree after SIGKILL at {kill_at}"
+    # A killed run may leave its staging folder behind, but never inside generated/.
+    assert not any(".tmp-" in name for name in tree)
+
+
+def _copy_repo(destination: Path) -> Path:
+    destination.mkdir(parents=True)
+    shutil.copy2(ROOT / "modelops.yaml", destination / "modelops.yaml")
+    shutil.copytree(ROOT / "models", destination / "models")
+    shutil.copytree(ROOT / "generated", destination / "generated")
+    return destination
+
+
+def _modelops() -> str:
+    return str(Path(sys.executable).parent / "modelops")
+
+
+def test_sigkill_during_real_compile(tmp_path: Path, crd_dir: Path) -> None:
+    """Kill `modelops compile` at spread-out moments: generated/ is always old or new, whole."""
+    env = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
+    reference = _copy_repo(tmp_path / "reference")
+    subprocess.run(
+        [_modelops(), "compile"], cwd=reference, env=env, check=True, capture_output=True
+    )
+    new = snapshot(reference / "generated")
+
+    def stale_copy(name: str) -> tuple[Path, dict[str, bytes]]:
+        work = _copy_repo(tmp_path / name)
+        edited = work / "generated/production/kustomization.yaml"
+        edited.write_text(edited.read_text() + "# hand edit\n")
+        (work / "generated/production/models/gone").mkdir()
+        (work / "generated/production/models/gone/service.yaml").write_text("orphan: true\n")
+        return work, snapshot(work / "generated")
+
+    work, _ = stale_copy("timing")
+    start = time.monotonic()
+    subprocess.run([_modelops(), "compile"], cwd=work, env=env, check=True, capture_output=True)
+    duration = time.monotonic() - start
+
+    for attempt, fraction in enumerate([0.5, 0.7, 0.8, 0.9, 0.95, 1.0]):
+        work, old = stale_copy(f"kill-{attempt}")
+        child = subprocess.Popen(
+            [_modelops(), "compile"],
+            cwd=work,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(duration * fraction)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        tree = snapshot(work / "generated")
+        assert tree in (old, new), f"partial generated/ after SIGKILL at {fraction:.0%}"
+
+
+# --- heavy imports ---------------------------------------------------------------------------
+
+HEAVY = ("mlflow", "kubernetes", "github")
+IMPORTS = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import compiler.cli
+    from compiler.pipeline import build
+
+    result = build(Path(sys.argv[1]), None, Path(sys.argv[2]))
+    assert not result.diagnostics, result.diagnostics
+    assert result.files
+    try:
+        compiler.cli.cli.main(["compile", "-C", sys.argv[1]], standalone_mode=False)
+    except SystemExit as exc:
+        assert not exc.code, exc.code
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)
+    print(json.dumps(heavy))
+    """
+)
+
+
+def test_compile_imports_no_heavy_libraries(tmp_path: Path, crd_dir: Path) -> None:
+    work = _copy_repo(tmp_path / "repo")
+    env = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            IMPORTS.replace("in HEAVY", f"in {HEAVY!r}"),
+            str(work),
+            str(crd_dir),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    heavy = json.loads(result.stdout.strip().splitlines()[-1])
+    assert heavy == []
