@@ -1,0 +1,154 @@
+"""Argo CD and Flux handoff: emitted by compile, valid against the upstream CRDs, health check works."""
+
+from __future__ import annotations
+
+import yaml
+from click.testing import CliRunner
+from lupa import lua51
+
+from compiler.cli import cli
+from compiler.gitops import HEALTH_KEY, SELDON_HEALTH_LUA
+from compiler.manifests import ManifestValidator
+from compiler.pipeline import build
+
+MODEL = """\
+name: iris
+team: risk
+framework: sklearn
+artifact:
+  uri: s3://acme-models/iris/1
+"""
+CONFIG = """\
+environments:
+  staging:
+    namespace: models-staging
+  production:
+    namespace: models
+    sync: argocd
+    gitops:
+      repo_url: https://git.example.com/acme/models.git
+      argocd: {project: ml, namespace: gitops}
+  edge:
+    namespace: models-edge
+    sync: flux
+    gitops:
+      repo_url: https://git.example.com/acme/models.git
+      revision: release
+      flux: {interval: 2m}
+  lab:
+    namespace: models-lab
+    sync: flux
+    gitops:
+      flux: {source: platform-repo}
+teams:
+  risk: {reviewers: ["@acme/risk-ds"]}
+"""
+
+
+def compiled(repo, crd_dir, config=CONFIG):
+    result = build(repo({"iris.yaml": MODEL}, config), crd_dir=crd_dir)
+    assert result.diagnostics == []
+    return result.files
+
+
+def load(files, name):
+    return yaml.safe_load(files[name])
+
+
+def test_gitops_files_are_emitted_outside_the_environment_folders(repo, crd_dir):
+    files = compiled(repo, crd_dir)
+    gitops = sorted(name for name in files if name.startswith("_gitops/"))
+    assert gitops == [
+        "_gitops/edge/gitrepository.yaml",
+        "_gitops/edge/kustomization-flux.yaml",
+        "_gitops/lab/kustomization-flux.yaml",
+        "_gitops/production/application.yaml",
+        "_gitops/production/argocd-cm-patch.yaml",
+    ]
+    for env in ("staging", "production", "edge", "lab"):
+        resources = load(files, f"{env}/kustomization.yaml")["resources"]
+        assert not any("_gitops" in r for r in resources)
+    assert not any(n.startswith("_gitops/staging") for n in files)  # sync: ci emits nothing
+
+
+def test_argocd_application(repo, crd_dir):
+    app = load(compiled(repo, crd_dir), "_gitops/production/application.yaml")
+    assert app["metadata"] == {"name": "modelops-production", "namespace": "gitops", "labels": {
+        "app.kubernetes.io/managed-by": "modelops", "app.kubernetes.io/part-of": "modelops",
+        "modelops.io/environment": "production"}}
+    spec = app["spec"]
+    assert spec["project"] == "ml"
+    assert spec["source"] == {"repoURL": "https://git.example.com/acme/models.git", "targetRevision": "main",
+                              "path": "generated/production"}
+    assert spec["destination"]["namespace"] == "models"
+    assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert "RespectIgnoreDifferences=true" in spec["syncPolicy"]["syncOptions"]
+    ignored = spec["ignoreDifferences"][0]
+    assert ignored["kind"] == "SeldonDeployment"
+    assert ".spec.predictors[].replicas" in ignored["jqPathExpressions"]
+    assert ignored["managedFieldsManagers"] == ["kube-controller-manager"]
+
+
+def test_flux_kustomization_and_source(repo, crd_dir):
+    files = compiled(repo, crd_dir)
+    kustomization = load(files, "_gitops/edge/kustomization-flux.yaml")["spec"]
+    assert kustomization["path"] == "./generated/edge"
+    assert kustomization["prune"] is True and kustomization["interval"] == "2m"
+    assert kustomization["sourceRef"] == {"kind": "GitRepository", "name": "modelops"}
+    assert kustomization["healthChecks"] == [{"apiVersion": "machinelearning.seldon.io/v1",
+                                              "kind": "SeldonDeployment", "name": "iris",
+                                              "namespace": "models-edge"}]
+    source = load(files, "_gitops/edge/gitrepository.yaml")["spec"]
+    assert source["url"] == "https://git.example.com/acme/models.git"
+    assert source["ref"] == {"branch": "release"}
+    lab = load(files, "_gitops/lab/kustomization-flux.yaml")["spec"]
+    assert lab["sourceRef"]["name"] == "platform-repo"
+
+
+def test_every_gitops_object_validates_against_the_closed_upstream_schemas(repo, crd_dir):
+    validator = ManifestValidator(crd_dir)
+    files = compiled(repo, crd_dir)
+    for name in (n for n in files if n.startswith("_gitops/")):
+        obj = load(files, name)
+        assert validator.covers((obj["apiVersion"], obj["kind"])), name
+        assert validator.problems(obj) == [], name
+    broken = load(files, "_gitops/production/application.yaml")
+    broken["spec"]["syncPolicy"]["automated"]["prunne"] = True
+    assert validator.problems(broken)  # closed: a typo would be caught
+
+
+def test_repo_url_is_required_for_argocd(repo, crd_dir):
+    url = "      repo_url: https://git.example.com/acme/models.git\n"
+    config = CONFIG.replace(url + "      argocd", "      argocd")
+    result = build(repo({"iris.yaml": MODEL}, config), crd_dir=crd_dir)
+    assert [str(d) for d in result.diagnostics] == [
+        "modelops.yaml:5:5: MO100 environments.production: sync: argocd needs gitops.repo_url "
+        "(the Git URL the controller pulls)"]
+
+
+def test_compile_check_covers_gitops_files(repo, crd_dir):
+    root = repo({"iris.yaml": MODEL}, CONFIG)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["compile", "-C", str(root), "--crd-dir", str(crd_dir)]).exit_code == 0
+    path = root / "generated" / "_gitops" / "production" / "application.yaml"
+    path.write_text(path.read_text().replace("selfHeal: true", "selfHeal: false"))
+    result = runner.invoke(cli, ["compile", "--check", "-C", str(root), "--crd-dir", str(crd_dir)])
+    assert result.exit_code == 1
+    assert "-      selfHeal: false" in result.output and "+      selfHeal: true" in result.output
+
+
+def health(obj):
+    lua = lua51.LuaRuntime(unpack_returned_tuples=True)
+    check = lua.eval(f"function(obj)\n{SELDON_HEALTH_LUA}\nend")
+    result = check(lua.table_from(obj, recursive=True))
+    return result["status"], result["message"]
+
+
+def test_argocd_health_check_maps_seldon_states(repo, crd_dir):
+    patch = load(compiled(repo, crd_dir), "_gitops/production/argocd-cm-patch.yaml")
+    assert patch["metadata"]["name"] == "argocd-cm" and patch["data"][HEALTH_KEY] == SELDON_HEALTH_LUA
+    assert health({"status": {"state": "Available"}}) == ("Healthy", "SeldonDeployment is available")
+    failed = {"status": {"state": "Failed", "description": "bad modelUri"}}
+    assert health(failed) == ("Degraded", "bad modelUri")
+    assert health({"status": {"state": "Creating"}})[0] == "Progressing"
+    assert health({"spec": {}})[0] == "Progressing"
