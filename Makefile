@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MODELOPS_CRD_DIR ?= $(firstword $(wildcard schemas/crds ../shared/crds))
 export MODELOPS_CRD_DIR
 
-.PHONY: run test lint schema clean
+.PHONY: run test lint schema clean bench
 
 $(BIN)/modelops: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ lint: $(VENV)/.test-extras
 
 schema: $(BIN)/modelops
 	$(BIN)/modelops schema
+
+# Speed against Kapitan (own venv in bench/) and the floor; BENCH_ARGS="--n 100 --repeat 1" runs small.
+KAPITAN := bench/.venv-kapitan/bin/kapitan
+$(KAPITAN):
+	-$(PYTHON) -m venv bench/.venv-kapitan && bench/.venv-kapitan/bin/pip install --quiet 'kapitan==0.36.3'
+
+bench: $(BIN)/modelops $(KAPITAN)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

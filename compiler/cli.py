@@ -163,9 +163,15 @@ def environments(repo: Path | None, sync_mode: str | None) -> None:
 
 # Commands defined in their own modules register here, one line each. Those modules must import
 # heavy libraries (mlflow, kubernetes, github) inside their functions, never at module level.
+from compiler.crd_pull import schemas_group  # noqa: E402
 from compiler.diff_command import diff_command  # noqa: E402
+from compiler.drift import drift_command  # noqa: E402
+from compiler.sync import sync_command  # noqa: E402
 
 cli.add_command(diff_command)
+cli.add_command(sync_command)
+cli.add_command(drift_command)
+cli.add_command(schemas_group)
 
 
 def main() -> None:

@@ -13,10 +13,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from compiler import spec as spec_module
+from compiler.cache import RenderCache
 from compiler.checks import check_model, check_spec
 from compiler.codeowners import PATH as CODEOWNERS_PATH
 from compiler.codeowners import codeowners
 from compiler.diagnostics import Diagnostic
+from compiler.gitops import gitops_objects
 from compiler.manifests import ManifestValidator
 from compiler.output import header, kustomization, to_yaml
 from compiler.policy import check_policy
@@ -79,7 +81,8 @@ def load_config(root: Path) -> tuple[RepoConfig | None, Document | None, list[Di
 def model_files(root: Path, paths: list[Path] | None = None) -> list[Path]:
     """Model files to read: the given files and folders, else every models/*.yaml, sorted."""
     found: set[Path] = set()
-    for path in paths or [root / MODELS_DIR]:
+    defaults = [root / MODELS_DIR] if (root / MODELS_DIR).is_dir() else []
+    for path in paths or defaults:
         if path.is_dir():
             found.update(p for p in path.glob("*.yaml") if p.is_file())
             found.update(p for p in path.glob("*.yml") if p.is_file())
@@ -124,12 +127,13 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: 
             loaded.append(model)
     if config is None:
         return result
+    result.diagnostics += _duplicate_names(loaded)
     resolved: list[ResolvedModel] = []
     for model in loaded:
         result.diagnostics += check_spec(model.spec, model.doc, config, model.path.stem)
         for env_model in resolve(model.spec, model.doc, config, config_doc):
             errors = check_model(env_model, config)
-            errors += target_for(env_model.env_config.target).check(env_model)
+            errors += target_for(env_model.target).check(env_model)
             result.diagnostics += errors
             if not errors:
                 resolved.append(env_model)
@@ -139,12 +143,13 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: 
     if result.diagnostics:
         return result
     validator = ManifestValidator(crd_dir)
-    for env_model in resolved:
-        _render(env_model, validator, result)
+    cache = RenderCache(root, config_doc.text if config_doc else "", crd_dir)
+    _render_all(resolved, validator, result, cache)
     for env in sorted({m.env for m in resolved}):
         prefix = f"{env}/"
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
         result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
+    _gitops(config, validator, result)
     result.files = dict(sorted(result.files.items()))
     owners = codeowners(resolved, config)
     if owners is not None:
@@ -152,9 +157,35 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: 
     return result
 
 
+def _render_all(
+    resolved: list[ResolvedModel], validator: ManifestValidator, result: Build, cache: RenderCache
+) -> None:
+    """Render and validate each model, or take its files from the cache when its inputs are unchanged."""
+    by_model: dict[int, list[ResolvedModel]] = {}
+    for env_model in resolved:
+        by_model.setdefault(id(env_model.doc), []).append(env_model)
+    for env_models in by_model.values():
+        doc = env_models[0].doc
+        key = cache.key(doc.path, doc.text)
+        files = cache.get(key)
+        if files is None:
+            scratch = Build()
+            for env_model in env_models:
+                _render(env_model, validator, scratch)
+            result.diagnostics += scratch.diagnostics
+            files = scratch.files
+            if not scratch.diagnostics:
+                cache.put(key, files)
+        result.files.update(files)
+    if not result.diagnostics:
+        cache.save()
+
+
 def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -> None:
     folder = f"{model.env}/{model.namespace}/{model.spec.name}"
-    for obj in target_for(model.env_config.target).render(model):
+    objects = target_for(model.target).render(model)
+    kinds = [obj["kind"] for obj in objects]
+    for obj in objects:
         kind = obj["kind"]
         for problem in validator.problems(obj):
             result.diagnostics.append(
@@ -164,23 +195,60 @@ def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -
                     "(a modelops bug: please report it with this model file)",
                 )
             )
-        result.files[f"{folder}/{kind.lower()}.yaml"] = header(model.doc.path) + to_yaml(obj)
+        stem = _file_stem(model, obj, kinds)
+        result.files[f"{folder}/{stem}.yaml"] = header(model.doc.path) + to_yaml(obj)
+
+
+def _file_stem(model: ResolvedModel, obj: dict[str, Any], kinds: list[str]) -> str:
+    """`<kind>`, or `<kind>-<variant>` when a model emits a kind once per variant (Seldon Core 2)."""
+    kind = obj["kind"].lower()
+    if kinds.count(obj["kind"]) == 1:
+        return kind
+    meta = obj["metadata"]
+    variant = meta.get("labels", {}).get("modelops.io/variant")
+    return f"{kind}-{variant or meta['name'].removeprefix(model.spec.name + '-')}"
+
+
+def _gitops(config: RepoConfig, validator: ManifestValidator, result: Build) -> None:
+    """Argo CD / Flux objects for environments a controller syncs, in generated/_gitops/<env>/."""
+    for name, obj in gitops_objects(config, result.files).items():
+        for problem in validator.problems(obj):
+            result.diagnostics.append(Diagnostic(
+                CONFIG_FILE, 1, 1, "MO900",
+                f"generated {obj['kind']} {name} is invalid at {problem} (a modelops bug: please report it)"))
+        result.files[name] = header(CONFIG_FILE) + to_yaml(obj)
 
 
 def _name_collisions(models: list[ResolvedModel]) -> list[Diagnostic]:
-    seen: dict[tuple[str, str, str], ResolvedModel] = {}
+    """Two objects may not share a derived name in one namespace, within a model or across models."""
+    seen: dict[tuple[str, str, str], tuple[ResolvedModel, str]] = {}
     errors = []
     for model in models:
-        target = target_for(model.env_config.target)
+        target = target_for(model.target)
         for name, what in target.derived_names(model):
             key = (model.env, model.namespace, name)
-            other = seen.setdefault(key, model)
-            if other is not model and other.spec.name != model.spec.name:
-                errors.append(model.doc.diagnostic(
-                    ("name",), "MO211",
-                    f"{what} name {name!r} collides with one of model {other.spec.name!r} "
-                    f"in {model.env}/{model.namespace}: rename the model or the variant",
-                ))
+            other, other_what = seen.setdefault(key, (model, what))
+            if other is model and other_what == what:
+                continue
+            owner = "this model's" if other is model else f"model {other.spec.name!r}'s"
+            errors.append(model.doc.diagnostic(
+                ("name",), "MO211",
+                f"{what} name {name!r} collides with {owner} {other_what} "
+                f"in {model.env}/{model.namespace}: rename the model or the variant",
+            ))
+    return errors
+
+
+def _duplicate_names(models: list[LoadedModel]) -> list[Diagnostic]:
+    first: dict[str, LoadedModel] = {}
+    errors = []
+    for model in models:
+        earlier = first.setdefault(model.spec.name, model)
+        if earlier is not model:
+            errors.append(model.doc.diagnostic(
+                ("name",), "MO206",
+                f"model {model.spec.name!r} is already defined in {earlier.doc.path}: one file per model",
+            ))
     return errors
 
 

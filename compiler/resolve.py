@@ -113,6 +113,7 @@ class ResolvedModel:
     variants: list[ResolvedVariant]
     traffic_loc: Loc
     settings: Merged  # the environment-level settings, before variant overrides
+    target: str = "seldon-v1"  # effective target: env override > model > modelops.yaml
 
     @property
     def main(self) -> ResolvedVariant:
@@ -181,6 +182,7 @@ def _resolve_env(
         variants=variants,
         traffic_loc=traffic_loc,
         settings=merge_layers(env_layers),
+        target=(override.target if override else None) or spec.target or env_config.target,
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -25,6 +26,8 @@ QUANTITY_RE = re.compile(
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
 DURATION_RE = r"^(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"
+KAFKA_BROKERS_RE = r"^[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*$"
+KAFKA_TOPIC_RE = r"^[A-Za-z0-9._-]{1,249}$"
 _LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
 _DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -42,6 +45,8 @@ def _quantity(value: object) -> str:
     text = str(value)
     if not QUANTITY_RE.match(text):
         raise ValueError(f"{text!r} is not a Kubernetes quantity (examples: 500m, 2, 512Mi, 1Gi)")
+    if text.startswith("-"):
+        raise ValueError(f"{text!r} is negative: resources must be positive")
     return text
 
 
@@ -113,6 +118,14 @@ class Protocol(StrEnum):
     TENSORFLOW = "tensorflow"
 
 
+Target = Literal["seldon-v1", "seldon-v2", "kserve"]
+TARGET_DESCRIPTION = (
+    "Platform the model is compiled for: seldon-v1 (SeldonDeployment), seldon-v2 (Seldon Core 2 "
+    "Model/Experiment) or kserve (InferenceService). The most specific setting wins: "
+    "model environments.<env>.target, then the model's target, then modelops.yaml."
+)
+
+
 class MlflowRef(_Strict):
     """The MLflow registry entry the artifact was pinned from (written by `modelops promote`)."""
 
@@ -161,11 +174,81 @@ class Monitoring(_Strict):
     )
 
 
+class Kafka(_Strict):
+    """Request/response logging to Kafka instead of an HTTP sink."""
+
+    broker: str | None = Field(
+        None,
+        pattern=KAFKA_BROKERS_RE,
+        description="Bootstrap broker(s): host:port, comma-separated for several.",
+    )
+    topic: str | None = Field(
+        None,
+        pattern=KAFKA_TOPIC_RE,
+        description="Topic (default modelops.<environment>.<model>).",
+    )
+
+
 class Logging(_Strict):
     mode: Literal["none", "request", "response", "all"] | None = Field(
         None, description="Which payloads to log (default none)."
     )
     url: str | None = Field(None, description="HTTP sink receiving the CloudEvents.")
+    kafka: Kafka | None = Field(None, description="Log to Kafka (not together with `url`).")
+    sample: int | None = Field(
+        None, ge=1, le=100, description="Percent of requests to log (targets that support it: seldon-v2)."
+    )
+
+
+class _Alert(_Strict):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    enabled: bool | None = Field(None, description="false switches this alert off.")
+    for_: Duration | None = Field(
+        None, alias="for", description="How long the condition must hold before the alert fires."
+    )
+
+
+class LatencyAlert(_Alert):
+    p99_ms: float | None = Field(None, gt=0, description="p99 latency SLO in milliseconds (default 500).")
+
+
+class ErrorAlert(_Alert):
+    ratio: float | None = Field(
+        None, gt=0, le=1, description="Share of failed requests that fires the alert (default 0.05)."
+    )
+
+
+class NoTrafficAlert(_Alert):
+    """Fires when the model received no request for `for` (default 15m)."""
+
+
+class VariantAlert(_Alert):
+    latency_ratio: float | None = Field(
+        None, ge=1, description="A canary/shadow whose p99 exceeds main's p99 times this fires (default 1.5)."
+    )
+    error_margin: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="A canary/shadow whose error ratio exceeds main's by more than this fires "
+        "(default 0.02).",
+    )
+
+
+class Alerts(_Strict):
+    """Prometheus alerts for the model; each is on with its defaults (no_traffic once its block is set)."""
+
+    enabled: bool | None = Field(None, description="Emit the PrometheusRule (default true).")
+    latency: LatencyAlert | None = Field(None, description="p99 latency above the SLO.")
+    errors: ErrorAlert | None = Field(None, description="Error ratio above a threshold.")
+    no_traffic: NoTrafficAlert | None = Field(
+        None, description="No requests at all; on once this block is set (e.g. in production defaults)."
+    )
+    variants: VariantAlert | None = Field(
+        None, description="A canary or shadow slower or failing more than main."
+    )
+    labels: Labels | None = Field(None, description="Extra labels on every alert (for routing).")
 
 
 class Probe(_Strict):
@@ -189,6 +272,8 @@ class Settings(_Strict):
     artifact: Artifact | None = None
     monitoring: Monitoring | None = None
     logging: Logging | None = None
+    alerts: Alerts | None = None
+    dashboard: bool | None = Field(None, description="Emit a Grafana dashboard ConfigMap (default true).")
     probes: Probes | None = None
     env: dict[EnvName, str] | None = Field(
         None, description="Non-secret environment variables for the model server."
@@ -214,9 +299,38 @@ Traffic = dict[Name, Variant]
 
 class EnvironmentOverride(Settings):
     namespace: Name | None = None
+    target: Target | None = Field(None, description=TARGET_DESCRIPTION)
     traffic: Traffic | None = Field(
         None, description="Variants in this environment; replaces the model's traffic as a whole."
     )
+
+
+class AutoUpdate(_Strict):
+    """Opt-in policy for `modelops autoupdate`: promote a better MLflow candidate through a pull request."""
+
+    enabled: bool = Field(True, description="false pauses automatic updates of this model.")
+    candidate: str = Field(
+        "latest", min_length=1,
+        description="Where candidates come from: an MLflow alias (e.g. challenger) or `latest` "
+        "(the newest registered version).",
+    )
+    registered_model: str | None = Field(
+        None, min_length=1,
+        description="MLflow registered model name (default: the pinned artifact.mlflow.model, "
+        "else the model's name).",
+    )
+    metric: str = Field(min_length=1, description="Metric of the MLflow runs to compare, e.g. rmse.")
+    direction: Literal["minimize", "maximize"] = Field(
+        description="minimize: lower is better (rmse); maximize: higher is better (auc)."
+    )
+    min_improvement: float = Field(
+        0.0, ge=0, description="How much better (absolute) the candidate must be than the deployed version."
+    )
+    env: Name = Field(description="Environment to promote into.")
+    rollout: Literal["canary", "shadow", "replace"] = Field(
+        "canary", description="How the candidate is rolled out: canary, shadow, or replace main."
+    )
+    traffic: int = Field(10, ge=1, le=99, description="Canary share in percent (rollout: canary).")
 
 
 class ModelSpec(Settings):
@@ -228,6 +342,7 @@ class ModelSpec(Settings):
     framework: Framework
     image: str | None = Field(None, description="Container image (framework: custom only).")
     protocol: Protocol = Protocol.V2
+    target: Target | None = Field(None, description=TARGET_DESCRIPTION)
     traffic: Traffic | None = Field(
         None, description="Variants for every environment (default: one `main` variant)."
     )
@@ -236,12 +351,12 @@ class ModelSpec(Settings):
         description="Environments this model runs in, with their overrides "
         "(default: every environment of modelops.yaml, no overrides).",
     )
+    autoupdate: AutoUpdate | None = Field(
+        None, description="Let `modelops autoupdate` open promotion pull requests for better candidates."
+    )
 
 
 # --- repository config: modelops.yaml ------------------------------------------------------------
-
-Target = Literal["seldon-v1"]
-
 
 class Rules(_Strict):
     """Policy gates, evaluated by `modelops validate`; each is off unless an environment sets it."""
@@ -258,9 +373,40 @@ class Rules(_Strict):
     )
 
 
+class ArgoCDSettings(_Strict):
+    project: str = Field("default", min_length=1, description="Argo CD project of the Application.")
+    namespace: Name = Field("argocd", description="Namespace Argo CD runs in (Applications, argocd-cm).")
+    server: str = Field("https://kubernetes.default.svc", description="Destination cluster API URL.")
+
+
+class FluxSettings(_Strict):
+    namespace: Name = Field("flux-system", description="Namespace of the Kustomization and GitRepository.")
+    source: Name | None = Field(
+        None, description="An existing GitRepository to use; unset: emit one named `modelops`."
+    )
+    interval: Duration = Field("5m", description="How often Flux reconciles.")
+
+
+class GitOps(_Strict):
+    """Where a GitOps controller finds this repository (`sync: argocd` or `flux`)."""
+
+    repo_url: str | None = Field(
+        None, description="Git URL of this repository, as the controller reaches it."
+    )
+    revision: str = Field("main", min_length=1, description="Branch, tag or commit to follow.")
+    argocd: ArgoCDSettings = Field(default_factory=lambda: ArgoCDSettings())
+    flux: FluxSettings = Field(default_factory=lambda: FluxSettings())
+
+
 class EnvironmentConfig(_Strict):
     namespace: Name = Field(description="Default namespace of this environment's models.")
-    target: Target = "seldon-v1"
+    target: Target = Field("seldon-v1", description=TARGET_DESCRIPTION)
+    kserve_mode: Literal["Standard", "Serverless"] = Field(
+        "Standard",
+        description="KServe deployment mode (target kserve): Standard (formerly RawDeployment; "
+        "canaries through spec.canary) or Serverless (Knative; canaries through "
+        "canaryTrafficPercent).",
+    )
     labels: Labels = Field(
         default_factory=dict,
         description="Labels on every object of this environment (e.g. what Prometheus selects).",
@@ -270,6 +416,20 @@ class EnvironmentConfig(_Strict):
     protected: bool = Field(
         False, description="Changes here also need the platform team's approval (CODEOWNERS)."
     )
+    sync: Literal["ci", "argocd", "flux"] = Field(
+        "ci",
+        description="Who applies generated/<env> to the cluster: `modelops sync` in CI, Argo CD or Flux.",
+    )
+    gitops: GitOps = Field(
+        default_factory=lambda: GitOps(), description="Repository and controller settings for argocd / flux."
+    )
+
+    @model_validator(mode="after")
+    def _gitops_source(self) -> EnvironmentConfig:
+        needs_url = self.sync == "argocd" or (self.sync == "flux" and self.gitops.flux.source is None)
+        if needs_url and not self.gitops.repo_url:
+            raise ValueError(f"sync: {self.sync} needs gitops.repo_url (the Git URL the controller pulls)")
+        return self
 
 
 class Team(_Strict):
@@ -288,6 +448,53 @@ class Policy(_Strict):
     max_replicas: int = Field(20, ge=1)
 
 
+class MlflowSettings(_Strict):
+    """The MLflow registry `modelops promote` and `autoupdate` read ($MLFLOW_TRACKING_URI wins)."""
+
+    tracking_uri: str | None = Field(
+        None, description="Tracking server URI; unset: the embedded SQLite store `embedded_store`."
+    )
+    embedded_store: str = Field(
+        ".mlflow/mlflow.db", min_length=1,
+        description="SQLite file (relative to the repository root) used when no tracking URI is set; "
+        "needs the full `mlflow` package.",
+    )
+    artifacts_destination: str | None = Field(
+        None,
+        description="The bucket behind the server's proxied artifacts (its --artifacts-destination, "
+        "e.g. s3://acme-models/mlartifacts): mlflow-artifacts:/ URIs are pinned under it.",
+    )
+    ui_url: str | None = Field(
+        None, description="MLflow UI for links in pull requests (default: the tracking URI if http)."
+    )
+    retries: int = Field(3, ge=0, le=10, description="Retries of a failed request to the tracking server.")
+    timeout: int = Field(10, ge=1, description="Seconds before a request to the tracking server times out.")
+    webhook_secret_env: EnvName = Field(
+        "MLFLOW_WEBHOOK_SECRET",
+        description="Environment variable holding the webhook HMAC secret (`autoupdate serve`).",
+    )
+
+
+class GitSettings(_Strict):
+    remote: str = Field("origin", min_length=1, description="Remote promotion branches are pushed to.")
+    base: str = Field("main", min_length=1, description="Branch promotions start from and target.")
+
+
+class GitHubSettings(_Strict):
+    repository: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="owner/name (default: $GITHUB_REPOSITORY, else parsed from the remote URL).",
+    )
+    api_url: str | None = Field(
+        None, description="REST API base (default $GITHUB_API_URL, else https://api.github.com); "
+        "GitHub Enterprise: https://HOST/api/v3.",
+    )
+    web_url: str | None = Field(
+        None, description="Web base for compare links (default: derived from the API URL)."
+    )
+    token_env: EnvName = Field("GITHUB_TOKEN", description="Environment variable holding the API token.")
+
+
 class RepoConfig(_Strict):
     environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
     defaults: Settings = Field(default_factory=Settings)
@@ -295,4 +502,9 @@ class RepoConfig(_Strict):
     policy: Policy = Field(default_factory=Policy)
     platform_team: str | None = Field(
         None, description="GitHub team that co-owns protected environments, e.g. @acme/ml-platform."
+    )
+    mlflow: MlflowSettings = Field(default_factory=lambda: MlflowSettings(), description="MLflow registry.")
+    git: GitSettings = Field(default_factory=lambda: GitSettings(), description="Where promotions go.")
+    github: GitHubSettings = Field(
+        default_factory=lambda: GitHubSettings(), description="Pull requests for promotions."
     )

@@ -89,7 +89,7 @@ def test_shadow_added_replicas_and_monitoring(repo: Path) -> None:
 def test_working_tree_is_compared_without_compiling(repo: Path) -> None:
     edit(repo / "models" / "iris-classifier.yaml", "replicas: 2", "replicas: 3")
     changes = review_json(repo, "HEAD")
-    assert {c["environment"] for c in changes} == {"staging", "production"}
+    assert {c["environment"] for c in changes} == {"staging", "production", "edge"}
     assert run(repo, "compile", "--check", crd_dir=CRD_DIR).returncode == 1
 
 

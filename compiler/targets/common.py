@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from compiler.diagnostics import Diagnostic
 from compiler.resolve import Merged, ResolvedModel
 
 MANAGED_BY = "modelops"
@@ -67,3 +68,51 @@ def resource_requirements(settings: Merged) -> dict[str, dict[str, Any]]:
 def env_list(settings: Merged) -> list[dict[str, str]]:
     env = settings.get("env") or {}
     return [{"name": key, "value": env[key]} for key in sorted(env)]
+
+
+PROBE_FIELDS = {
+    "initial_delay": "initialDelaySeconds",
+    "period": "periodSeconds",
+    "timeout": "timeoutSeconds",
+    "failure_threshold": "failureThreshold",
+}
+
+
+def monitoring_of(settings: Merged) -> dict[str, Any]:
+    """Monitoring with its defaults: on, every 30s, kind as written (None when unset)."""
+    configured = settings.get("monitoring") or {}
+    return {
+        "enabled": configured.get("enabled", True),
+        "interval": configured.get("interval", "30s"),
+        "kind": configured.get("kind"),
+    }
+
+
+def unsupported(
+    model: ResolvedModel, settings: Merged | None, path: tuple[str, ...], what: str, hint: str = ""
+) -> Diagnostic:
+    """MO301 `WHAT is not supported on target T: HINT` at the key that asks for the feature.
+
+    With `settings`, the position is wherever the merge took the key from (the model file, or
+    modelops.yaml for repo defaults); without, `path` is a position in the model file.
+    """
+    doc, loc = model.doc, path
+    if settings is not None:
+        origin_doc, loc = settings.origin(path)
+        doc = origin_doc or model.doc
+    message = f"{what} is not supported on target {model.target}" + (f": {hint}" if hint else "")
+    return doc.diagnostic(loc, "MO301", message)
+
+
+def name_budget(model: ResolvedModel, names: list[tuple[str, str]], limit: int = 63) -> list[Diagnostic]:
+    """MO210 for every derived name longer than Kubernetes allows, saying by how much."""
+    return [
+        model.doc.diagnostic(
+            ("name",),
+            "MO210",
+            f"{what} name {name!r} is {len(name)} characters, "
+            f"{len(name) - limit} over Kubernetes' {limit}: shorten the model or variant name",
+        )
+        for name, what in names
+        if len(name) > limit
+    ]

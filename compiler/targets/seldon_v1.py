@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler import observability, payload_logging
 from compiler.diagnostics import Diagnostic
 from compiler.resolve import Merged, ResolvedModel, ResolvedVariant
 from compiler.targets.common import (
@@ -95,6 +96,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
                     f"{len(derived) - MAX_NAME} over Kubernetes' 63: shorten the model or variant name",
                 )
             )
+    errors += payload_logging.check(model, NAME)
     return errors
 
 
@@ -102,6 +104,7 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
     objects = [_seldon_deployment(model)]
     if _monitoring(model.settings)["enabled"]:
         objects.extend(_monitoring_objects(model))
+    objects.extend(observability.render(model, NAME))
     return objects
 
 
@@ -142,6 +145,8 @@ def _predictor(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]
         predictor["shadow"] = True
     else:
         predictor["traffic"] = 100 if variant.weight is None else variant.weight
+    if executor_env := payload_logging.executor_env(model):
+        predictor["svcOrchSpec"] = {"env": executor_env}
     if settings.get("autoscaling") is None:
         replicas = settings.get("replicas")
         predictor["replicas"] = 1 if replicas is None else replicas
