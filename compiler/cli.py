@@ -99,7 +99,8 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
         sys.exit(1)
     wanted = {f"{GENERATED}/{name}": text for name, text in result.files.items()}
     wanted.update(result.repo_files)
-    current = {f"{GENERATED}/{name}": text for name, text in read_tree(root / GENERATED).items()}
+    tree = read_tree(root / GENERATED)
+    current = {f"{GENERATED}/{name}": text for name, text in tree.items()}
     current.update(read_files(root, list(result.repo_files)))
     changed = sorted(n for n in set(current) | set(wanted) if current.get(n) != wanted.get(n))
     summary = {"models": result.models, "files": len(wanted), "changed": changed}
@@ -116,7 +117,7 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
             click.echo(f"{GENERATED}/ is up to date ({len(wanted)} files).")
         return
     if any(name.startswith(f"{GENERATED}/") for name in changed):
-        replace_tree(root / GENERATED, result.files)
+        replace_tree(root / GENERATED, result.files, tree)
     for name in changed:
         if name in result.repo_files:
             write_file(root / name, result.repo_files[name])
@@ -163,15 +164,20 @@ def environments(repo: Path | None, sync_mode: str | None) -> None:
 
 # Commands defined in their own modules register here, one line each. Those modules must import
 # heavy libraries (mlflow, kubernetes, github) inside their functions, never at module level.
+from compiler.autoupdate import autoupdate_command  # noqa: E402
 from compiler.crd_pull import schemas_group  # noqa: E402
 from compiler.diff_command import diff_command  # noqa: E402
 from compiler.drift import drift_command  # noqa: E402
+from compiler.promote import promote_command, rollback_command  # noqa: E402
 from compiler.sync import sync_command  # noqa: E402
 
 cli.add_command(diff_command)
 cli.add_command(sync_command)
 cli.add_command(drift_command)
 cli.add_command(schemas_group)
+cli.add_command(promote_command)
+cli.add_command(rollback_command)
+cli.add_command(autoupdate_command)
 
 
 def main() -> None:

@@ -118,7 +118,11 @@ def main_name(traffic: dict[str, Any]) -> str:
     """`main`, else the non-shadow variant with the largest weight (as `compiler.resolve` picks it)."""
     if "main" in traffic:
         return "main"
-    return max(traffic, key=lambda n: (not (traffic[n] or {}).get("shadow"), (traffic[n] or {}).get("weight") or 0))
+    def rank(name: str) -> tuple[bool, int]:
+        variant = traffic[name] or {}
+        return not variant.get("shadow"), variant.get("weight") or 0
+
+    return max(traffic, key=rank)
 
 
 def _environment(data: Any, env: str, all_envs: list[str]) -> Any:

@@ -6,6 +6,7 @@ The user's checkout is never touched: promotions are built in a temporary worktr
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from compiler.diagnostics import UserError
 from compiler.gitrefs import git
 from compiler.spec import GitSettings
 
@@ -92,10 +94,8 @@ def remote_branch(root: Path, remote: str, branch: str) -> str | None:
 
 def set_branch(root: Path, branch: str, commit: str) -> None:
     """Point the local `branch` at `commit` (unless it is checked out somewhere)."""
-    try:
+    with contextlib.suppress(UserError):  # checked out in a worktree: leave it to the user
         git(root, "branch", "--force", branch, commit)
-    except Exception:  # noqa: BLE001 - checked out in a worktree: leave it to the user
-        pass
 
 
 def push(root: Path, remote: str, commit: str, branch: str, expected: str | None) -> None:

@@ -24,6 +24,7 @@ REGISTRY_URI = "MO504"
 NO_DESTINATION = "MO505"
 LOCAL_PATH = "MO506"
 NO_MLFLOW = "MO507"
+REFUSED = "MO508"
 
 
 class RegistryError(Exception):
@@ -109,7 +110,7 @@ class Registry:
         try:
             from mlflow.tracking import MlflowClient
         except ImportError as exc:
-            raise RegistryError(NO_MLFLOW, f"cannot import mlflow ({exc}): pip install mlflow-skinny") from exc
+            raise RegistryError(NO_MLFLOW, f"cannot import mlflow ({exc}): install mlflow-skinny") from exc
         if uri.startswith("sqlite:"):
             try:
                 import sqlalchemy  # noqa: F401  - only full mlflow brings the SQL store
@@ -129,9 +130,13 @@ class Registry:
         try:
             return function(*args)
         except MlflowException as exc:
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            text = str(exc)
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in text.lower():
                 raise RegistryError(NOT_FOUND, f"{what} not found in MLflow at {self.uri}") from exc
-            raise RegistryError(UNREACHABLE, self._unreachable(exc)) from exc
+            if "API request to" in text or exc.error_code in ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE"):
+                raise RegistryError(UNREACHABLE, self._unreachable(exc)) from exc
+            first = text.strip().splitlines()[0] if text.strip() else exc.error_code
+            raise RegistryError(REFUSED, f"MLflow at {self.uri} refused {what}: {first[:200]}") from exc
         except OSError as exc:  # connection errors outside MLflow's own handling
             raise RegistryError(UNREACHABLE, self._unreachable(exc)) from exc
 
@@ -158,7 +163,7 @@ class Registry:
         found = self._call(f"registered model {name!r}", self._client.search_model_versions,
                            f"name = '{name}'")
         if not found:
-            raise RegistryError(NOT_FOUND, f"registered model {name!r} has no versions in MLflow at {self.uri}")
+            raise RegistryError(NOT_FOUND, f"registered model {name!r} has no versions ({self.uri})")
         return self.version(name, max(int(v.version) for v in found))
 
     def candidate(self, name: str, source: str) -> ModelVersion:

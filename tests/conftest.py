@@ -64,3 +64,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> RepoFactory:
         return root
 
     return make
+
+
+# Real MLflow (session-wide SQLite template and `mlflow server`) for the promotion tests.
+from mlflow_fixtures import mlflow_server, mlflow_template  # noqa: E402, F401
