@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # The upstream CRD schemas used to validate output; override with MODELOPS_CRD_DIR.
-MODELOPS_CRD_DIR ?= $(firstword $(wildcard schemas/crds ../shared/crds))
+MODELOPS_CRD_DIR ?= $(abspath $(firstword $(wildcard schemas/crds ../shared/crds)))
 export MODELOPS_CRD_DIR
 
 .PHONY: run test lint schema clean bench

@@ -19,13 +19,16 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from compiler.diagnostics import Diagnostic, UserError
 from compiler.promote import repo_options
-from compiler.spec import AutoUpdate
+
+if TYPE_CHECKING:
+    from compiler.spec import AutoUpdate
+
 
 
 @dataclass

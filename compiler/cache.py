@@ -6,7 +6,8 @@ gives exactly the files a full compile would render, so only changed models are 
 validated again. Checks across models (name collisions, team caps) run on every compile regardless.
 
 The cache is one JSON file in `.modelops-cache/` at the repo root (keep it out of git); a compile of
-all models rewrites it with the entries of this run only. MODELOPS_NO_CACHE=1 switches it off.
+all models rewrites it with the entries of this run only; a run over a few files (`validate PATH`)
+does not use it, since loading it costs more than rendering them. MODELOPS_NO_CACHE=1 switches it off.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ FORMAT = 1
 class RenderCache:
     """model key -> {path under generated/: text}; loaded once, saved once per compile."""
 
-    def __init__(self, root: Path, config_text: str, crd_dir: Path | None) -> None:
+    def __init__(self, root: Path, config_text: str, crd_dir: Path | None, *, enabled: bool = True) -> None:
         self.path = root / FOLDER / FILE
-        self.enabled = os.environ.get("MODELOPS_NO_CACHE", "") in ("", "0")
-        self.base = hashlib.sha256(f"{_fingerprint(crd_dir)}\0{config_text}".encode()).hexdigest()
+        self.enabled = enabled and os.environ.get("MODELOPS_NO_CACHE", "") in ("", "0")
+        fingerprint = _fingerprint(crd_dir) if self.enabled else ""
+        self.base = hashlib.sha256(f"{fingerprint}\0{config_text}".encode()).hexdigest()
         self.entries: dict[str, dict[str, str]] = self._load() if self.enabled else {}
         self.used: dict[str, dict[str, str]] = {}
 
@@ -42,6 +44,8 @@ class RenderCache:
         return hashlib.sha256(f"{self.base}\0{source}\0{text}".encode()).hexdigest()
 
     def get(self, key: str) -> dict[str, str] | None:
+        if not self.enabled:
+            return None
         files = self.entries.get(key)
         if files is not None:
             self.used[key] = files

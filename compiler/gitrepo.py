@@ -13,10 +13,14 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compiler.diagnostics import UserError
 from compiler.gitrefs import git
-from compiler.spec import GitSettings
+
+if TYPE_CHECKING:
+    from compiler.spec import GitSettings
+
 
 _FALLBACK_IDENTITY = ("-c", "user.name=modelops", "-c", "user.email=modelops@users.noreply.github.com")
 

@@ -70,7 +70,8 @@ class ManifestValidator:
             path = self.crd_dir / CRD_FILES[key]
             if not path.is_file():
                 return None
-            schema = close_objects(json.loads(path.read_text()))
+            schema = json.loads(path.read_text())
+            _close(schema)  # a fresh copy: no need for close_objects' deep copy
             return jsonschema_rs.Draft7Validator(schema, validate_formats=False, retriever=_offline)
         if key in CORE_FILES:
             return _core_validator(CORE_FILES[key])

@@ -45,13 +45,13 @@ def kustomization(resources: list[str]) -> str:
 
 def read_tree(root: Path) -> dict[str, str]:
     """Every file under `root`, keyed by its POSIX path relative to `root`."""
-    if not root.is_dir():
-        return {}
     files = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            files[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8", errors="replace")
-    return files
+    for folder, _, names in os.walk(root):
+        prefix = Path(folder).relative_to(root).as_posix() + "/"
+        for name in names:
+            with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as stream:
+                files[(prefix + name).removeprefix("./")] = stream.read()
+    return dict(sorted(files.items()))
 
 
 def read_files(root: Path, names: list[str]) -> dict[str, str]:
@@ -97,17 +97,26 @@ def stale_diff(current: dict[str, str], wanted: dict[str, str], prefix: str = GE
     return "".join(chunks)
 
 
-def replace_tree(target: Path, files: dict[str, str]) -> None:
-    """Make `target` hold exactly `files`, atomically: readers see the old tree or the new one."""
+def replace_tree(target: Path, files: dict[str, str], current: dict[str, str] | None = None) -> None:
+    """Make `target` hold exactly `files`, atomically: readers see the old tree or the new one.
+
+    Files whose text equals `current` (what `target` holds now) are hard-linked, not rewritten.
+    """
     parent = target.parent
+    current = current or {}
     for leftover in parent.glob(f"{target.name}.tmp-*"):  # from a run killed after its swap
         shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=parent))
     try:
+        folders: set[str] = set()
         for name, text in files.items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            folder = os.path.dirname(name)
+            if folder not in folders:
+                (staging / folder).mkdir(parents=True, exist_ok=True)
+                folders.add(folder)
+            if current.get(name) == text and _link(target / name, staging / name):
+                continue
+            (staging / name).write_text(text, encoding="utf-8")
         staging.chmod(0o755)
         if target.exists():
             _exchange(staging, target)
@@ -118,6 +127,14 @@ def replace_tree(target: Path, files: dict[str, str]) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(staging, ignore_errors=True)  # now holds the old tree
+
+
+def _link(source: Path, link: Path) -> bool:
+    try:
+        os.link(source, link)
+    except OSError:  # no hard links on this file system, or the file is gone: write it instead
+        return False
+    return True
 
 
 def _exchange(a: Path, b: Path) -> None:

@@ -143,7 +143,7 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: 
     if result.diagnostics:
         return result
     validator = ManifestValidator(crd_dir)
-    cache = RenderCache(root, config_doc.text if config_doc else "", crd_dir)
+    cache = RenderCache(root, config_doc.text if config_doc else "", crd_dir, enabled=paths is None)
     _render_all(resolved, validator, result, cache)
     for env in sorted({m.env for m in resolved}):
         prefix = f"{env}/"

@@ -12,16 +12,19 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from compiler.diagnostics import Diagnostic, UserError
 from compiler.edit import EditError, Pin, Role
 from compiler.registry import NO_DESTINATION, ModelVersion, Registry, RegistryError
-from compiler.resolve import ResolvedModel, ResolvedVariant
 from compiler.source import Document
-from compiler.spec import ModelSpec, RepoConfig
+
+if TYPE_CHECKING:
+    from compiler.resolve import ResolvedModel, ResolvedVariant
+    from compiler.spec import ModelSpec, RepoConfig
+
 
 BODY_MARKER = "<!-- modelops-promotion -->"
 
@@ -386,6 +389,8 @@ def previous_deployment(ctx: _Context, spec_name: str, env: str, current: Pin) -
         if doc is None or not isinstance(doc.data, dict):
             continue
         try:
+            from compiler.spec import ModelSpec
+
             spec = ModelSpec.model_validate(doc.data)
         except ValueError:
             continue

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from compiler.diagnostics import Diagnostic, UserError
-from compiler.spec import GitHubSettings
+
+if TYPE_CHECKING:
+    from compiler.spec import GitHubSettings
+
 
 DEFAULT_API = "https://api.github.com"
 

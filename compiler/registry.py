@@ -10,12 +10,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import yaml
 
-from compiler.spec import MlflowSettings
+if TYPE_CHECKING:
+    from compiler.spec import MlflowSettings
+
+
 
 UNREACHABLE = "MO501"
 NOT_FOUND = "MO502"

@@ -1,0 +1,158 @@
+"""Time modelops against Kapitan and the floor on N synthetic models (run with `make bench`).
+
+Every measurement is a whole process (start-up included), the commands alternate within each
+round, and the table shows the median of `--repeat` rounds plus each tool's peak memory (max RSS of
+the process and the children it waited for, from os.wait4).
+
+    .venv/bin/python bench/run.py [--n 100 1000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import corpus
+
+HERE = Path(__file__).resolve().parent
+MAIN = HERE.parent
+MODELOPS = Path(sys.executable).with_name("modelops")
+KAPITAN = HERE / ".venv-kapitan" / "bin" / "kapitan"
+CACHE = ".modelops-cache"
+
+
+class Timer:
+    """Runs whole processes; keeps every wall time and the peak RSS per (tool, step)."""
+
+    def __init__(self) -> None:
+        self.times: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.peak: dict[str, int] = defaultdict(int)
+
+    def run(self, tool: str, step: str, argv: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> None:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        output = process.stdout.read() if process.stdout else b""
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode not in ok:
+            sys.exit(f"{' '.join(map(str, argv))} failed ({process.returncode}):\n{output.decode()[-3000:]}")
+        self.times[(tool, step)].append(elapsed)
+        self.peak[tool] = max(self.peak[tool], usage.ru_maxrss)  # KiB on Linux
+
+    def median(self, tool: str, step: str) -> float | None:
+        values = self.times.get((tool, step))
+        return statistics.median(values) if values else None
+
+
+STEPS = [
+    ("compile", "compile (fresh, no cache)"),
+    ("check", "compile --check, unchanged tree"),
+    ("change", "compile after changing one model"),
+    ("one", "validate one file (cold)"),
+    ("help", "--help (cold start)"),
+]
+
+
+def bench(n: int, repeat: int, kapitan: bool, workdir: Path) -> Timer:
+    repo, project = workdir / "repo", workdir / "kapitan"
+    models = corpus.generate(repo, n)
+    if kapitan:
+        corpus.kapitan_project(project, repo / "models")
+    changed = repo / models[len(models) // 2]
+    one = models[len(models) // 3]
+    timer = Timer()
+    modelops, floor = [str(MODELOPS)], [sys.executable, str(HERE / "floor.py"), str(repo)]
+    for round_ in range(repeat):
+        # 1. a fresh compile: no generated/, no cache
+        shutil.rmtree(repo / "generated", ignore_errors=True)
+        shutil.rmtree(repo / CACHE, ignore_errors=True)
+        timer.run("modelops", "compile", [*modelops, "compile"], repo)
+        if kapitan:
+            shutil.rmtree(project / "compiled", ignore_errors=True)
+            timer.run("kapitan", "compile", [str(KAPITAN), "compile"], project)
+        shutil.rmtree(repo / "generated-floor", ignore_errors=True)
+        timer.run("floor", "compile", floor, repo)
+        # 2. nothing changed: is generated/ current?
+        timer.run("modelops", "check", [*modelops, "compile", "--check"], repo)
+        # 3. one model changes (a promotion), everything compiles again
+        corpus.change_model(changed, round_)
+        timer.run("modelops", "change", [*modelops, "compile"], repo)
+        if kapitan:
+            corpus.kapitan_target(project, changed)
+            timer.run("kapitan", "change", [str(KAPITAN), "compile"], project)
+        shutil.rmtree(repo / "generated-floor", ignore_errors=True)
+        timer.run("floor", "change", floor, repo)
+        # 4. the editor / pre-commit case: one file, cold
+        timer.run("modelops", "one", [*modelops, "validate", one], repo)
+        if kapitan:
+            target = Path(one).stem
+            timer.run("kapitan", "one", [str(KAPITAN), "compile", "-t", target], project)
+        timer.run("modelops", "help", [*modelops, "--help"], repo)
+        if kapitan:
+            timer.run("kapitan", "help", [str(KAPITAN), "--help"], project)
+    return timer
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return "-"
+    return f"{a / b:.2f}" + (f" ({b / a:.0f}x faster)" if a < b else "")
+
+
+def report(n: int, repeat: int, timer: Timer) -> None:
+    print(f"\n{n} models x 2 environments = {n * 6} objects; median of {repeat}; "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    columns = ("", "modelops", "Kapitan", "floor", "modelops/Kapitan", "modelops/floor")
+    rows = [columns]
+    for step, label in STEPS:
+        ours, theirs, floor = (timer.median(tool, step) for tool in ("modelops", "kapitan", "floor"))
+        rows.append((label, _seconds(ours), _seconds(theirs), _seconds(floor), _ratio(ours, theirs),
+                     _ratio(ours, floor)))
+    rows.append(("peak memory (max RSS)",
+                 *(f"{timer.peak[t] / 1024:.0f} MiB" if t in timer.peak else "-"
+                   for t in ("modelops", "kapitan", "floor")), "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    for row in rows:
+        cells = [cell.ljust(w) if i == 0 else cell.rjust(w)
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        print("  ".join(cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[100, 1000],
+                        help="model counts (default 100 1000)")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds per measurement (default 5)")
+    parser.add_argument("--no-kapitan", action="store_true", help="skip Kapitan")
+    args = parser.parse_args()
+    crd_dir = os.environ.get("MODELOPS_CRD_DIR") or MAIN.parent / "shared" / "crds"
+    os.environ["MODELOPS_CRD_DIR"] = str(Path(crd_dir).resolve())  # the commands run elsewhere
+    if not Path(os.environ["MODELOPS_CRD_DIR"]).is_dir():
+        sys.exit(f"MODELOPS_CRD_DIR={os.environ['MODELOPS_CRD_DIR']} is not a folder of CRD schemas")
+    kapitan = not args.no_kapitan and KAPITAN.is_file()
+    if not args.no_kapitan and not kapitan:
+        print(f"Kapitan is not installed at {KAPITAN} (`make bench` installs it): "
+              "timing modelops and the floor only")
+    print(f"output validated against CRD schemas in {os.environ['MODELOPS_CRD_DIR']}")
+    for n in args.n:
+        # beside the repo, not in /tmp: what a checkout's disk does is what users feel
+        with tempfile.TemporaryDirectory(prefix=f".work-{n}-", dir=HERE) as workdir:
+            report(n, args.repeat, bench(n, args.repeat, kapitan, Path(workdir)))
+
+
+if __name__ == "__main__":
+    main()

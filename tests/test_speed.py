@@ -1,0 +1,150 @@
+"""What keeps compiles fast without changing their result (no timings here: `make bench` measures).
+
+The render cache (.modelops-cache/) must give byte-identical output to a clean compile after any
+change, checks across models must still see cached models, `modelops --help` must import nothing
+heavy, and the benchmark's floor must write the very documents modelops writes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELOPS = str(Path(sys.executable).parent / "modelops")
+
+
+def _bench_corpus() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_corpus", ROOT / "bench" / "corpus.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus = _bench_corpus()
+
+
+def run(*args: str, cwd: Path, crd_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
+    environment.pop("MODELOPS_NO_CACHE", None)
+    environment.update(env)
+    return subprocess.run(
+        [MODELOPS, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
+    )
+
+
+def output(root: Path) -> dict[str, bytes]:
+    """generated/ and CODEOWNERS as bytes."""
+    files = {p.relative_to(root).as_posix(): p.read_bytes()
+             for p in sorted((root / "generated").rglob("*")) if p.is_file()}
+    owners = root / ".github" / "CODEOWNERS"
+    if owners.is_file():
+        files[".github/CODEOWNERS"] = owners.read_bytes()
+    return files
+
+
+def clean_compile(root: Path, destination: Path, crd_dir: Path) -> dict[str, bytes]:
+    """Compile the inputs of `root` in a fresh folder with the cache off."""
+    destination.mkdir()
+    shutil.copy2(root / "modelops.yaml", destination / "modelops.yaml")
+    shutil.copytree(root / "models", destination / "models")
+    done = run("compile", cwd=destination, crd_dir=crd_dir, MODELOPS_NO_CACHE="1")
+    assert done.returncode == 0, done.stderr
+    assert not (destination / ".modelops-cache").exists()
+    return output(destination)
+
+
+@pytest.fixture
+def bench_repo(tmp_path: Path, crd_dir: Path) -> Path:
+    root = tmp_path / "repo"
+    corpus.generate(root, 40)
+    done = run("compile", cwd=root, crd_dir=crd_dir)
+    assert done.returncode == 0, done.stderr
+    assert (root / ".modelops-cache" / "render.json").is_file()
+    return root
+
+
+def test_compile_after_changing_one_model_equals_a_clean_compile(
+    bench_repo: Path, tmp_path: Path, crd_dir: Path
+) -> None:
+    changed = sorted((bench_repo / "models").glob("*.yaml"))[7]
+    before = output(bench_repo)
+    corpus.change_model(changed, 1)
+    done = run("compile", cwd=bench_repo, crd_dir=crd_dir)
+    assert done.returncode == 0, done.stderr
+    after = output(bench_repo)
+    assert after == clean_compile(bench_repo, tmp_path / "clean", crd_dir)
+    touched = {name for name in after if after[name] != before.get(name)}
+    assert touched and all(f"/{changed.stem}/" in name for name in touched)
+    assert run("compile", "--check", cwd=bench_repo, crd_dir=crd_dir).returncode == 0
+
+
+def test_changing_modelops_yaml_recompiles_every_model(
+    bench_repo: Path, tmp_path: Path, crd_dir: Path
+) -> None:
+    config = bench_repo / "modelops.yaml"
+    config.write_text(config.read_text().replace("release: prometheus", "release: kube-prometheus", 1))
+    done = run("compile", cwd=bench_repo, crd_dir=crd_dir)
+    assert done.returncode == 0, done.stderr
+    assert output(bench_repo) == clean_compile(bench_repo, tmp_path / "clean", crd_dir)
+    staging = [t for n, t in output(bench_repo).items() if n.startswith("generated/staging/models-")]
+    assert staging and all(b"release: kube-prometheus" in text for text in staging)
+
+
+def test_a_broken_cache_file_is_ignored(bench_repo: Path, tmp_path: Path, crd_dir: Path) -> None:
+    (bench_repo / ".modelops-cache" / "render.json").write_text('{"format": 1, "entries": [')
+    shutil.rmtree(bench_repo / "generated")
+    done = run("compile", cwd=bench_repo, crd_dir=crd_dir)
+    assert done.returncode == 0, done.stderr
+    assert output(bench_repo) == clean_compile(bench_repo, tmp_path / "clean", crd_dir)
+    assert json.loads((bench_repo / ".modelops-cache" / "render.json").read_text())["entries"]
+
+
+def test_checks_across_models_still_see_cached_models(repo, crd_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    root = repo({"risk.yaml": """\
+        name: risk
+        team: risk
+        framework: sklearn
+        artifact: {uri: s3://acme-models/risk/1}
+        traffic:
+          main: {}
+          a-main: {shadow: true, artifact: {uri: s3://acme-models/risk/2}}
+        """})
+    assert run("compile", cwd=root, crd_dir=crd_dir).returncode == 0
+    # risk is now cached; a new model whose Service name equals one of risk's must still be refused
+    (root / "models" / "risk-a.yaml").write_text(
+        "name: risk-a\nteam: risk\nframework: sklearn\nartifact: {uri: s3://acme-models/risk-a/1}\n"
+    )
+    done = run("compile", cwd=root, crd_dir=crd_dir)
+    assert done.returncode == 1
+    assert "MO211" in done.stderr and "'risk-a-main'" in done.stderr
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """`modelops --help` stays a cold start: no pydantic, schemas, validators or cluster clients."""
+    code = (
+        "import sys, json, compiler.cli\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pydantic', 'jsonschema', 'jsonschema_rs', 'mlflow', 'kubernetes', 'github', 'rich')"
+        " or m in ('compiler.spec', 'compiler.pipeline'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == []
+
+
+def test_bench_floor_writes_the_documents_modelops_writes(bench_repo: Path) -> None:
+    subprocess.run([sys.executable, str(ROOT / "bench" / "floor.py"), str(bench_repo)], check=True)
+    floor = {p.relative_to(bench_repo / "generated-floor").as_posix(): p.read_bytes()
+             for p in sorted((bench_repo / "generated-floor").rglob("*")) if p.is_file()}
+    ours = {name.removeprefix("generated/"): text for name, text in output(bench_repo).items()
+            if name.startswith("generated/")}
+    assert floor == ours
