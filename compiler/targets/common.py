@@ -76,6 +76,35 @@ PROBE_FIELDS = {
     "timeout": "timeoutSeconds",
     "failure_threshold": "failureThreshold",
 }
+# MLflow servers install the model's conda/pip environment at start: give them time.
+DEFAULT_PROBES = {
+    "mlflow": {
+        "readiness": {"initial_delay": 60, "period": 10, "timeout": 5, "failure_threshold": 30},
+        "liveness": {"initial_delay": 120, "period": 10, "timeout": 5, "failure_threshold": 30},
+    }
+}
+
+
+def container_settings(model: ResolvedModel, settings: Merged, port: int | str) -> dict[str, Any]:
+    """The model container's resources, env and TCP probes on `port`, each only when set."""
+    container: dict[str, Any] = {}
+    resources = resource_requirements(settings)
+    if resources:
+        container["resources"] = resources
+    env = env_list(settings)
+    if env:
+        container["env"] = env
+    for kind, field in (("readiness", "readinessProbe"), ("liveness", "livenessProbe")):
+        configured = {
+            **DEFAULT_PROBES.get(model.spec.framework, {}).get(kind, {}),
+            **(settings.get("probes", kind) or {}),
+        }
+        if configured:
+            container[field] = {
+                "tcpSocket": {"port": port},
+                **{PROBE_FIELDS[key]: value for key, value in configured.items()},
+            }
+    return container
 
 
 def monitoring_of(settings: Merged) -> dict[str, Any]:

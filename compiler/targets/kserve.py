@@ -25,16 +25,13 @@ from compiler.resolve import Merged, ResolvedModel, ResolvedVariant
 from compiler.targets.common import (
     LABEL_VARIANT,
     LABEL_VERSION,
-    PROBE_FIELDS,
-    env_list,
+    container_settings,
     metadata,
     monitoring_of,
     name_budget,
-    resource_requirements,
     unsupported,
     version_of,
 )
-from compiler.targets.seldon_v1 import DEFAULT_PROBES
 
 NAME = "kserve"
 API_VERSION = "serving.kserve.io/v1beta1"
@@ -256,24 +253,7 @@ def _model_source(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
 
 
 def _container(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
-    container: dict[str, Any] = {}
-    resources = resource_requirements(settings)
-    if resources:
-        container["resources"] = resources
-    env = env_list(settings)
-    if env:
-        container["env"] = env
-    for kind, field in (("readiness", "readinessProbe"), ("liveness", "livenessProbe")):
-        configured = {
-            **DEFAULT_PROBES.get(model.spec.framework, {}).get(kind, {}),
-            **(settings.get("probes", kind) or {}),
-        }
-        if configured:
-            container[field] = {
-                "tcpSocket": {"port": HTTP_PORT},
-                **{PROBE_FIELDS[key]: value for key, value in configured.items()},
-            }
-    return container
+    return container_settings(model, settings, HTTP_PORT)
 
 
 def _scaling(settings: Merged, *, canary: bool) -> dict[str, Any]:

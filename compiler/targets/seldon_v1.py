@@ -16,9 +16,8 @@ from compiler.resolve import Merged, ResolvedModel, ResolvedVariant
 from compiler.targets.common import (
     LABEL_VARIANT,
     LABEL_VERSION,
-    env_list,
+    container_settings,
     metadata,
-    resource_requirements,
     version_of,
 )
 
@@ -35,19 +34,6 @@ SERVERS = {
     "tensorflow": "TENSORFLOW_SERVER",
     "triton": "TRITON_SERVER",
     "huggingface": "HUGGINGFACE_SERVER",
-}
-# MLflow servers install the model's conda/pip environment at start: give them time.
-DEFAULT_PROBES = {
-    "mlflow": {
-        "readiness": {"initial_delay": 60, "period": 10, "timeout": 5, "failure_threshold": 30},
-        "liveness": {"initial_delay": 120, "period": 10, "timeout": 5, "failure_threshold": 30},
-    }
-}
-_PROBE_FIELDS = {
-    "initial_delay": "initialDelaySeconds",
-    "period": "periodSeconds",
-    "timeout": "timeoutSeconds",
-    "failure_threshold": "failureThreshold",
 }
 
 
@@ -176,34 +162,12 @@ def _component_spec(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
     container: dict[str, Any] = {"name": model.spec.name}
     if model.spec.image:
         container["image"] = model.spec.image
-    resources = resource_requirements(settings)
-    if resources:
-        container["resources"] = resources
-    env = env_list(settings)
-    if env:
-        container["env"] = env
-    for kind, field in (("readiness", "readinessProbe"), ("liveness", "livenessProbe")):
-        probe = _probe(model, settings, kind)
-        if probe:
-            container[field] = probe
+    container.update(container_settings(model, settings, "http"))
     component: dict[str, Any] = {"spec": {"containers": [container]}}
     autoscaling = settings.get("autoscaling")
     if autoscaling is not None:
         component["hpaSpec"] = _hpa_spec(autoscaling)
     return component
-
-
-def _probe(model: ResolvedModel, settings: Merged, kind: str) -> dict[str, Any] | None:
-    configured = {
-        **DEFAULT_PROBES.get(model.spec.framework, {}).get(kind, {}),
-        **(settings.get("probes", kind) or {}),
-    }
-    if not configured:
-        return None
-    probe: dict[str, Any] = {"tcpSocket": {"port": "http"}}
-    for key, value in configured.items():
-        probe[_PROBE_FIELDS[key]] = value
-    return probe
 
 
 def _hpa_spec(autoscaling: dict[str, Any]) -> dict[str, Any]:
