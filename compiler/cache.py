@@ -1,9 +1,11 @@
 """Rendered, validated files per model, reused while nothing that decides them has changed.
 
 The key of a model is a SHA-256 of: its path and text, modelops.yaml's text, the compiler's own
-source, the PyYAML and Python versions, and the schema files output is validated against. A hit
-gives exactly the files a full compile would render, so only changed models are rendered and
-validated again. Checks across models (name collisions, team caps) run on every compile regardless.
+source, the PyYAML and Python versions, and the schema files output is validated against. An entry
+holds the files a full compile renders for the model and its summary (compiler.summary), and is
+only stored for a model that passed every check. A hit skips parsing, validating, resolving,
+rendering and validating the output of that model; checks across models (name collisions, team
+caps) run on every compile over the summaries of all models.
 
 The cache is one JSON file in `.modelops-cache/` at the repo root (keep it out of git); a compile of
 all models rewrites it with the entries of this run only; a run over a few files (`validate PATH`)
@@ -18,6 +20,7 @@ import os
 import platform
 import tempfile
 from pathlib import Path
+from typing import Any, TypedDict
 
 import yaml
 
@@ -26,33 +29,45 @@ from compiler.manifests import CORE_FILES, CRD_FILES, _core_definitions_dir
 
 FOLDER = ".modelops-cache"
 FILE = "render.json"
-FORMAT = 1
+FORMAT = 2
+
+
+def spare_tree(root: Path) -> Path | None:
+    """Where compile keeps the tree generated/ held before its last run (see output.replace_tree)."""
+    if os.environ.get("MODELOPS_NO_CACHE", "") not in ("", "0"):
+        return None
+    return root / FOLDER / "previous-generated"
+
+
+class Entry(TypedDict):
+    files: dict[str, str]  # path under generated/ -> text
+    summary: dict[str, Any]  # ModelSummary.to_json()
 
 
 class RenderCache:
-    """model key -> {path under generated/: text}; loaded once, saved once per compile."""
+    """model key -> Entry; loaded once, saved once per compile."""
 
     def __init__(self, root: Path, config_text: str, crd_dir: Path | None, *, enabled: bool = True) -> None:
         self.path = root / FOLDER / FILE
         self.enabled = enabled and os.environ.get("MODELOPS_NO_CACHE", "") in ("", "0")
         fingerprint = _fingerprint(crd_dir) if self.enabled else ""
         self.base = hashlib.sha256(f"{fingerprint}\0{config_text}".encode()).hexdigest()
-        self.entries: dict[str, dict[str, str]] = self._load() if self.enabled else {}
-        self.used: dict[str, dict[str, str]] = {}
+        self.entries: dict[str, Entry] = self._load() if self.enabled else {}
+        self.used: dict[str, Entry] = {}
 
     def key(self, source: str, text: str) -> str:
         return hashlib.sha256(f"{self.base}\0{source}\0{text}".encode()).hexdigest()
 
-    def get(self, key: str) -> dict[str, str] | None:
+    def get(self, key: str) -> Entry | None:
         if not self.enabled:
             return None
-        files = self.entries.get(key)
-        if files is not None:
-            self.used[key] = files
-        return files
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.used[key] = entry
+        return entry
 
-    def put(self, key: str, files: dict[str, str]) -> None:
-        self.used[key] = files
+    def put(self, key: str, files: dict[str, str], summary: dict[str, Any]) -> None:
+        self.used[key] = {"files": files, "summary": summary}
 
     def save(self) -> None:
         """Keep this run's entries only; best effort (a read-only checkout still compiles)."""
@@ -62,12 +77,13 @@ class RenderCache:
             self.path.parent.mkdir(exist_ok=True)
             handle, temporary = tempfile.mkstemp(prefix=f".{FILE}.tmp-", dir=self.path.parent)
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump({"format": FORMAT, "entries": self.used}, stream, separators=(",", ":"))
+                # json.dumps uses the C encoder; json.dump to a stream does not.
+                stream.write(json.dumps({"format": FORMAT, "entries": self.used}, separators=(",", ":")))
             os.replace(temporary, self.path)
         except OSError:
             pass
 
-    def _load(self) -> dict[str, dict[str, str]]:
+    def _load(self) -> dict[str, Entry]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

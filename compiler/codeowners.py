@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from compiler.resolve import ResolvedModel
 from compiler.spec import RepoConfig
+from compiler.summary import ModelSummary
 
 PATH = ".github/CODEOWNERS"
 
 
-def codeowners(models: list[ResolvedModel], config: RepoConfig) -> str | None:
+def codeowners(models: list[ModelSummary], config: RepoConfig) -> str | None:
     """Each model file and its generated folders belong to its team; protected environments
     also need the platform team. None when modelops.yaml defines no teams."""
     if not config.teams:
@@ -21,15 +21,15 @@ def codeowners(models: list[ResolvedModel], config: RepoConfig) -> str | None:
         f"* {' '.join(platform)}".rstrip(),
         f"/modelops.yaml {' '.join(platform)}".rstrip(),
     ]
-    seen_files: set[str] = set()
-    for model in sorted(models, key=lambda m: (m.doc.path, m.env)):
-        owners = list(config.teams[model.spec.team].reviewers) if model.spec.team in config.teams else []
-        if model.doc.path not in seen_files:
-            seen_files.add(model.doc.path)
-            lines.append(_line(f"/{model.doc.path}", owners))
-        extra = platform if model.env_config.protected else []
-        folder = f"/generated/{model.env}/{model.namespace}/{model.spec.name}/"
-        lines.append(_line(folder, [*owners, *[p for p in extra if p not in owners]]))
+    for model in sorted(models, key=lambda m: m.path):
+        if not model.envs:
+            continue
+        owners = list(config.teams[model.team].reviewers) if model.team in config.teams else []
+        lines.append(_line(f"/{model.path}", owners))
+        for env in model.envs:
+            extra = platform if env.protected else []
+            folder = f"/generated/{env.env}/{env.namespace}/{model.name}/"
+            lines.append(_line(folder, [*owners, *[p for p in extra if p not in owners]]))
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from compiler import spec as spec_module
-from compiler.cache import RenderCache
+from compiler.cache import Entry, RenderCache
 from compiler.checks import check_model, check_spec
 from compiler.codeowners import PATH as CODEOWNERS_PATH
 from compiler.codeowners import codeowners
@@ -21,10 +21,11 @@ from compiler.diagnostics import Diagnostic
 from compiler.gitops import gitops_objects
 from compiler.manifests import ManifestValidator
 from compiler.output import header, kustomization, to_yaml
-from compiler.policy import check_policy
+from compiler.policy import check_policy, check_team_caps
 from compiler.resolve import ResolvedModel, resolve
-from compiler.source import Document, load
+from compiler.source import Document, load, parse, read_source
 from compiler.spec import NAME_RE, ModelSpec, RepoConfig
+from compiler.summary import ModelSummary, duplicate_names, name_collisions, summarize
 from compiler.targets import target_for
 
 CONFIG_FILE = "modelops.yaml"
@@ -58,6 +59,9 @@ def find_root(start: Path) -> Path:
 
 
 def display_path(path: Path, root: Path) -> str:
+    """`path` relative to the repo root `root` (which is resolved), else as given."""
+    if path.is_absolute() and not path.is_symlink() and path.parent == root / MODELS_DIR:
+        return f"{MODELS_DIR}/{path.name}"  # the common case, without resolving every file
     try:
         return path.resolve().relative_to(root).as_posix()
     except ValueError:
@@ -92,7 +96,15 @@ def model_files(root: Path, paths: list[Path] | None = None) -> list[Path]:
 
 
 def load_model(path: Path, root: Path) -> tuple[LoadedModel | None, list[Diagnostic]]:
-    doc, errors = load(path, display_path(path, root))
+    shown = display_path(path, root)
+    text, errors = read_source(path, shown)
+    if text is None:
+        return None, errors
+    return parse_model(text, shown, path)
+
+
+def parse_model(text: str, shown: str, path: Path) -> tuple[LoadedModel | None, list[Diagnostic]]:
+    doc, errors = parse(text, shown)
     if doc is None:
         return None, errors
     spec, errors = _validate(ModelSpec, doc)
@@ -115,68 +127,96 @@ def build(
     return result
 
 
+@dataclass
+class _Fresh:
+    """A model this run validates and resolves; `entry` is its cache entry when only history is new."""
+
+    key: str
+    summary: ModelSummary
+    deployed: list[ResolvedModel]
+    entry: Entry | None
+
+
 def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: bool) -> Build:
     result = Build()
     config, config_doc, errors = load_config(root)
     result.diagnostics += errors
-    loaded: list[LoadedModel] = []
+    cache = RenderCache(root, config_doc.text if config_doc else "", crd_dir,
+                        enabled=paths is None and config is not None)
+    summaries: list[ModelSummary] = []
+    fresh: list[_Fresh] = []
     for path in model_files(root, paths):
-        model, errors = load_model(path, root)
+        shown = display_path(path, root)
+        text, errors = read_source(path, shown)
         result.diagnostics += errors
-        if model is not None:
-            loaded.append(model)
+        if text is None:
+            continue
+        key = cache.key(shown, text)
+        entry = cache.get(key)
+        if entry is not None and not history:  # the rollout gate needs every model resolved
+            summary = ModelSummary.from_json(entry["summary"])
+            result.files.update(entry["files"])
+        else:
+            model, errors = parse_model(text, shown, path)
+            result.diagnostics += errors
+            if model is None or config is None:
+                continue
+            errors, deployed = _check(model, config, config_doc, root, history)
+            result.diagnostics += errors
+            summary = summarize(model.spec, model.doc, deployed)
+            fresh.append(_Fresh(key, summary, deployed, entry))
+        summaries.append(summary)
+        result.models.append(summary.name)
     if config is None:
         return result
-    result.diagnostics += _duplicate_names(loaded)
-    resolved: list[ResolvedModel] = []
-    for model in loaded:
-        result.diagnostics += check_spec(model.spec, model.doc, config, model.path.stem)
-        for env_model in resolve(model.spec, model.doc, config, config_doc):
-            errors = check_model(env_model, config)
-            errors += target_for(env_model.target).check(env_model)
-            result.diagnostics += errors
-            if not errors:
-                resolved.append(env_model)
-        result.models.append(model.spec.name)
-    result.diagnostics += _name_collisions(resolved)
-    result.diagnostics += check_policy(resolved, config, config_doc, root, history=history)
+    result.diagnostics += duplicate_names(summaries)
+    result.diagnostics += name_collisions(summaries)
+    result.diagnostics += check_team_caps(summaries, config)
     if result.diagnostics:
         return result
     validator = ManifestValidator(crd_dir)
-    cache = RenderCache(root, config_doc.text if config_doc else "", crd_dir, enabled=paths is None)
-    _render_all(resolved, validator, result, cache)
-    for env in sorted({m.env for m in resolved}):
+    _render_all(fresh, validator, result, cache)
+    for env in sorted({env.env for model in summaries for env in model.envs}):
         prefix = f"{env}/"
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
         result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
     _gitops(config, validator, result)
     result.files = dict(sorted(result.files.items()))
-    owners = codeowners(resolved, config)
+    owners = codeowners(summaries, config)
     if owners is not None:
         result.repo_files[CODEOWNERS_PATH] = owners
     return result
 
 
-def _render_all(
-    resolved: list[ResolvedModel], validator: ManifestValidator, result: Build, cache: RenderCache
-) -> None:
-    """Render and validate each model, or take its files from the cache when its inputs are unchanged."""
-    by_model: dict[int, list[ResolvedModel]] = {}
-    for env_model in resolved:
-        by_model.setdefault(id(env_model.doc), []).append(env_model)
-    for env_models in by_model.values():
-        doc = env_models[0].doc
-        key = cache.key(doc.path, doc.text)
-        files = cache.get(key)
-        if files is None:
-            scratch = Build()
-            for env_model in env_models:
-                _render(env_model, validator, scratch)
-            result.diagnostics += scratch.diagnostics
-            files = scratch.files
-            if not scratch.diagnostics:
-                cache.put(key, files)
-        result.files.update(files)
+def _check(
+    model: LoadedModel, config: RepoConfig, config_doc: Document | None, root: Path, history: bool
+) -> tuple[list[Diagnostic], list[ResolvedModel]]:
+    """Every rule on one model; returns the problems and the environments that passed."""
+    errors = check_spec(model.spec, model.doc, config, model.path.stem)
+    deployed = []
+    for env_model in resolve(model.spec, model.doc, config, config_doc):
+        env_errors = check_model(env_model, config)
+        env_errors += target_for(env_model.target).check(env_model)
+        errors += env_errors
+        if not env_errors:
+            deployed.append(env_model)
+    errors += check_policy(deployed, config, config_doc, root, history=history)
+    return errors, deployed
+
+
+def _render_all(fresh: list[_Fresh], validator: ManifestValidator, result: Build, cache: RenderCache) -> None:
+    """Render and validate the models this run resolved (cached files stand in when nothing changed)."""
+    for model in fresh:
+        if model.entry is not None:
+            result.files.update(model.entry["files"])
+            continue
+        scratch = Build()
+        for env_model in model.deployed:
+            _render(env_model, validator, scratch)
+        result.diagnostics += scratch.diagnostics
+        result.files.update(scratch.files)
+        if not scratch.diagnostics:
+            cache.put(model.key, scratch.files, model.summary.to_json())
     if not result.diagnostics:
         cache.save()
 
@@ -217,39 +257,6 @@ def _gitops(config: RepoConfig, validator: ManifestValidator, result: Build) -> 
                 CONFIG_FILE, 1, 1, "MO900",
                 f"generated {obj['kind']} {name} is invalid at {problem} (a modelops bug: please report it)"))
         result.files[name] = header(CONFIG_FILE) + to_yaml(obj)
-
-
-def _name_collisions(models: list[ResolvedModel]) -> list[Diagnostic]:
-    """Two objects may not share a derived name in one namespace, within a model or across models."""
-    seen: dict[tuple[str, str, str], tuple[ResolvedModel, str]] = {}
-    errors = []
-    for model in models:
-        target = target_for(model.target)
-        for name, what in target.derived_names(model):
-            key = (model.env, model.namespace, name)
-            other, other_what = seen.setdefault(key, (model, what))
-            if other is model and other_what == what:
-                continue
-            owner = "this model's" if other is model else f"model {other.spec.name!r}'s"
-            errors.append(model.doc.diagnostic(
-                ("name",), "MO211",
-                f"{what} name {name!r} collides with {owner} {other_what} "
-                f"in {model.env}/{model.namespace}: rename the model or the variant",
-            ))
-    return errors
-
-
-def _duplicate_names(models: list[LoadedModel]) -> list[Diagnostic]:
-    first: dict[str, LoadedModel] = {}
-    errors = []
-    for model in models:
-        earlier = first.setdefault(model.spec.name, model)
-        if earlier is not model:
-            errors.append(model.doc.diagnostic(
-                ("name",), "MO206",
-                f"model {model.spec.name!r} is already defined in {earlier.doc.path}: one file per model",
-            ))
-    return errors
 
 
 # --- pydantic errors as diagnostics ----------------------------------------------------------

@@ -13,6 +13,7 @@ from compiler.diagnostics import Diagnostic
 from compiler.resolve import ResolvedModel, ResolvedVariant, resolve
 from compiler.source import Document, parse
 from compiler.spec import ModelSpec, RepoConfig
+from compiler.summary import ModelSummary
 
 
 def check_policy(
@@ -26,7 +27,6 @@ def check_policy(
     errors: list[Diagnostic] = []
     for model in models:
         errors += _check_rules(model)
-    errors += _check_team_caps(models, config)
     rollout = [m for m in models if m.env_config.rules.require_rollout]
     if rollout and history:
         errors += _check_rollouts(rollout, config, config_doc, root)
@@ -78,35 +78,24 @@ def _fewest_replicas(variant: ResolvedVariant) -> tuple[int, tuple]:
     return (1 if replicas is None else replicas), ("replicas",)
 
 
-def most_replicas(model: ResolvedModel) -> int:
-    """The most replicas a model can run in its environment, over all variants."""
-    total = 0
-    for variant in model.variants:
-        autoscaling = variant.settings.get("autoscaling")
-        if autoscaling is not None:
-            total += autoscaling.get("max") or 0
-        else:
-            replicas = variant.settings.get("replicas")
-            total += 1 if replicas is None else replicas
-    return total
-
-
-def _check_team_caps(models: list[ResolvedModel], config: RepoConfig) -> list[Diagnostic]:
-    by_team: dict[tuple[str, str], list[ResolvedModel]] = defaultdict(list)
+def check_team_caps(models: list[ModelSummary], config: RepoConfig) -> list[Diagnostic]:
+    """Each team's models together may run at most `teams.<team>.max_replicas` per environment."""
+    by_team: dict[tuple[str, str], list[tuple[ModelSummary, int]]] = defaultdict(list)
     for model in models:
-        by_team[(model.spec.team, model.env)].append(model)
+        for env in model.envs:
+            by_team[(model.team, env.env)].append((model, env.most_replicas))
     errors = []
-    for (team, env), members in sorted(by_team.items()):
+    for (team, env_name), members in sorted(by_team.items(), key=lambda item: item[0]):
         cap = config.teams[team].max_replicas if team in config.teams else None
         if cap is None:
             continue
-        total = sum(most_replicas(m) for m in members)
+        total = sum(replicas for _, replicas in members)
         if total > cap:
-            biggest = max(members, key=lambda m: (most_replicas(m), m.spec.name))
-            members.sort(key=lambda m: m.spec.name)
-            share = ", ".join(f"{m.spec.name} {most_replicas(m)}" for m in members)
-            errors.append(biggest.doc.diagnostic(("team",), "MO404",
-                          f"team {team} may run {total} replicas in {env} ({share}), "
+            biggest, _ = max(members, key=lambda m: (m[1], m[0].name))
+            members.sort(key=lambda m: m[0].name)
+            share = ", ".join(f"{m.name} {replicas}" for m, replicas in members)
+            errors.append(biggest.at_team("MO404",
+                          f"team {team} may run {total} replicas in {env_name} ({share}), "
                           f"over its cap of {cap} (teams.{team}.max_replicas in modelops.yaml)"))
     return errors
 

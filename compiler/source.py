@@ -166,12 +166,19 @@ def parse(text: str, path: str) -> tuple[Document | None, list[Diagnostic]]:
     return doc, []
 
 
-def load(path: Path, display: str) -> tuple[Document | None, list[Diagnostic]]:
-    """Read and parse a YAML file; unreadable or non-UTF-8 files are diagnostics too."""
+def read_source(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]:
+    """A file's text; unreadable or non-UTF-8 files are diagnostics."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8"), []
     except UnicodeDecodeError as exc:
         return None, [Diagnostic(display, 1, 1, "MO001", f"file is not UTF-8 text ({exc.reason})")]
     except OSError as exc:
         return None, [Diagnostic(display, 1, 1, "MO001", f"cannot read file: {exc.strerror}")]
+
+
+def load(path: Path, display: str) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and parse a YAML file; unreadable or non-UTF-8 files are diagnostics too."""
+    text, errors = read_source(path, display)
+    if text is None:
+        return None, errors
     return parse(text, display)

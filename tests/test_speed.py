@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELOPS = str(Path(sys.executable).parent / "modelops")
@@ -148,3 +149,35 @@ def test_bench_floor_writes_the_documents_modelops_writes(bench_repo: Path) -> N
     ours = {name.removeprefix("generated/"): text for name, text in output(bench_repo).items()
             if name.startswith("generated/")}
     assert floor == ours
+
+
+def test_errors_about_cached_models_match_a_run_without_cache(repo, crd_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Unchanged models are not parsed again, yet clashes and caps point where a full run points."""
+    risk = 'reviewers: ["@acme/risk-ds"]'
+    config = CONFIG.replace(risk, f"{risk}\n    max_replicas: 6")
+    root = repo({
+        "fraud.yaml": """\
+            # the biggest of team risk: the cap error points at its team
+            name: fraud
+            team: risk
+            framework: sklearn
+            artifact: {uri: s3://acme-models/fraud/1}
+            autoscaling: {min: 1, max: 4, cpu: 70}
+            """,
+        "risk.yaml": """\
+            name: risk
+            team: risk
+            framework: sklearn
+            artifact: {uri: s3://acme-models/risk/1}
+            """,
+    }, config=config)
+    assert run("compile", cwd=root, crd_dir=crd_dir).returncode == 0
+    models = root / "models"  # fraud and risk are cached now; a new file copies risk's name
+    (models / "a-risk.yaml").write_text((models / "risk.yaml").read_text() + "replicas: 2\n")
+    cached = run("compile", cwd=root, crd_dir=crd_dir)
+    uncached = run("compile", cwd=root, crd_dir=crd_dir, MODELOPS_NO_CACHE="1")
+    assert cached.returncode == uncached.returncode == 1
+    assert cached.stderr == uncached.stderr
+    assert "models/fraud.yaml:3:7: MO404 team risk may run 7 replicas in production" in cached.stderr
+    duplicate = "models/risk.yaml:1:7: MO206 model 'risk' is already defined in models/a-risk.yaml"
+    assert duplicate in cached.stderr
