@@ -58,7 +58,24 @@ def _crd_dir(explicit: Path | None, root: Path) -> Path | None:
     return crd_dir
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose `lazy_commands` (name -> "module:attribute") are imported on first use."""
+
+    lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            import importlib
+
+            module, attribute = self.lazy_commands[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="modelops")
 def cli() -> None:
     """Compile model specs in models/ into Seldon manifests in generated/."""
@@ -89,6 +106,7 @@ def validate(paths: tuple[Path, ...], repo: Path | None, crd_dir: Path | None, o
 @OUTPUT
 def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output: str) -> None:
     """Compile every model into generated/<env>/<namespace>/<model>/."""
+    from compiler.cache import spare_tree
     from compiler.output import GENERATED, read_files, read_tree, replace_tree, stale_diff, write_file
     from compiler.pipeline import build
 
@@ -117,7 +135,7 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
             click.echo(f"{GENERATED}/ is up to date ({len(wanted)} files).")
         return
     if any(name.startswith(f"{GENERATED}/") for name in changed):
-        replace_tree(root / GENERATED, result.files, tree)
+        replace_tree(root / GENERATED, result.files, tree, spare_tree(root))
     for name in changed:
         if name in result.repo_files:
             write_file(root / name, result.repo_files[name])
@@ -162,22 +180,18 @@ def environments(repo: Path | None, sync_mode: str | None) -> None:
             click.echo(name)
 
 
-# Commands defined in their own modules register here, one line each. Those modules must import
-# heavy libraries (mlflow, kubernetes, github) inside their functions, never at module level.
-from compiler.autoupdate import autoupdate_command  # noqa: E402
-from compiler.crd_pull import schemas_group  # noqa: E402
-from compiler.diff_command import diff_command  # noqa: E402
-from compiler.drift import drift_command  # noqa: E402
-from compiler.promote import promote_command, rollback_command  # noqa: E402
-from compiler.sync import sync_command  # noqa: E402
-
-cli.add_command(diff_command)
-cli.add_command(sync_command)
-cli.add_command(drift_command)
-cli.add_command(schemas_group)
-cli.add_command(promote_command)
-cli.add_command(rollback_command)
-cli.add_command(autoupdate_command)
+# Commands defined in their own modules, imported only when run (or listed by --help), so
+# `modelops compile` does not pay for promote, sync and the rest. Those modules must import heavy
+# libraries (mlflow, kubernetes, github) inside their functions, never at module level.
+cli.lazy_commands = {
+    "diff": "compiler.diff_command:diff_command",
+    "sync": "compiler.sync:sync_command",
+    "drift": "compiler.drift:drift_command",
+    "schemas": "compiler.crd_pull:schemas_group",
+    "promote": "compiler.promote:promote_command",
+    "rollback": "compiler.promote:rollback_command",
+    "autoupdate": "compiler.autoupdate:autoupdate_command",
+}
 
 
 def main() -> None:

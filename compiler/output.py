@@ -46,12 +46,28 @@ def kustomization(resources: list[str]) -> str:
 def read_tree(root: Path) -> dict[str, str]:
     """Every file under `root`, keyed by its POSIX path relative to `root`."""
     files = {}
-    for folder, _, names in os.walk(root):
-        prefix = Path(folder).relative_to(root).as_posix() + "/"
-        for name in names:
-            with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as stream:
-                files[(prefix + name).removeprefix("./")] = stream.read()
+    for name, entry in _walk(root):
+        with open(entry.path, "rb") as stream:
+            files[name] = stream.read().decode("utf-8", errors="replace")
     return dict(sorted(files.items()))
+
+
+def _walk(root: Path) -> list[tuple[str, os.DirEntry[str]]]:
+    """(relative POSIX path, entry) of every non-folder under `root`; [] when it is missing."""
+    found = []
+    stack = [("", os.fspath(root))]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((f"{prefix}{entry.name}/", entry.path))
+            else:
+                found.append((prefix + entry.name, entry))
+    return found
 
 
 def read_files(root: Path, names: list[str]) -> dict[str, str]:
@@ -97,36 +113,111 @@ def stale_diff(current: dict[str, str], wanted: dict[str, str], prefix: str = GE
     return "".join(chunks)
 
 
-def replace_tree(target: Path, files: dict[str, str], current: dict[str, str] | None = None) -> None:
+def replace_tree(
+    target: Path, files: dict[str, str], current: dict[str, str] | None = None, spare: Path | None = None
+) -> None:
     """Make `target` hold exactly `files`, atomically: readers see the old tree or the new one.
 
     Files whose text equals `current` (what `target` holds now) are hard-linked, not rewritten.
+    With `spare` (a private folder on the same file system), the tree is staged by patching the
+    tree the previous run replaced, kept there, so a run that changes a few files touches few
+    files; the old tree is then kept in `spare` for the next run instead of being deleted.
     """
     parent = target.parent
     current = current or {}
     for leftover in parent.glob(f"{target.name}.tmp-*"):  # from a run killed after its swap
         shutil.rmtree(leftover, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=parent))
+    staging = _patched_spare(spare, target, files, current) if spare else None
+    if staging is None:
+        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=parent))
+        try:
+            _stage(staging, target, files, current)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     try:
-        folders: set[str] = set()
-        for name, text in files.items():
-            folder = os.path.dirname(name)
-            if folder not in folders:
-                (staging / folder).mkdir(parents=True, exist_ok=True)
-                folders.add(folder)
-            if current.get(name) == text and _link(target / name, staging / name):
-                continue
-            (staging / name).write_text(text, encoding="utf-8")
-        staging.chmod(0o755)
         if target.exists():
             _exchange(staging, target)
         else:
             os.rename(staging, target)
             return
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging != spare:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
-    shutil.rmtree(staging, ignore_errors=True)  # now holds the old tree
+    # staging now holds the old tree: keep it as the spare, else delete it
+    if staging != spare and (spare is None or not _move(staging, spare)):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move(folder: Path, to: Path) -> bool:
+    try:
+        shutil.rmtree(to, ignore_errors=True)
+        to.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(folder, to)
+    except OSError:
+        return False
+    return True
+
+
+def _stage(staging: Path, target: Path, files: dict[str, str], current: dict[str, str]) -> None:
+    folders: set[str] = set()
+    for name, text in files.items():
+        folder = os.path.dirname(name)
+        if folder not in folders:
+            (staging / folder).mkdir(parents=True, exist_ok=True)
+            folders.add(folder)
+        if current.get(name) == text and _link(target / name, staging / name):
+            continue
+        (staging / name).write_text(text, encoding="utf-8")
+    staging.chmod(0o755)
+
+
+def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: dict[str, str]) -> Path | None:
+    """`spare` patched to hold exactly `files`, or None when there is no usable spare tree.
+
+    A spare file needs no work when it is the same inode as the file in `target` and that file
+    already holds the wanted text; every other file is replaced (never written through a link).
+    """
+    if not spare.is_dir() or spare.is_symlink():
+        return None
+    try:
+        have, live = _inodes(spare), _inodes(target)
+        removed = sorted(have.keys() - files.keys())
+        for name in removed:
+            os.unlink(spare / name)
+        _remove_empty_folders(spare, removed)
+        for name, text in files.items():
+            if have.get(name) is not None and have.get(name) == live.get(name) and current.get(name) == text:
+                continue
+            path = spare / name
+            if name in have:
+                os.unlink(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            if current.get(name) == text and _link(target / name, path):
+                continue
+            path.write_text(text, encoding="utf-8")
+    except OSError:
+        shutil.rmtree(spare, ignore_errors=True)
+        return None
+    return spare
+
+
+def _inodes(root: Path) -> dict[str, int]:
+    """Every file under `root` (relative POSIX path) and its inode number."""
+    return {name: entry.inode() for name, entry in _walk(root)}
+
+
+def _remove_empty_folders(root: Path, removed: list[str]) -> None:
+    """Remove the folders that removing these files left empty, deepest first."""
+    for folder in sorted({os.path.dirname(name) for name in removed}, key=len, reverse=True):
+        while folder:
+            try:
+                os.rmdir(root / folder)
+            except OSError:  # not empty (or already gone)
+                break
+            folder = os.path.dirname(folder)
 
 
 def _link(source: Path, link: Path) -> bool:

@@ -151,6 +151,44 @@ def test_fallback_swap_without_renameat2(target: Path, monkeypatch: pytest.Monke
     assert leftovers(target.parent) == []
 
 
+# --- the spare tree: later runs patch the tree the previous run replaced ----------------------
+
+THIRD = {**NEW, "staging/ns/b/seldondeployment.yaml": "third: b\n", "staging/ns/c/hpa.yaml": "third: c\n"}
+
+
+def test_spare_tree_runs_end_with_exactly_the_files(tmp_path: Path) -> None:
+    target, spare = tmp_path / "generated", tmp_path / "cache" / "previous"
+    for files in (OLD, NEW, THIRD, OLD, {}, NEW):
+        replace_tree(target, files, read_tree(target) if target.exists() else {}, spare)
+        assert snapshot(target) == encoded(files)
+        assert leftovers(tmp_path) == []
+    assert spare.is_dir()  # kept for the next run
+
+
+def test_spare_tree_never_writes_through_to_the_live_tree(tmp_path: Path) -> None:
+    """Unchanged files are hard links shared by both trees; changing the spare must not alter them."""
+    target, spare = tmp_path / "generated", tmp_path / "spare"
+    replace_tree(target, OLD, {}, spare)
+    replace_tree(target, NEW, read_tree(target), spare)
+    replace_tree(target, THIRD, read_tree(target), spare)  # patches the spare (NEW's tree)
+    assert snapshot(target) == encoded(THIRD)
+    replace_tree(target, NEW, read_tree(target), spare)
+    assert snapshot(target) == encoded(NEW)
+
+
+def test_spare_tree_repairs_files_edited_in_place(tmp_path: Path) -> None:
+    """An edit in place changes both hard links; the next run must still write the wanted text."""
+    target, spare = tmp_path / "generated", tmp_path / "spare"
+    replace_tree(target, OLD, {}, spare)
+    replace_tree(target, NEW, read_tree(target), spare)
+    replace_tree(target, NEW, read_tree(target), spare)  # the spare now shares NEW's inodes
+    with open(target / "staging/ns/a/seldondeployment.yaml", "a") as stream:
+        stream.write("hand: edit\n")
+    (spare / "staging/ns/stray.yaml").write_text("stray\n")  # and junk in the spare itself
+    replace_tree(target, NEW, read_tree(target), spare)
+    assert snapshot(target) == encoded(NEW)
+
+
 # --- SIGKILL never leaves a partial tree -----------------------------------------------------
 
 # The child replaces a tree of many files, announcing each write so the parent can kill it at
@@ -159,7 +197,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from compiler.output import replace_tree
+    from compiler.output import read_tree, replace_tree
 
     original = Path.write_text
     count = 0
@@ -173,7 +211,8 @@ CHILD = textwrap.dedent(
 
     Path.write_text = announced
     files = {f"env/ns/m{i:04d}/seldondeployment.yaml": f"new: {i}\\n" for i in range(N)}
-    replace_tree(Path(sys.argv[1]), files)
+    spare = Path(sys.argv[2]) if len(sys.argv) > 2 else None
+    replace_tree(Path(sys.argv[1]), files, read_tree(Path(sys.argv[1])), spare)
     print("done", flush=True)
     """
 )
@@ -184,14 +223,21 @@ def _old_tree() -> dict[str, str]:
     return {f"env/ns/m{i:04d}/seldondeployment.yaml": f"old: {i}\n" for i in range(CHILD_FILES)}
 
 
+@pytest.mark.parametrize("with_spare", [False, True], ids=["fresh", "spare"])
 @pytest.mark.parametrize("kill_at", [1, 50, 200, CHILD_FILES - 1, CHILD_FILES])
-def test_sigkill_during_replace_never_leaves_partial_tree(tmp_path: Path, kill_at: int) -> None:
-    target = tmp_path / "generated"
+def test_sigkill_during_replace_never_leaves_partial_tree(
+    tmp_path: Path, kill_at: int, with_spare: bool
+) -> None:
+    target, spare = tmp_path / "generated", tmp_path / "cache" / "previous"
     old = _old_tree()
     replace_tree(target, old)
+    if with_spare:  # a second run keeps the first tree as the spare the killed run patches
+        replace_tree(target, old, read_tree(target), spare)
+        assert spare.is_dir()
     new = {name: text.replace("old", "new") for name, text in old.items()}
+    extra = [str(spare)] if with_spare else []
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD.replace("(N)", f"({CHILD_FILES})"), str(target)],
+        [sys.executable, "-c", CHILD.replace("(N)", f"({CHILD_FILES})"), str(target), *extra],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -210,6 +256,8 @@ def test_sigkill_during_replace_never_leaves_partial_tree(tmp_path: Path, kill_a
     assert tree in (encoded(old), encoded(new)), f"partial tree after SIGKILL at {kill_at}"
     # A killed run may leave its staging folder behind, but never inside generated/.
     assert not any(".tmp-" in name for name in tree)
+    replace_tree(target, new, read_tree(target), spare if with_spare else None)  # the next run
+    assert snapshot(target) == encoded(new)
 
 
 def _copy_repo(destination: Path) -> Path:
