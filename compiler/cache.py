@@ -32,11 +32,14 @@ FILE = "render.json"
 FORMAT = 2
 
 
+def cache_enabled() -> bool:
+    """False when MODELOPS_NO_CACHE is set (to anything but 0)."""
+    return os.environ.get("MODELOPS_NO_CACHE", "") in ("", "0")
+
+
 def spare_tree(root: Path) -> Path | None:
     """Where compile keeps the tree generated/ held before its last run (see output.replace_tree)."""
-    if os.environ.get("MODELOPS_NO_CACHE", "") not in ("", "0"):
-        return None
-    return root / FOLDER / "previous-generated"
+    return root / FOLDER / "previous-generated" if cache_enabled() else None
 
 
 class Entry(TypedDict):
@@ -49,7 +52,7 @@ class RenderCache:
 
     def __init__(self, root: Path, config_text: str, crd_dir: Path | None, *, enabled: bool = True) -> None:
         self.path = root / FOLDER / FILE
-        self.enabled = enabled and os.environ.get("MODELOPS_NO_CACHE", "") in ("", "0")
+        self.enabled = enabled and cache_enabled()
         fingerprint = _fingerprint(crd_dir) if self.enabled else ""
         self.base = hashlib.sha256(f"{fingerprint}\0{config_text}".encode()).hexdigest()
         self.entries: dict[str, Entry] = self._load() if self.enabled else {}

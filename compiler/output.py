@@ -127,14 +127,8 @@ def replace_tree(
     current = current or {}
     for leftover in parent.glob(f"{target.name}.tmp-*"):  # from a run killed after its swap
         shutil.rmtree(leftover, ignore_errors=True)
-    staging = _patched_spare(spare, target, files, current) if spare else None
-    if staging is None:
-        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=parent))
-        try:
-            _stage(staging, target, files, current)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    patched = _patched_spare(spare, target, files, current) if spare else None
+    staging = patched or _fresh_staging(parent, target, files, current)
     try:
         if target.exists():
             _exchange(staging, target)
@@ -142,11 +136,11 @@ def replace_tree(
             os.rename(staging, target)
             return
     except BaseException:
-        if staging != spare:
+        if patched is None:
             shutil.rmtree(staging, ignore_errors=True)
         raise
-    # staging now holds the old tree: keep it as the spare, else delete it
-    if staging != spare and (spare is None or not _move(staging, spare)):
+    # staging now holds the old tree: a patched spare stays the spare; a fresh one becomes it
+    if patched is None and (spare is None or not _move(staging, spare)):
         shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -160,17 +154,24 @@ def _move(folder: Path, to: Path) -> bool:
     return True
 
 
-def _stage(staging: Path, target: Path, files: dict[str, str], current: dict[str, str]) -> None:
-    folders: set[str] = set()
-    for name, text in files.items():
-        folder = os.path.dirname(name)
-        if folder not in folders:
-            (staging / folder).mkdir(parents=True, exist_ok=True)
-            folders.add(folder)
-        if current.get(name) == text and _link(target / name, staging / name):
-            continue
-        (staging / name).write_text(text, encoding="utf-8")
-    staging.chmod(0o755)
+def _fresh_staging(parent: Path, target: Path, files: dict[str, str], current: dict[str, str]) -> Path:
+    """A new folder beside `target` holding `files`; unchanged ones are hard links into `target`."""
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=parent))
+    try:
+        folders: set[str] = set()
+        for name, text in files.items():
+            folder = os.path.dirname(name)
+            if folder not in folders:
+                (staging / folder).mkdir(parents=True, exist_ok=True)
+                folders.add(folder)
+            if current.get(name) == text and _link(target / name, staging / name):
+                continue
+            (staging / name).write_text(text, encoding="utf-8")
+        staging.chmod(0o755)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
 
 
 def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: dict[str, str]) -> Path | None:
@@ -188,7 +189,8 @@ def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: di
             os.unlink(spare / name)
         _remove_empty_folders(spare, removed)
         for name, text in files.items():
-            if have.get(name) is not None and have.get(name) == live.get(name) and current.get(name) == text:
+            inode = have.get(name)
+            if inode is not None and inode == live.get(name) and current.get(name) == text:
                 continue
             path = spare / name
             if name in have:

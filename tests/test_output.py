@@ -165,15 +165,30 @@ def test_spare_tree_runs_end_with_exactly_the_files(tmp_path: Path) -> None:
     assert spare.is_dir()  # kept for the next run
 
 
-def test_spare_tree_never_writes_through_to_the_live_tree(tmp_path: Path) -> None:
-    """Unchanged files are hard links shared by both trees; changing the spare must not alter them."""
+def test_spare_tree_never_writes_through_to_the_live_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged files are hard links shared by both trees: patching the spare must leave the live
+    tree as it was until the swap, so a run that fails before it changes nothing."""
+    import compiler.output as output
+
     target, spare = tmp_path / "generated", tmp_path / "spare"
     replace_tree(target, OLD, {}, spare)
     replace_tree(target, NEW, read_tree(target), spare)
-    replace_tree(target, THIRD, read_tree(target), spare)  # patches the spare (NEW's tree)
-    assert snapshot(target) == encoded(THIRD)
     replace_tree(target, NEW, read_tree(target), spare)
+    shared = "staging/ns/b/seldondeployment.yaml"  # THIRD changes it
+    assert (spare / shared).stat().st_ino == (target / shared).stat().st_ino
+
+    def broken(a: Path, b: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(output, "_exchange", broken)
+    with pytest.raises(OSError):
+        replace_tree(target, THIRD, read_tree(target), spare)
     assert snapshot(target) == encoded(NEW)
+    monkeypatch.undo()
+    replace_tree(target, THIRD, read_tree(target), spare)
+    assert snapshot(target) == encoded(THIRD)
 
 
 def test_spare_tree_repairs_files_edited_in_place(tmp_path: Path) -> None:

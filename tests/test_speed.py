@@ -142,6 +142,29 @@ def test_help_imports_nothing_heavy() -> None:
     assert json.loads(done.stdout) == []
 
 
+def test_subcommands_load_only_when_run(repo, crd_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """compile does not import promote, sync and the rest; --help still lists them and they run."""
+    root = repo({"iris.yaml": "name: iris\nteam: risk\nframework: sklearn\n"
+                              "artifact: {uri: s3://acme-models/iris/1}\n"})
+    code = (
+        "import sys, json\nfrom compiler.cli import cli\n"
+        "try:\n    cli.main(['compile', '-C', sys.argv[1]], standalone_mode=False)\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m in ('compiler.promote', 'compiler.sync', "
+        "'compiler.autoupdate', 'compiler.drift', 'compiler.diff_command', 'compiler.crd_pull'))))"
+    )
+    environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
+    done = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True,
+                          env=environment, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+    listed = run("--help", cwd=root, crd_dir=crd_dir).stdout
+    for command in ("promote", "rollback", "autoupdate", "sync", "drift", "diff", "schemas"):
+        assert f"  {command} " in listed
+    promote = run("promote", "--help", cwd=root, crd_dir=crd_dir)
+    assert promote.returncode == 0 and "pull request" in promote.stdout
+
+
 def test_bench_floor_writes_the_documents_modelops_writes(bench_repo: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "bench" / "floor.py"), str(bench_repo)], check=True)
     floor = {p.relative_to(bench_repo / "generated-floor").as_posix(): p.read_bytes()
