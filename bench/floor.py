@@ -31,12 +31,12 @@ def main(root: Path) -> None:
         spec = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
         for env, objects in render(config, spec, source).items():
             namespace = objects[0]["metadata"]["namespace"]
-            folder = out / env / namespace / spec["name"]
-            folder.mkdir(parents=True)
-            for obj in objects:
-                name = f"{namespace}/{spec['name']}/{obj['kind'].lower()}.yaml"
-                (out / env / name).write_text(header(source) + dump(obj))
-                resources.setdefault(env, []).append(name)
+            folder = out / env / namespace
+            if not folder.is_dir():
+                folder.mkdir(parents=True)
+            name = f"{namespace}/{spec['name']}.yaml"
+            (out / env / name).write_text(header(source) + "---\n".join(dump(obj) for obj in objects))
+            resources.setdefault(env, []).append(name)
     for env, names in resources.items():
         body = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                 "resources": sorted(names)}

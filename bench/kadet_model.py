@@ -14,7 +14,6 @@ def main(input_params):
     config, spec = params["modelops"], params["model"]
     output = BaseObj()
     for env, objects in render(config, spec, params["source"]).items():
-        for obj in objects:
-            namespace = obj["metadata"]["namespace"]
-            output.root[f"{env}/{namespace}/{spec['name']}/{obj['kind'].lower()}"] = obj
+        namespace = objects[0]["metadata"]["namespace"]
+        output.root[f"{env}/{namespace}/{spec['name']}"] = objects  # a list: one multi-document file
     return output

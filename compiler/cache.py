@@ -29,7 +29,7 @@ from compiler.manifests import CORE_FILES, CRD_FILES, _core_definitions_dir
 
 FOLDER = ".modelops-cache"
 FILE = "render.json"
-FORMAT = 2
+FORMAT = 3
 
 
 def cache_enabled() -> bool:

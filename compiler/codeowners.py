@@ -9,7 +9,7 @@ PATH = ".github/CODEOWNERS"
 
 
 def codeowners(models: list[ModelSummary], config: RepoConfig) -> str | None:
-    """Each model file and its generated folders belong to its team; protected environments
+    """Each model file and its generated files belong to its team; protected environments
     also need the platform team. None when modelops.yaml defines no teams."""
     if not config.teams:
         return None
@@ -28,8 +28,8 @@ def codeowners(models: list[ModelSummary], config: RepoConfig) -> str | None:
         lines.append(_line(f"/{model.path}", owners))
         for env in model.envs:
             extra = platform if env.protected else []
-            folder = f"/generated/{env.env}/{env.namespace}/{model.name}/"
-            lines.append(_line(folder, [*owners, *[p for p in extra if p not in owners]]))
+            generated = f"/generated/{env.env}/{env.namespace}/{model.name}.yaml"
+            lines.append(_line(generated, [*owners, *[p for p in extra if p not in owners]]))
     return "\n".join(lines) + "\n"
 
 

@@ -149,12 +149,11 @@ def gitops_objects(config: RepoConfig, files: dict[str, str]) -> dict[str, dict[
 
 
 def _seldon(files: dict[str, str], env: str) -> list[dict[str, Any]]:
-    import yaml
+    from compiler.output import load_documents
 
     found = []
     for name, text in sorted(files.items()):
-        if name.startswith(f"{env}/") and name.endswith("/seldondeployment.yaml"):
-            obj = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-            if isinstance(obj, dict) and obj.get("kind") == "SeldonDeployment":
-                found.append(obj)
+        if name.startswith(f"{env}/") and "\nkind: SeldonDeployment\n" in text:
+            found += [obj for _, obj in load_documents(text)
+                      if isinstance(obj, dict) and obj.get("kind") == "SeldonDeployment"]
     return sorted(found, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))

@@ -12,10 +12,15 @@ from typing import Any
 
 import yaml
 
+
 try:
     _Dumper: type = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Dumper = yaml.SafeDumper
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
 
 GENERATED = "generated"
 
@@ -32,6 +37,24 @@ def to_yaml(obj: Any) -> str:
     return yaml.dump(
         obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096
     )
+
+
+def to_documents(objects: list[Any]) -> str:
+    """One multi-document YAML text: the objects in order, separated by `---` lines."""
+    return "---\n".join(to_yaml(obj) for obj in objects)
+
+
+def load_documents(text: str) -> list[tuple[int, Any]]:
+    """(1-based line where it starts, object) for every non-empty document of a YAML text."""
+    loader = _Loader(text)
+    try:
+        found = []
+        while loader.check_node():
+            node = loader.get_node()
+            found.append((node.start_mark.line + 1, loader.construct_document(node)))
+        return found
+    finally:
+        loader.dispose()
 
 
 def kustomization(resources: list[str]) -> str:

@@ -20,7 +20,7 @@ from compiler.codeowners import codeowners
 from compiler.diagnostics import Diagnostic
 from compiler.gitops import gitops_objects
 from compiler.manifests import ManifestValidator
-from compiler.output import header, kustomization, to_yaml
+from compiler.output import header, kustomization, to_documents, to_yaml
 from compiler.policy import check_policy, check_team_caps
 from compiler.resolve import ResolvedModel, resolve
 from compiler.source import Document, load, parse, read_source
@@ -222,31 +222,19 @@ def _render_all(fresh: list[_Fresh], validator: ManifestValidator, result: Build
 
 
 def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -> None:
-    folder = f"{model.env}/{model.namespace}/{model.spec.name}"
+    """All objects of one model in one environment, in one file `<env>/<namespace>/<model>.yaml`."""
     objects = target_for(model.target).render(model)
-    kinds = [obj["kind"] for obj in objects]
     for obj in objects:
-        kind = obj["kind"]
         for problem in validator.problems(obj):
             result.diagnostics.append(
                 model.doc.diagnostic(
                     ("name",), "MO900",
-                    f"generated {kind} for environment {model.env} is invalid at {problem} "
+                    f"generated {obj['kind']} for environment {model.env} is invalid at {problem} "
                     "(a modelops bug: please report it with this model file)",
                 )
             )
-        stem = _file_stem(model, obj, kinds)
-        result.files[f"{folder}/{stem}.yaml"] = header(model.doc.path) + to_yaml(obj)
-
-
-def _file_stem(model: ResolvedModel, obj: dict[str, Any], kinds: list[str]) -> str:
-    """`<kind>`, or `<kind>-<variant>` when a model emits a kind once per variant (Seldon Core 2)."""
-    kind = obj["kind"].lower()
-    if kinds.count(obj["kind"]) == 1:
-        return kind
-    meta = obj["metadata"]
-    variant = meta.get("labels", {}).get("modelops.io/variant")
-    return f"{kind}-{variant or meta['name'].removeprefix(model.spec.name + '-')}"
+    path = f"{model.env}/{model.namespace}/{model.spec.name}.yaml"
+    result.files[path] = header(model.doc.path) + to_documents(objects)
 
 
 def _gitops(config: RepoConfig, validator: ManifestValidator, result: Build) -> None:

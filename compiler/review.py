@@ -13,12 +13,7 @@ from typing import Any
 
 import yaml
 
-from compiler.output import stale_diff
-
-try:
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+from compiler.output import load_documents, stale_diff
 
 VERSION_LABEL = "modelops.io/version"
 
@@ -58,18 +53,27 @@ def review(before: dict[str, str], after: dict[str, str]) -> Review:
 
 
 def _by_model(tree: dict[str, str]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(env, namespace, model) -> objects of its file, keyed by kind (`kind name` when a kind repeats)."""
     models: dict[tuple[str, str, str], dict[str, Any]] = {}
     for path, text in tree.items():
         parts = path.split("/")
-        if len(parts) != 4 or not path.endswith(".yaml"):
+        if len(parts) != 3 or not path.endswith(".yaml") or parts[2] == "kustomization.yaml":
             continue
-        env, namespace, model, filename = parts
+        env, namespace, filename = parts
         try:
-            obj = yaml.load(text, Loader=_Loader)
+            found = [obj for _, obj in load_documents(text) if isinstance(obj, dict)]
         except yaml.YAMLError:
-            obj = {"kind": filename.removesuffix(".yaml"), "unparsable": text}
-        models.setdefault((env, namespace, model), {})[obj.get("kind", filename)] = obj
+            found = [{"kind": "unparsable file", "text": text}]
+        kinds = [obj.get("kind") for obj in found]
+        models[(env, namespace, filename.removesuffix(".yaml"))] = {
+            _key(obj, kinds): obj for obj in found
+        }
     return models
+
+
+def _key(obj: dict[str, Any], kinds: list[Any]) -> str:
+    kind = str(obj.get("kind"))
+    return kind if kinds.count(obj.get("kind")) == 1 else f"{kind} {obj.get('metadata', {}).get('name')}"
 
 
 def _predictors(objects: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -34,6 +34,7 @@ _GITOPS_GROUPS = ("argoproj.io", "kustomize.toolkit.fluxcd.io", "source.toolkit.
 class Desired:
     file: str  # repository-relative path of the generated file
     obj: dict[str, Any]
+    line: int = 1  # where the object starts in that file
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Change:
     file: str
     fields: list[str] = field(default_factory=list)
     live: dict[str, Any] | None = None
+    line: int = 1
 
     @property
     def label(self) -> str:
@@ -81,7 +83,7 @@ def load_desired(root: Path, env: str) -> list[Desired]:
     """Every object under generated/ENV (kustomization.yaml aside), in apply order."""
     import yaml
 
-    from compiler.output import read_tree
+    from compiler.output import load_documents, read_tree
 
     folder = root / GENERATED / env
     if not folder.is_dir():
@@ -93,15 +95,15 @@ def load_desired(root: Path, env: str) -> list[Desired]:
             continue
         file = f"{GENERATED}/{env}/{name}"
         try:
-            documents = [d for d in yaml.safe_load_all(text) if d is not None]
+            documents = [(line, d) for line, d in load_documents(text) if d is not None]
         except yaml.YAMLError as exc:
             raise SyncAbort(Diagnostic(file, 1, 1, INPUT, f"not valid YAML: {exc}".splitlines()[0])) from exc
-        for obj in documents:
+        for line, obj in documents:
             if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("metadata", {}).get("name"):
                 raise SyncAbort(Diagnostic(file, 1, 1, INPUT, "not a Kubernetes object"))
             namespace = name.split("/", 1)[0] if "/" in name else None
             obj["metadata"].setdefault("namespace", namespace)
-            found.append(Desired(file, obj))
+            found.append(Desired(file, obj, line))
     return sorted(found, key=lambda d: (_kind_rank(d.obj), d.file))
 
 
@@ -158,15 +160,16 @@ def plan(cluster: Cluster, env: str, desired: list[Desired], namespaces: list[st
             live = cluster.get(item.obj["apiVersion"], item.obj["kind"], meta.get("namespace"), meta["name"])
         except ApiError as exc:
             _unreachable(exc, env)
-            result.diagnostics.append(_diagnostic(item.file, item.obj, exc, "read"))
+            result.diagnostics.append(_diagnostic(item.file, item.line, item.obj, exc, "read"))
             continue
         if live is None:
-            result.changes.append(Change("create", item.obj, item.file))
+            result.changes.append(Change("create", item.obj, item.file, line=item.line))
             continue
         ignore = yielded_paths(item.obj, live)
         body = without(item.obj, ignore)
         changed = differences(body, live, ignore)
-        result.changes.append(Change("update" if changed else "unchanged", body, item.file, changed, live))
+        result.changes.append(Change("update" if changed else "unchanged", body, item.file, changed, live,
+                                     item.line))
     if prune:
         _plan_prune(cluster, env, desired, namespaces, result, max_share, allow_all)
     return result
@@ -184,7 +187,7 @@ def _plan_prune(cluster: Cluster, env: str, desired: list[Desired], namespaces: 
                 _unreachable(exc, env)
                 probe = {"apiVersion": api_version, "kind": kind,
                          "metadata": {"namespace": namespace, "name": "*"}}
-                result.diagnostics.append(_diagnostic(folder, probe, exc, "list"))
+                result.diagnostics.append(_diagnostic(folder, 1, probe, exc, "list"))
                 continue
             live.extend(items or [])
     keys: list[Key] = [key_of(d.obj) for d in desired]
@@ -205,10 +208,9 @@ def _unreachable(exc: ApiError, env: str) -> None:
         raise SyncAbort(Diagnostic(f"{GENERATED}/{env}", 1, 1, CLUSTER, exc.message))
 
 
-def _diagnostic(file: str, obj: dict[str, Any], exc: ApiError, verb: str) -> Diagnostic:
+def _diagnostic(file: str, line: int, obj: dict[str, Any], exc: ApiError, verb: str) -> Diagnostic:
     meta = obj.get("metadata", {})
     what = f"{obj.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
-    line = 2 if file.endswith(".yaml") else 1  # generated files start with one comment line
     if exc.status == 409:
         hint = " (another field manager owns these fields: fix the live object, or --force-conflicts)"
         return Diagnostic(file, line, 1, CONFLICT, f"{what}: {verb} conflict: {exc.message}{hint}")
@@ -239,7 +241,7 @@ def execute(cluster: Cluster, the_plan: Plan, *, force: bool, dry_run: bool) -> 
         try:
             cluster.apply(change.obj, force=force, dry_run=dry_run)
         except ApiError as exc:
-            outcome.diagnostics.append(_diagnostic(change.file, change.obj, exc, "apply"))
+            outcome.diagnostics.append(_diagnostic(change.file, change.line, change.obj, exc, "apply"))
             continue
         outcome.done.append(({"create": "created", "update": "updated"}[change.action], change))
     if not the_plan.prune_allowed:
@@ -252,7 +254,7 @@ def execute(cluster: Cluster, the_plan: Plan, *, force: bool, dry_run: bool) -> 
         except ApiError as exc:
             if exc.status == 404:  # gone meanwhile: that is what we wanted
                 continue
-            outcome.diagnostics.append(_diagnostic(change.file, change.obj, exc, "delete"))
+            outcome.diagnostics.append(_diagnostic(change.file, change.line, change.obj, exc, "delete"))
             continue
         outcome.done.append(("pruned", change))
     return outcome

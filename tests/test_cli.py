@@ -200,7 +200,7 @@ def test_compile_produces_files(tmp_path: Path, crd_dir: Path) -> None:
     assert_no_traceback(result)
     files = snapshot(work / "generated")
     assert "production/kustomization.yaml" in files
-    assert "staging/models-staging/iris-classifier/seldondeployment.yaml" in files
+    assert "staging/models-staging/iris-classifier.yaml" in files
     assert files == snapshot(ROOT / "generated")
     assert not list(tmp_path.glob("repo/generated.tmp-*"))
 
@@ -212,13 +212,13 @@ def test_compile_check_up_to_date(work: Path, crd_dir: Path) -> None:
 
 
 def test_compile_check_detects_hand_edit(work: Path, crd_dir: Path) -> None:
-    target = work / "generated/production/models/eta-courier/seldondeployment.yaml"
+    target = work / "generated/production/models/eta-courier.yaml"
     target.write_text(target.read_text().replace("traffic: 90", "traffic: 80"))
     before = snapshot(work / "generated")
     result = run("compile", "--check", cwd=work, crd_dir=crd_dir)
     assert result.returncode == 1
     assert_no_traceback(result)
-    name = "generated/production/models/eta-courier/seldondeployment.yaml"
+    name = "generated/production/models/eta-courier.yaml"
     assert f"--- a/{name}" in result.stdout
     assert f"+++ b/{name}" in result.stdout
     assert "\n-    traffic: 80\n" in result.stdout
@@ -247,15 +247,15 @@ def test_deleted_model_leaves_stale_files_until_compiled(work: Path, crd_dir: Pa
     check = run("compile", "--check", cwd=work, crd_dir=crd_dir)
     assert check.returncode == 1
     assert_no_traceback(check)
-    orphan = "generated/production/models/iris-classifier/seldondeployment.yaml"
+    orphan = "generated/production/models/iris-classifier.yaml"
     assert f"--- a/{orphan}" in check.stdout
     assert "+++ /dev/null" in check.stdout
     assert (work / orphan).is_file()
 
     result = run("compile", cwd=work, crd_dir=crd_dir)
     assert result.returncode == 0, result.stderr
-    assert not (work / "generated/production/models/iris-classifier").exists()
-    assert not (work / "generated/staging/models-staging/iris-classifier").exists()
+    assert not (work / "generated/production/models/iris-classifier.yaml").exists()
+    assert not (work / "generated/staging/models-staging/iris-classifier.yaml").exists()
     assert "iris-classifier" not in (work / "generated/production/kustomization.yaml").read_text()
     again = run("compile", "--check", cwd=work, crd_dir=crd_dir)
     assert again.returncode == 0, again.stdout + again.stderr

@@ -8,10 +8,10 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
+from generated_files import of_kind
 
 from compiler.manifests import ManifestValidator
 from compiler.pipeline import build
@@ -50,15 +50,6 @@ traffic:
 """
 
 
-def objects(files: dict[str, str], kind: str) -> dict[str, dict[str, Any]]:
-    """Generated objects of one kind, keyed by their folder `<env>/<ns>/<model>`."""
-    found = {}
-    for name, text in files.items():
-        if name.endswith(f"/{kind.lower()}.yaml"):
-            found[name.rsplit("/", 1)[0]] = yaml.safe_load(text)
-    return found
-
-
 def compiled(root: Path, crd_dir: Path) -> dict[str, str]:
     result = build(root, crd_dir=crd_dir)
     assert not result.diagnostics, [str(d) for d in result.diagnostics]
@@ -84,7 +75,7 @@ def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @needs_promtool
 def test_promtool_accepts_every_generated_rule_file(example_files: dict[str, str], tmp_path: Path) -> None:
-    rules = objects(example_files, "PrometheusRule")
+    rules = of_kind(example_files, "PrometheusRule")
     assert len(rules) == 7  # every model in every environment
     paths = []
     for folder, rule in sorted(rules.items()):
@@ -98,7 +89,7 @@ def test_promtool_accepts_every_generated_rule_file(example_files: dict[str, str
 
 def test_rules_match_the_crd_and_carry_the_model_labels(repo, crd_dir: Path) -> None:
     files = compiled(repo({"ranker.yaml": RANKER}, config=CONFIG), crd_dir)
-    rule = objects(files, "PrometheusRule")["production/models/ranker"]
+    rule = of_kind(files, "PrometheusRule")["production/models/ranker"]
     validator = ManifestValidator(crd_dir)
     assert validator.problems(rule) == []
     rule["spec"]["groups"][0]["rules"][0]["severity"] = "page"  # not a field of the CRD: caught
@@ -196,7 +187,7 @@ def ranker_rules(tmp_path_factory: pytest.TempPathFactory, crd_dir: Path) -> Pat
     (root / "modelops.yaml").write_text(CONFIG)
     (root / "models").mkdir()
     (root / "models" / "ranker.yaml").write_text(RANKER)
-    rule = objects(compiled(root, crd_dir), "PrometheusRule")["production/models/ranker"]
+    rule = of_kind(compiled(root, crd_dir), "PrometheusRule")["production/models/ranker"]
     for group in rule["spec"]["groups"]:
         for item in group["rules"]:
             item.pop("annotations", None)
@@ -272,8 +263,8 @@ def series_names(expr: str) -> set[str]:
 
 
 def test_every_panel_queries_only_recorded_series(example_files: dict[str, str]) -> None:
-    rules = objects(example_files, "PrometheusRule")
-    dashboards = objects(example_files, "ConfigMap")
+    rules = of_kind(example_files, "PrometheusRule")
+    dashboards = of_kind(example_files, "ConfigMap")
     assert dashboards.keys() == rules.keys()
     for folder, configmap in dashboards.items():
         assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
@@ -297,10 +288,10 @@ def test_every_panel_queries_only_recorded_series(example_files: dict[str, str])
 
 def test_dashboard_shows_main_and_canary_side_by_side(repo, crd_dir: Path) -> None:
     files = compiled(repo({"ranker.yaml": RANKER}, config=CONFIG), crd_dir)
-    configmap = objects(files, "ConfigMap")["production/models/ranker"]
+    configmap = of_kind(files, "ConfigMap")["production/models/ranker"]
     board = json.loads(configmap["data"]["modelops-production-ranker.json"])
     assert board["uid"] == "modelops-production-ranker"
-    rule = objects(files, "PrometheusRule")["production/models/ranker"]
+    rule = of_kind(files, "PrometheusRule")["production/models/ranker"]
     variants = {r["labels"]["variant"] for r in rule["spec"]["groups"][0]["rules"] if "record" in r}
     assert variants == {"main", "canary"}
     assert files == compiled(repo({"ranker.yaml": RANKER}, config=CONFIG), crd_dir)  # deterministic
@@ -321,10 +312,10 @@ def test_dashboard_shows_main_and_canary_side_by_side(repo, crd_dir: Path) -> No
 def test_switches(repo, crd_dir: Path, extra: str, kinds: set[str], alerts: list[str] | None) -> None:
     model = "name: iris\nteam: search\nframework: sklearn\nartifact: {uri: s3://acme-models/iris/1}\n"
     files = compiled(repo({"iris.yaml": model + extra}, config=CONFIG), crd_dir)
-    found = {kind for kind in ("PrometheusRule", "ConfigMap") if objects(files, kind)}
+    found = {kind for kind in ("PrometheusRule", "ConfigMap") if of_kind(files, kind)}
     assert found == kinds
     if alerts is not None:
-        rule = objects(files, "PrometheusRule")["production/models/iris"]
+        rule = of_kind(files, "PrometheusRule")["production/models/iris"]
         assert sorted(r["alert"] for r in rule["spec"]["groups"][0]["rules"] if "alert" in r) == alerts
 
 
@@ -337,7 +328,7 @@ def test_environment_defaults_tune_alerts_and_models_override_them(repo, crd_dir
     model = ("name: iris\nteam: search\nframework: sklearn\nartifact: {uri: s3://acme-models/iris/1}\n"
              "alerts: {errors: {for: 1m}, latency: {p99_ms: 250}}\n")
     files = compiled(repo({"iris.yaml": model}, config=config), crd_dir)
-    [group] = objects(files, "PrometheusRule")["production/models/iris"]["spec"]["groups"]
+    [group] = of_kind(files, "PrometheusRule")["production/models/iris"]["spec"]["groups"]
     rules = {r["alert"]: r for r in group["rules"] if "alert" in r}
     assert rules["ModelErrorRatioHigh"]["expr"].endswith(" > 0.01")
     assert rules["ModelErrorRatioHigh"]["for"] == "1m"
@@ -353,7 +344,7 @@ def test_seldon_core_2_rules_read_the_agent_metrics_per_model(repo, crd_dir: Pat
     config = CONFIG.replace("target: seldon-v1", "target: seldon-v2")
     model = RANKER.replace("framework: sklearn\n", "framework: sklearn\nmonitoring: {kind: PodMonitor}\n")
     files = compiled(repo({"ranker.yaml": model}, config=config), crd_dir)
-    rule = objects(files, "PrometheusRule")["production/models/ranker"]
+    rule = of_kind(files, "PrometheusRule")["production/models/ranker"]
     exprs = {(r["record"], r["labels"]["variant"]): r["expr"] for r in rule["spec"]["groups"][0]["rules"]
              if "record" in r}
     assert exprs[("modelops:requests:rate5m", "main")] == (
@@ -364,5 +355,5 @@ def test_seldon_core_2_rules_read_the_agent_metrics_per_model(repo, crd_dir: Pat
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]))
     done = promtool("check", "rules", "rules.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    configmap = objects(files, "ConfigMap")["production/models/ranker"]
+    configmap = of_kind(files, "ConfigMap")["production/models/ranker"]
     assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
+from generated_files import by_kind
 from gitrepo import modelops_path
 
 CONFIG = """\
@@ -55,8 +55,8 @@ def errors(root: Path, crd_dir: Path) -> list[str]:
 
 
 def predictors(root: Path, env: str, namespace: str) -> list[dict]:
-    path = root / "generated" / env / namespace / "ranker" / "seldondeployment.yaml"
-    return yaml.safe_load(path.read_text())["spec"]["predictors"]
+    path = root / "generated" / env / namespace / "ranker.yaml"
+    return by_kind(path.read_text())["SeldonDeployment"]["spec"]["predictors"]
 
 
 def test_kafka_goes_to_the_executor_env_with_a_topic_per_model_and_environment(

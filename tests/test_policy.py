@@ -91,8 +91,8 @@ def test_codeowners_lists_teams_and_platform_on_protected_envs(repo: Path) -> No
     assert run(repo, "compile", crd_dir=CRD_DIR).returncode == 0
     lines = (repo / ".github" / "CODEOWNERS").read_text().splitlines()
     assert "/models/eta-courier.yaml @acme/logistics-ds" in lines
-    assert "/generated/production/models/eta-courier/ @acme/logistics-ds @acme/ml-platform" in lines
-    assert "/generated/staging/models-staging/eta-courier/ @acme/logistics-ds" in lines
+    assert "/generated/production/models/eta-courier.yaml @acme/logistics-ds @acme/ml-platform" in lines
+    assert "/generated/staging/models-staging/eta-courier.yaml @acme/logistics-ds" in lines
     assert "/modelops.yaml @acme/ml-platform" in lines
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fake_github_pulls import FakeGitHubPulls
+from generated_files import by_kind
 from gitrepo import modelops_path
 from mlflow_fixtures import CONFIG, MODEL, MODEL_TEXT, Repo, git, make_repo
 
@@ -23,7 +24,7 @@ from compiler.registry import ModelVersion, RegistryError, skops_problem, storag
 from compiler.spec import MlflowSettings
 
 ENVS = ["production", "staging"]
-SDEP = "generated/production/models/eta-courier/seldondeployment.yaml"
+SDEP = "generated/production/models/eta-courier.yaml"
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def diff(before: str, after: str) -> list[str]:
 
 
 def predictors(text: str) -> dict[str, dict]:
-    body = yaml.safe_load(text)
+    body = by_kind(text)["SeldonDeployment"]
     return {p["name"]: p for p in body["spec"]["predictors"]}
 
 

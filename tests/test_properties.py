@@ -9,6 +9,7 @@ import unicodedata
 from typing import Any
 
 import yaml
+from generated_files import documents, of_kind
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -163,11 +164,9 @@ def test_valid_spec_compiles_to_schema_valid_objects(repo, crd_dir, spec):
     envs = sorted(spec.get("environments") or ["production", "staging"])
     assert sorted({name.split("/")[0] for name in result.files}) == envs
     for name, text in result.files.items():
-        obj = yaml.safe_load(text)
-        assert obj["apiVersion"] and obj["kind"], name
-    sdeps = [
-        yaml.safe_load(t) for n, t in result.files.items() if n.endswith("seldondeployment.yaml")
-    ]
+        for obj in documents(text):
+            assert obj["apiVersion"] and obj["kind"], name
+    sdeps = list(of_kind(result.files, "SeldonDeployment").values())
     assert len(sdeps) == len(envs)
     for sdep in sdeps:
         serving = [p for p in sdep["spec"]["predictors"] if not p.get("shadow")]

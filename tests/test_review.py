@@ -9,7 +9,8 @@ import pytest
 from fake_github import FakeGitHub
 from gitrepo import CRD_DIR, copy_example_repo, edit, git, run
 
-from compiler.review import MARKER
+from compiler.output import header, to_documents
+from compiler.review import MARKER, review
 
 
 @pytest.fixture
@@ -147,3 +148,20 @@ def test_pr_comment_needs_a_token(repo: Path) -> None:
     done = run(repo, "diff", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
     assert done.returncode == 1
     assert "GITHUB_TOKEN is not set" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_objects_of_a_repeated_kind_are_told_apart_by_name() -> None:
+    """Seldon Core 2 writes a Model per variant into the model's one file: each is named."""
+    def model(name: str, uri: str) -> dict:
+        return {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+                "metadata": {"name": name, "namespace": "models"}, "spec": {"storageUri": uri}}
+
+    def tree(canary_uri: str) -> dict[str, str]:
+        objects = [model("eta", "s3://m/1"), model("eta-canary", canary_uri)]
+        return {"production/models/eta.yaml": header("models/eta.yaml") + to_documents(objects)}
+
+    before, after = tree("s3://m/2"), tree("s3://m/3")
+    [change] = review(before, after).changes
+    assert (change.env, change.namespace, change.model) == ("production", "models", "eta")
+    assert change.status == "changed"
+    assert change.details == ["Model eta-canary changed"]

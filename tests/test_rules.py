@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from generated_files import by_kind
 
 from compiler.checks import quantity_value
 from compiler.diagnostics import Diagnostic
@@ -32,8 +33,8 @@ def diagnostics(repo, crd_dir: Path, text: str, file: str = "iris.yaml") -> list
 def test_base_model_compiles(repo, crd_dir):
     result = run(repo, crd_dir, {"iris.yaml": BASE})
     assert result.diagnostics == []
-    assert "production/models/iris/seldondeployment.yaml" in result.files
-    assert "staging/models-staging/iris/seldondeployment.yaml" in result.files
+    assert "production/models/iris.yaml" in result.files
+    assert "staging/models-staging/iris.yaml" in result.files
 
 
 # Each case: (model text, expected (line, col, code, part of message)). The first line of a case
@@ -481,9 +482,7 @@ def merged(repo, crd_dir) -> dict[str, dict]:
     return {
         env: {
             p["name"]: p
-            for p in yaml.safe_load(result.files[f"{env}/{ns}/eta/seldondeployment.yaml"])["spec"][
-                "predictors"
-            ]
+            for p in by_kind(result.files[f"{env}/{ns}/eta.yaml"])["SeldonDeployment"]["spec"]["predictors"]
         }
         for env, ns in (("production", "models"), ("staging", "models-staging"))
     }

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from generated_files import documents
 from kmock_cluster import RunningServer
 
 from compiler.cli import cli
@@ -43,8 +43,9 @@ def root(repo, crd_dir) -> Path:
 
 def count(root: Path, model: str = "") -> int:
     """Objects generated for staging (or for one model)."""
-    folder = root / "generated" / "staging" / NS / model
-    return sum(1 for p in folder.rglob("*.yaml"))
+    folder = root / "generated" / "staging" / NS
+    files = [folder / f"{model}.yaml"] if model else sorted(folder.glob("*.yaml"))
+    return sum(len(documents(path.read_text())) for path in files)
 
 
 def sync(root: Path, server: RunningServer, *args: str):
@@ -120,6 +121,20 @@ def test_retries_are_bounded(root, server):
     assert "MO704 SeldonDeployment models-staging/churn-score: apply failed after retries" in result.stderr
 
 
+def test_an_error_points_at_the_line_where_its_object_starts(root, server):
+    """Every model's objects share one file: the error names the line of the failing document."""
+    path = f"/apis/monitoring.coreos.com/v1/namespaces/{NS}/servicemonitors/eta-courier"
+    server.handler.fail("PATCH", path, (422, "spec.endpoints: Invalid value"))
+    result = sync(root, server)
+    assert result.exit_code == 1
+    lines = (root / "generated" / "staging" / NS / "eta-courier.yaml").read_text().splitlines()
+    starts = lines.index("kind: ServiceMonitor")  # 1-based line of the apiVersion just above it
+    assert starts > 2
+    [error] = [line for line in result.stderr.splitlines() if " MO7" in line]
+    expected = f"generated/staging/{NS}/eta-courier.yaml:{starts}:1: MO702 ServiceMonitor "
+    assert error.startswith(expected), error
+
+
 @pytest.mark.parametrize(("code", "expected"), [(422, "MO702"), (403, "MO703"), (409, "MO701")])
 def test_one_failure_does_not_hide_the_others(root, server, code, expected):
     path = f"/apis/{SDEP}/namespaces/{NS}/seldondeployments/eta-courier"
@@ -131,7 +146,7 @@ def test_one_failure_does_not_hide_the_others(root, server, code, expected):
     assert server.get(SDEP, "seldondeployments", NS, "churn-score") is not None
     errors = [line for line in result.stderr.splitlines() if " MO7" in line]
     assert errors == [line for line in errors if line.startswith(
-        f"generated/staging/{NS}/eta-courier/seldondeployment.yaml:2:1: {expected} ")]
+        f"generated/staging/{NS}/eta-courier.yaml:2:1: {expected} ")]
     assert len(errors) == 1
     assert "created SeldonDeployment models-staging/churn-score" in result.output
 
@@ -229,7 +244,7 @@ def test_prune_refuses_above_the_share_limit(root, server):
     assert sync(root, server).exit_code == 0
     total, gone = count(root), count(root, "churn-score") + count(root, "iris-classifier")
     for model in ("churn-score", "iris-classifier"):  # two of three models disappear from generated/
-        shutil.rmtree(root / "generated" / "staging" / NS / model)
+        (root / "generated" / "staging" / NS / f"{model}.yaml").unlink()
     server.clear()
     result = sync(root, server, "--prune")
     assert result.exit_code == 1
