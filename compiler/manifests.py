@@ -52,7 +52,11 @@ class ManifestValidator:
         validator = self._validator(key)
         if validator is None:
             return []
-        errors = [(_json_path(e.instance_path), e.message) for e in validator.iter_errors(_without_none(obj))]
+        try:
+            found = list(validator.iter_errors(obj))
+        except ValueError:  # a str subclass (a YAML literal block): the validator takes plain str only
+            found = list(validator.iter_errors(_plain(obj)))
+        errors = [(_json_path(e.instance_path), e.message) for e in found]
         return [f"{path}: {message}" for path, message in sorted(errors)]
 
     def covers(self, key: tuple[str, str]) -> bool:
@@ -153,13 +157,14 @@ def _offline(uri: str) -> Any:
     raise ValueError(f"schema reference {uri} is not available offline")
 
 
-def _without_none(value: Any) -> Any:
+def _plain(value: Any) -> Any:
+    """A copy with every str subclass turned into str."""
     if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_none(v) for v in value]
+        return [_plain(v) for v in value]
     if isinstance(value, str) and type(value) is not str:
-        return str(value)  # e.g. a string marked for YAML block style; the validator takes plain str
+        return str(value)
     return value
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from compiler import block_yaml
 
 try:
     _Dumper: type = yaml.CSafeDumper
@@ -34,8 +35,14 @@ def header(source: str) -> str:
 
 def to_yaml(obj: Any) -> str:
     """Stable YAML: sorted keys (apiVersion, kind, metadata, spec come first naturally)."""
+    return block_yaml.dump(obj, pyyaml_text)
+
+
+def pyyaml_text(obj: Any) -> str:
+    """PyYAML's text for `obj` with modelops' settings (what `to_yaml` always equals)."""
     return yaml.dump(
-        obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096
+        obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True,
+        width=block_yaml.WIDTH,
     )
 
 
