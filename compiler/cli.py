@@ -105,7 +105,7 @@ def validate(paths: tuple[Path, ...], repo: Path | None, crd_dir: Path | None, o
 @CRD_DIR
 @OUTPUT
 def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output: str) -> None:
-    """Compile every model into generated/<env>/<namespace>/<model>/."""
+    """Compile every model into generated/<env>/<namespace>/<model>.yaml."""
     from compiler.cache import spare_tree
     from compiler.output import GENERATED, read_files, read_tree, replace_tree, stale_diff, write_file
     from compiler.pipeline import build

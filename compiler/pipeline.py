@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from compiler.diagnostics import Diagnostic
 from compiler.gitops import gitops_objects
 from compiler.manifests import ManifestValidator
 from compiler.output import header, kustomization, to_documents, to_yaml
+from compiler.parallel import map_forked
 from compiler.policy import check_policy, check_team_caps
 from compiler.resolve import ResolvedModel, resolve
 from compiler.source import Document, load, parse, read_source
@@ -127,14 +129,39 @@ def build(
     return result
 
 
-@dataclass
-class _Fresh:
-    """A model this run validates and resolves; `entry` is its cache entry when only history is new."""
+# From this many models on, a compile spreads them over every core (see compiler.parallel).
+PARALLEL_FROM = 100
 
+
+@dataclass
+class _Job:
+    """A model file this run parses, checks and renders (`entry`: its cached files, when only the
+    history gate is new)."""
+
+    path: Path
+    shown: str
+    text: str
     key: str
-    summary: ModelSummary
-    deployed: list[ResolvedModel]
     entry: Entry | None
+
+
+@dataclass
+class _Outcome:
+    """What one model file came to; `files` are rendered only for a clean model without `entry`."""
+
+    errors: list[Diagnostic]
+    summary: ModelSummary | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    render_errors: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Context:
+    config: RepoConfig | None
+    config_doc: Document | None
+    root: Path
+    history: bool
+    validator: ManifestValidator
 
 
 def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: bool) -> Build:
@@ -143,8 +170,7 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: 
     result.diagnostics += errors
     cache = RenderCache(root, config_doc.text if config_doc else "", crd_dir,
                         enabled=paths is None and config is not None)
-    summaries: list[ModelSummary] = []
-    fresh: list[_Fresh] = []
+    slots: list[ModelSummary | _Job] = []  # per model file, in order: a cached summary, or work to do
     for path in model_files(root, paths):
         shown = display_path(path, root)
         text, errors = read_source(path, shown)
@@ -154,19 +180,23 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: 
         key = cache.key(shown, text)
         entry = cache.get(key)
         if entry is not None and not history:  # the rollout gate needs every model resolved
-            summary = ModelSummary.from_json(entry["summary"])
+            slots.append(ModelSummary.from_json(entry["summary"]))
             result.files.update(entry["files"])
         else:
-            model, errors = parse_model(text, shown, path)
-            result.diagnostics += errors
-            if model is None or config is None:
-                continue
-            errors, deployed = _check(model, config, config_doc, root, history)
-            result.diagnostics += errors
-            summary = summarize(model.spec, model.doc, deployed)
-            fresh.append(_Fresh(key, summary, deployed, entry))
-        summaries.append(summary)
-        result.models.append(summary.name)
+            slots.append(_Job(path, shown, text, key, entry))
+    validator = ManifestValidator(crd_dir)
+    jobs = [slot for slot in slots if isinstance(slot, _Job)]
+    work = partial(_compile_model, _Context(config, config_doc, root, history, validator))
+    outcomes = dict(zip(map(id, jobs), map_forked(work, jobs, PARALLEL_FROM), strict=True))
+    summaries: list[ModelSummary] = []
+    for slot in slots:
+        summary = slot
+        if isinstance(slot, _Job):
+            result.diagnostics += outcomes[id(slot)].errors
+            summary = outcomes[id(slot)].summary
+        if summary is not None:
+            summaries.append(summary)
+            result.models.append(summary.name)
     if config is None:
         return result
     result.diagnostics += duplicate_names(summaries)
@@ -174,8 +204,7 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: 
     result.diagnostics += check_team_caps(summaries, config)
     if result.diagnostics:
         return result
-    validator = ManifestValidator(crd_dir)
-    _render_all(fresh, validator, result, cache)
+    _collect_rendered(jobs, [outcomes[id(job)] for job in jobs], result, cache)
     for env in sorted({env.env for model in summaries for env in model.envs}):
         prefix = f"{env}/"
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
@@ -186,6 +215,21 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: 
     if owners is not None:
         result.repo_files[CODEOWNERS_PATH] = owners
     return result
+
+
+def _compile_model(context: _Context, job: _Job) -> _Outcome:
+    """Parse, check and (when clean) render one model file: the part of a run done per model."""
+    model, errors = parse_model(job.text, job.shown, job.path)
+    if model is None or context.config is None:
+        return _Outcome(errors)
+    errors, deployed = _check(model, context.config, context.config_doc, context.root, context.history)
+    outcome = _Outcome(errors, summarize(model.spec, model.doc, deployed))
+    if not errors and job.entry is None:
+        rendered = Build()
+        for env_model in deployed:
+            _render(env_model, context.validator, rendered)
+        outcome.files, outcome.render_errors = rendered.files, rendered.diagnostics
+    return outcome
 
 
 def _check(
@@ -204,19 +248,16 @@ def _check(
     return errors, deployed
 
 
-def _render_all(fresh: list[_Fresh], validator: ManifestValidator, result: Build, cache: RenderCache) -> None:
-    """Render and validate the models this run resolved (cached files stand in when nothing changed)."""
-    for model in fresh:
-        if model.entry is not None:
-            result.files.update(model.entry["files"])
+def _collect_rendered(jobs: list[_Job], outcomes: list[_Outcome], result: Build, cache: RenderCache) -> None:
+    """The files of a clean run's models (cached files stand in when nothing changed); caches them."""
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if job.entry is not None:
+            result.files.update(job.entry["files"])
             continue
-        scratch = Build()
-        for env_model in model.deployed:
-            _render(env_model, validator, scratch)
-        result.diagnostics += scratch.diagnostics
-        result.files.update(scratch.files)
-        if not scratch.diagnostics:
-            cache.put(model.key, scratch.files, model.summary.to_json())
+        result.diagnostics += outcome.render_errors
+        result.files.update(outcome.files)
+        if not outcome.render_errors and outcome.summary is not None:
+            cache.put(job.key, outcome.files, outcome.summary.to_json())
     if not result.diagnostics:
         cache.save()
 

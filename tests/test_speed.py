@@ -204,3 +204,26 @@ def test_errors_about_cached_models_match_a_run_without_cache(repo, crd_dir: Pat
     assert "models/fraud.yaml:3:7: MO404 team risk may run 7 replicas in production" in cached.stderr
     duplicate = "models/risk.yaml:1:7: MO206 model 'risk' is already defined in models/a-risk.yaml"
     assert duplicate in cached.stderr
+
+
+def test_a_compile_spread_over_processes_equals_one_in_a_single_process(
+    bench_repo: Path, tmp_path: Path, crd_dir: Path
+) -> None:
+    """Forked workers (MODELOPS_JOBS) give the same files, and the same errors in the same order."""
+    serial = clean_compile(bench_repo, tmp_path / "serial", crd_dir)
+    spread = tmp_path / "spread"
+    shutil.copytree(bench_repo, spread, ignore=shutil.ignore_patterns(".modelops-cache", "generated"))
+    done = run("compile", cwd=spread, crd_dir=crd_dir, MODELOPS_JOBS="3", MODELOPS_NO_CACHE="1")
+    assert done.returncode == 0, done.stderr
+    assert output(spread) == serial
+    models = sorted((spread / "models").glob("*.yaml"))
+    for broken in (models[1], models[20], models[-1]):  # errors found in different workers
+        broken.write_text(broken.read_text().replace("framework:", "framwork:"))
+    (spread / "models" / "copy.yaml").write_text(models[5].read_text())  # and one across models
+    one = run("compile", cwd=spread, crd_dir=crd_dir, MODELOPS_JOBS="1")
+    three = run("compile", cwd=spread, crd_dir=crd_dir, MODELOPS_JOBS="3")
+    assert one.returncode == three.returncode == 1
+    assert three.stderr == one.stderr
+    assert three.stderr.count(": MO101 unknown key 'framwork'") == 3
+    assert ": MO206 " in three.stderr
+    assert output(spread) == serial  # nothing written
