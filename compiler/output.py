@@ -196,7 +196,7 @@ def _fresh_staging(parent: Path, target: Path, files: dict[str, str], current: d
                 folders.add(folder)
             if current.get(name) == text and _link(target / name, staging / name):
                 continue
-            (staging / name).write_text(text, encoding="utf-8")
+            _create(staging / name, text)
         staging.chmod(0o755)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -229,7 +229,7 @@ def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: di
                 path.parent.mkdir(parents=True, exist_ok=True)
             if current.get(name) == text and _link(target / name, path):
                 continue
-            path.write_text(text, encoding="utf-8")
+            _create(path, text)
     except OSError:
         shutil.rmtree(spare, ignore_errors=True)
         return None
@@ -250,6 +250,18 @@ def _remove_empty_folders(root: Path, removed: list[str]) -> None:
             except OSError:  # not empty (or already gone)
                 break
             folder = os.path.dirname(folder)
+
+
+def _create(path: Path, text: str) -> None:
+    """Write a file that does not exist yet (a few system calls fewer than `Path.write_text`)."""
+    data = text.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _link(source: Path, link: Path) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import compiler.output as output
 from compiler.output import read_tree, replace_tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,16 +87,16 @@ def test_replace_tree_with_nothing_empties_target(target: Path) -> None:
 def test_failed_write_keeps_old_tree(
     target: Path, monkeypatch: pytest.MonkeyPatch, fail_after: int
 ) -> None:
-    original = Path.write_text
+    original = output._create
     written: list[Path] = []
 
-    def flaky(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def flaky(path: Path, text: str) -> None:
         if len(written) >= fail_after:
             raise OSError(28, "No space left on device")
-        written.append(self)
-        return original(self, *args, **kwargs)
+        written.append(path)
+        original(path, text)
 
-    monkeypatch.setattr(Path, "write_text", flaky)
+    monkeypatch.setattr(output, "_create", flaky)
     with pytest.raises(OSError, match="No space left"):
         replace_tree(target, NEW)
     monkeypatch.undo()
@@ -107,16 +108,16 @@ def test_failed_write_keeps_old_tree(
 def test_interrupt_during_write_keeps_old_tree(
     target: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = Path.write_text
+    original = output._create
     calls = []
 
-    def interrupted(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(self)
+    def interrupted(path: Path, text: str) -> None:
+        calls.append(path)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
+        original(path, text)
 
-    monkeypatch.setattr(Path, "write_text", interrupted)
+    monkeypatch.setattr(output, "_create", interrupted)
     with pytest.raises(KeyboardInterrupt):
         replace_tree(target, NEW)
     monkeypatch.undo()
@@ -212,19 +213,19 @@ CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
+    import compiler.output as output
     from compiler.output import read_tree, replace_tree
 
-    original = Path.write_text
+    original = output._create
     count = 0
 
-    def announced(self, *args, **kwargs):
+    def announced(path, text):
         global count
-        result = original(self, *args, **kwargs)
+        original(path, text)
         count += 1
         print(count, flush=True)
-        return result
 
-    Path.write_text = announced
+    output._create = announced
     files = {f"env/ns/m{i:04d}/seldondeployment.yaml": f"new: {i}\\n" for i in range(N)}
     spare = Path(sys.argv[2]) if len(sys.argv) > 2 else None
     replace_tree(Path(sys.argv[1]), files, read_tree(Path(sys.argv[1])), spare)
