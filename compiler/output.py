@@ -144,7 +144,11 @@ def stale_diff(current: dict[str, str], wanted: dict[str, str], prefix: str = GE
 
 
 def replace_tree(
-    target: Path, files: dict[str, str], current: dict[str, str] | None = None, spare: Path | None = None
+    target: Path,
+    files: dict[str, str],
+    current: dict[str, str] | None = None,
+    spare: Path | None = None,
+    staged: Staging | None = None,
 ) -> None:
     """Make `target` hold exactly `files`, atomically: readers see the old tree or the new one.
 
@@ -152,13 +156,19 @@ def replace_tree(
     With `spare` (a private folder on the same file system), the tree is staged by patching the
     tree the previous run replaced, kept there, so a run that changes a few files touches few
     files; the old tree is then kept in `spare` for the next run instead of being deleted.
+    `staged` is a fresh tree filled while the files were being produced; it is completed and used
+    when there is no spare to patch.
     """
-    parent = target.parent
     current = current or {}
-    for leftover in parent.glob(f"{target.name}.tmp-*"):  # from a run killed after its swap
-        shutil.rmtree(leftover, ignore_errors=True)
+    _remove_leftovers(target, keep=staged.path if staged else None)
     patched = _patched_spare(spare, target, files, current) if spare else None
-    staging = patched or _fresh_staging(parent, target, files, current)
+    if patched is not None:
+        staging: Path = patched
+        if staged is not None:
+            staged.discard()
+    else:
+        staged = staged or Staging(target, current)
+        staging = staged.complete(files)
     try:
         if target.exists():
             _exchange(staging, target)
@@ -174,6 +184,13 @@ def replace_tree(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _remove_leftovers(target: Path, keep: Path | None = None) -> None:
+    """Staging trees of runs that were killed (they are never in use once their run ended)."""
+    for leftover in target.parent.glob(f"{target.name}.tmp-*"):
+        if leftover != keep:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _move(folder: Path, to: Path) -> bool:
     try:
         shutil.rmtree(to, ignore_errors=True)
@@ -184,24 +201,57 @@ def _move(folder: Path, to: Path) -> bool:
     return True
 
 
-def _fresh_staging(parent: Path, target: Path, files: dict[str, str], current: dict[str, str]) -> Path:
-    """A new folder beside `target` holding `files`; unchanged ones are hard links into `target`."""
-    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=parent))
-    try:
-        folders: set[str] = set()
-        for name, text in files.items():
-            folder = os.path.dirname(name)
-            if folder not in folders:
-                (staging / folder).mkdir(parents=True, exist_ok=True)
-                folders.add(folder)
-            if current.get(name) == text and _link(target / name, staging / name):
-                continue
-            _create(staging / name, text)
-        staging.chmod(0o755)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return staging
+class Staging:
+    """A new tree beside `target`, filled as files arrive: a file whose text `target` already holds
+    is hard-linked from it, any other is written. `complete` makes it hold exactly the final files;
+    `discard` removes it unless it was moved into place."""
+
+    def __init__(self, target: Path, current: dict[str, str]) -> None:
+        self.target, self.current = target, current
+        _remove_leftovers(target)
+        self.path = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=target.parent))
+        self.written: dict[str, str] = {}
+        self._folders: set[str] = set()
+
+    def add(self, files: dict[str, str]) -> None:
+        try:
+            for name, text in files.items():
+                if self.written.get(name) == text:
+                    continue
+                path = self.path / name
+                if name in self.written:
+                    os.unlink(path)
+                else:
+                    folder = os.path.dirname(name)
+                    if folder not in self._folders:
+                        (self.path / folder).mkdir(parents=True, exist_ok=True)
+                        self._folders.add(folder)
+                if not (self.current.get(name) == text and _link(self.target / name, path)):
+                    _create(path, text)
+                self.written[name] = text
+        except BaseException:
+            self.discard()
+            raise
+
+    def complete(self, files: dict[str, str]) -> Path:
+        """The tree holding exactly `files`, ready to be swapped in."""
+        try:
+            extra = sorted(self.written.keys() - files.keys())
+            for name in extra:
+                os.unlink(self.path / name)
+                del self.written[name]
+            _remove_empty_folders(self.path, extra)
+            self.add(files)
+            self.path.chmod(0o755)
+        except BaseException:
+            self.discard()
+            raise
+        return self.path
+
+    def discard(self) -> None:
+        """Remove the tree (nothing happens once it has been swapped in: the old tree is elsewhere)."""
+        if self.path.is_dir() and self.path.name.startswith(f"{self.target.name}.tmp-"):
+            shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: dict[str, str]) -> Path | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 JOBS_ENV = "MODELOPS_JOBS"
@@ -32,21 +32,25 @@ def processes(items: int, min_items: int) -> int:
     return min(len(os.sched_getaffinity(0)), items)
 
 
-def map_forked(fn: Callable[[_Item], _Result], items: Sequence[_Item], min_items: int) -> list[_Result]:
-    """`[fn(item) for item in items]`, spread over forked processes when that pays off."""
+def map_forked(fn: Callable[[_Item], _Result], items: Sequence[_Item], min_items: int) -> Iterator[_Result]:
+    """`fn(item)` for every item, in order, spread over forked processes when that pays off.
+
+    Results arrive while later items are still being worked on, so the caller can use them early.
+    """
     count = processes(len(items), min_items)
     if count < 2:
-        return [fn(item) for item in items]
+        yield from map(fn, items)
+        return
     import multiprocessing
 
     global _WORK
     _WORK = (fn, items)
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            parts = pool.map(_run_slice, _slices(len(items), count * 4), chunksize=1)
+            for part in pool.imap(_run_slice, _slices(len(items), count * 8), chunksize=1):
+                yield from part
     finally:
         _WORK = None
-    return [result for part in parts for result in part]
 
 
 def _slices(total: int, pieces: int) -> list[tuple[int, int]]:

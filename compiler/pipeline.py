@@ -6,6 +6,7 @@ Every stage collects all of its diagnostics; nothing is written unless the whole
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -116,14 +117,20 @@ def parse_model(text: str, shown: str, path: Path) -> tuple[LoadedModel | None, 
 
 
 def build(
-    root: Path, paths: list[Path] | None = None, crd_dir: Path | None = None, *, history: bool = False
+    root: Path,
+    paths: list[Path] | None = None,
+    crd_dir: Path | None = None,
+    *,
+    history: bool = False,
+    on_rendered: Callable[[dict[str, str]], None] | None = None,
 ) -> Build:
     """Run the whole pipeline over the models (all of them unless `paths` narrows it).
 
     `history` also runs the gates that read git history (validate does; compile stays independent
-    of history so its output and speed depend on the working tree alone).
+    of history so its output and speed depend on the working tree alone). `on_rendered` receives
+    each model's rendered files as soon as they exist, before the run is known to be clean.
     """
-    result = _build(root, paths, crd_dir, history)
+    result = _build(root, paths, crd_dir, history, on_rendered)
     # Base settings are checked once per environment: report each problem once, in file order.
     result.diagnostics = sorted(set(result.diagnostics))
     return result
@@ -164,7 +171,10 @@ class _Context:
     validator: ManifestValidator
 
 
-def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: bool) -> Build:
+def _build(
+    root: Path, paths: list[Path] | None, crd_dir: Path | None, history: bool,
+    on_rendered: Callable[[dict[str, str]], None] | None,
+) -> Build:
     result = Build()
     config, config_doc, errors = load_config(root)
     result.diagnostics += errors
@@ -187,7 +197,11 @@ def _build(root: Path, paths: list[Path] | None, crd_dir: Path | None, history: 
     validator = ManifestValidator(crd_dir)
     jobs = [slot for slot in slots if isinstance(slot, _Job)]
     work = partial(_compile_model, _Context(config, config_doc, root, history, validator))
-    outcomes = dict(zip(map(id, jobs), map_forked(work, jobs, PARALLEL_FROM), strict=True))
+    outcomes: dict[int, _Outcome] = {}
+    for job, outcome in zip(jobs, map_forked(work, jobs, PARALLEL_FROM), strict=True):
+        outcomes[id(job)] = outcome
+        if on_rendered is not None and outcome.files:
+            on_rendered(outcome.files)
     summaries: list[ModelSummary] = []
     for slot in slots:
         summary = slot

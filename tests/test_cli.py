@@ -111,6 +111,7 @@ def test_bad_model_reports_diagnostics_and_writes_nothing(work: Path, crd_dir: P
         assert {"MO100", "MO101"} <= codes
         assert any("replicass" in line and "'replicas'" in line for line in diagnostics)
         assert snapshot(work / "generated") == before
+        assert not list(work.glob("generated.tmp-*"))  # the tree staged while compiling is gone
 
 
 def test_validate_json_output(work: Path, crd_dir: Path) -> None:
@@ -278,6 +279,7 @@ def test_compile_twice_is_identical_and_does_not_rewrite(work: Path, crd_dir: Pa
     assert "0 changed" in second.stdout
     assert snapshot(work / "generated") == files
     assert _stats(work) == stats
+    assert not list(work.glob("generated.tmp-*"))
 
 
 def test_compile_is_deterministic_across_hash_seeds(tmp_path: Path, crd_dir: Path) -> None:

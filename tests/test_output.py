@@ -152,9 +152,61 @@ def test_fallback_swap_without_renameat2(target: Path, monkeypatch: pytest.Monke
     assert leftovers(target.parent) == []
 
 
+THIRD = {**NEW, "staging/ns/b/seldondeployment.yaml": "third: b\n", "staging/ns/c/hpa.yaml": "third: c\n"}
+
+
+# --- a tree staged while the compile runs ------------------------------------------------------
+
+
+def test_a_staged_tree_ends_with_exactly_the_final_files(target: Path) -> None:
+    """Files arrive as models compile; the final set may drop, change or add some. Files the live
+    tree already holds are hard links into it."""
+    current = read_tree(target)
+    staged = output.Staging(target, current)
+    staged.add({"staging/ns/a/seldondeployment.yaml": "old: a\n", "staging/ns/x/dropped.yaml": "x\n"})
+    staged.add({"production/ns/b/service.yaml": "draft\n"})
+    replace_tree(target, NEW, current, None, staged)
+    assert snapshot(target) == encoded(NEW)
+    assert leftovers(target.parent) == []
+    final = {**NEW, "staging/ns/a/seldondeployment.yaml": "old: a\n"}
+    current = read_tree(target)
+    staged = output.Staging(target, current)
+    staged.add(final)
+    unchanged = "production/ns/b/service.yaml"
+    assert (staged.path / unchanged).stat().st_ino == (target / unchanged).stat().st_ino
+    replace_tree(target, final, current, None, staged)
+    assert snapshot(target) == encoded(final)
+    assert leftovers(target.parent) == []
+
+
+def test_a_staged_tree_is_dropped_when_a_spare_is_patched_instead(tmp_path: Path) -> None:
+    target, spare = tmp_path / "generated", tmp_path / "spare"
+    replace_tree(target, OLD, {}, spare)
+    replace_tree(target, NEW, read_tree(target), spare)  # the spare now holds OLD
+    staged = output.Staging(target, read_tree(target))
+    staged.add(THIRD)
+    replace_tree(target, THIRD, read_tree(target), spare, staged)
+    assert snapshot(target) == encoded(THIRD)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failed_write_while_staging_removes_the_staged_tree(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staged = output.Staging(target, read_tree(target))
+
+    def full(path: Path, text: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "_create", full)
+    with pytest.raises(OSError, match="No space left"):
+        staged.add(NEW)
+    assert snapshot(target) == encoded(OLD)
+    assert leftovers(target.parent) == []
+
+
 # --- the spare tree: later runs patch the tree the previous run replaced ----------------------
 
-THIRD = {**NEW, "staging/ns/b/seldondeployment.yaml": "third: b\n", "staging/ns/c/hpa.yaml": "third: c\n"}
 
 
 def test_spare_tree_runs_end_with_exactly_the_files(tmp_path: Path) -> None:
@@ -369,3 +421,14 @@ def test_compile_imports_no_heavy_libraries(tmp_path: Path, crd_dir: Path) -> No
     assert result.returncode == 0, result.stderr
     heavy = json.loads(result.stdout.strip().splitlines()[-1])
     assert heavy == []
+
+
+def test_a_new_staging_tree_removes_those_of_killed_runs(target: Path) -> None:
+    killed = target.parent / "generated.tmp-killed"
+    (killed / "staging").mkdir(parents=True)
+    (killed / "staging" / "half.yaml").write_text("half\n")
+    staged = output.Staging(target, read_tree(target))
+    assert leftovers(target.parent) == [staged.path.name]
+    staged.discard()
+    assert leftovers(target.parent) == []
+    assert snapshot(target) == encoded(OLD)

@@ -89,6 +89,19 @@ def test_compile_after_changing_one_model_equals_a_clean_compile(
     assert run("compile", "--check", cwd=bench_repo, crd_dir=crd_dir).returncode == 0
 
 
+def test_a_fresh_checkout_with_a_warm_cache_equals_a_clean_compile(
+    bench_repo: Path, tmp_path: Path, crd_dir: Path
+) -> None:
+    """No spare tree (as in a fresh checkout): the tree is staged while models compile, unchanged
+    files are linked from generated/, and cached models join at the end."""
+    assert not (bench_repo / ".modelops-cache" / "previous-generated").exists()
+    corpus.change_model(sorted((bench_repo / "models").glob("*.yaml"))[3], 1)
+    done = run("compile", cwd=bench_repo, crd_dir=crd_dir)
+    assert done.returncode == 0, done.stderr
+    assert output(bench_repo) == clean_compile(bench_repo, tmp_path / "clean", crd_dir)
+    assert not list(bench_repo.glob("generated.tmp-*"))
+
+
 def test_changing_modelops_yaml_recompiles_every_model(
     bench_repo: Path, tmp_path: Path, crd_dir: Path
 ) -> None:
