@@ -53,21 +53,24 @@ def review(before: dict[str, str], after: dict[str, str]) -> Review:
 
 
 def _by_model(tree: dict[str, str]) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """(env, namespace, model) -> objects of its file, keyed by kind (`kind name` when a kind repeats)."""
-    models: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for path, text in tree.items():
-        parts = path.split("/")
-        if len(parts) != 3 or not path.endswith(".yaml") or parts[2] == "kustomization.yaml":
+    """(env, namespace, model) -> its objects, keyed by kind (`kind name` when a kind repeats).
+
+    A model's objects are in `<env>/<namespace>/<model>.yaml`; trees written before modelops 0.2 have
+    a folder per model with a file per object, so a diff across the upgrade shows no change."""
+    found: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for path, text in sorted(tree.items()):
+        parts = path.removesuffix(".yaml").split("/")
+        if not path.endswith(".yaml") or len(parts) not in (3, 4) or parts[-1] == "kustomization":
             continue
-        env, namespace, filename = parts
         try:
-            found = [obj for _, obj in load_documents(text) if isinstance(obj, dict)]
+            objects = [obj for _, obj in load_documents(text) if isinstance(obj, dict)]
         except yaml.YAMLError:
-            found = [{"kind": "unparsable file", "text": text}]
-        kinds = [obj.get("kind") for obj in found]
-        models[(env, namespace, filename.removesuffix(".yaml"))] = {
-            _key(obj, kinds): obj for obj in found
-        }
+            objects = [{"kind": f"unparsable {path}", "text": text}]
+        found.setdefault((parts[0], parts[1], parts[2]), []).extend(objects)
+    models = {}
+    for key, objects in found.items():
+        kinds = [obj.get("kind") for obj in objects]
+        models[key] = {_key(obj, kinds): obj for obj in objects}
     return models
 
 

@@ -165,3 +165,19 @@ def test_objects_of_a_repeated_kind_are_told_apart_by_name() -> None:
     assert (change.env, change.namespace, change.model) == ("production", "models", "eta")
     assert change.status == "changed"
     assert change.details == ["Model eta-canary changed"]
+
+
+def test_a_diff_across_the_one_file_per_model_layout_shows_no_change() -> None:
+    """Trees written before 0.2 had a folder per model and a file per object: same objects, no change."""
+    sdep = {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+            "metadata": {"name": "eta", "namespace": "models"}, "spec": {"predictors": []}}
+    service = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "eta-metrics", "namespace": "models"}}
+    before = {"production/models/eta/seldondeployment.yaml": header("models/eta.yaml") + to_documents([sdep]),
+              "production/models/eta/service.yaml": header("models/eta.yaml") + to_documents([service])}
+    after = {"production/models/eta.yaml": header("models/eta.yaml") + to_documents([sdep, service])}
+    assert review(before, after).changes == []
+    service["spec"] = {"clusterIP": "None"}
+    after = {"production/models/eta.yaml": header("models/eta.yaml") + to_documents([sdep, service])}
+    [change] = review(before, after).changes
+    assert (change.model, change.status, change.details) == ("eta", "changed", ["Service changed"])
