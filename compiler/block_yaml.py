@@ -50,9 +50,10 @@ class _Writer:
         self._container(value)
         pad = " " * indent
         lead = first or pad
-        for key in sorted(value):
-            if type(key) is not str:
+        for key in value:
+            if type(key) is not str:  # PyYAML sorts, or keeps the order of, other keys its own way
                 raise _Unsupported
+        for key in sorted(value):
             item = value[key]
             head = lead + _key(key, self.pyyaml) + ":"
             lead = pad

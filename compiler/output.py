@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import difflib
+import errno
 import os
 import shutil
 import tempfile
@@ -184,11 +185,30 @@ def replace_tree(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _staging_prefix(target: Path) -> str:
+    """Staging trees carry their run's process id, so that a run only removes those of dead runs."""
+    return f"{target.name}.tmp-{os.getpid()}-"
+
+
 def _remove_leftovers(target: Path, keep: Path | None = None) -> None:
-    """Staging trees of runs that were killed (they are never in use once their run ended)."""
+    """Staging trees of runs that ended without removing theirs (killed), never of a running one."""
     for leftover in target.parent.glob(f"{target.name}.tmp-*"):
-        if leftover != keep:
+        if leftover != keep and not _running(leftover.name.split(".tmp-", 1)[1].split("-", 1)[0]):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _running(pid: str) -> bool:
+    if not pid.isdecimal():
+        return False  # a name without a process id: left by an older modelops
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
 
 
 def _move(folder: Path, to: Path) -> bool:
@@ -209,7 +229,7 @@ class Staging:
     def __init__(self, target: Path, current: dict[str, str]) -> None:
         self.target, self.current = target, current
         _remove_leftovers(target)
-        self.path = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=target.parent))
+        self.path = Path(tempfile.mkdtemp(prefix=_staging_prefix(target), dir=target.parent))
         self.written: dict[str, str] = {}
         self._folders: set[str] = set()
 
@@ -235,6 +255,8 @@ class Staging:
 
     def complete(self, files: dict[str, str]) -> Path:
         """The tree holding exactly `files`, ready to be swapped in."""
+        if not self.path.is_dir():  # never swap in a tree someone removed half-way
+            raise FileNotFoundError(errno.ENOENT, "the staging tree is gone", str(self.path))
         try:
             extra = sorted(self.written.keys() - files.keys())
             for name in extra:
@@ -323,14 +345,22 @@ def _link(source: Path, link: Path) -> bool:
 
 
 def _exchange(a: Path, b: Path) -> None:
-    """Swap two directories in one step (Linux renameat2 RENAME_EXCHANGE), else two renames."""
+    """Swap two directories in one step (Linux renameat2 RENAME_EXCHANGE), else three renames
+    (where the file system or platform cannot exchange), undone if the second one fails."""
     libc = ctypes.CDLL(None, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is not None:
         at_fdcwd, rename_exchange = -100, 2
         if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
             return
+        error = ctypes.get_errno()
+        if error not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise OSError(error, os.strerror(error), str(a), None, str(b))
     old = b.with_name(b.name + ".old-" + a.name.rsplit("-", 1)[-1])
     os.rename(b, old)
-    os.rename(a, b)
+    try:
+        os.rename(a, b)
+    except BaseException:
+        os.rename(old, b)
+        raise
     os.rename(old, a)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 JOBS_ENV = "MODELOPS_JOBS"
@@ -24,12 +26,40 @@ def processes(items: int, min_items: int) -> int:
     """How many processes share `items` pieces of work."""
     if sys.platform != "linux" or threading.active_count() > 1 or items < 2:
         return 1
-    setting = os.environ.get(JOBS_ENV, "")
-    if setting.isdigit() and int(setting) > 0:
-        return min(int(setting), items)
+    cores = cpus()
+    setting = jobs_setting()
+    if setting is not None:
+        return min(setting, items, 4 * cores)
     if items < min_items:
         return 1
-    return min(len(os.sched_getaffinity(0)), items)
+    return min(cores, items)
+
+
+def jobs_setting() -> int | None:
+    """MODELOPS_JOBS as a number of processes; None when unset (a bad value is one stderr line)."""
+    value = os.environ.get(JOBS_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        print(f"modelops: {JOBS_ENV}={value!r} is not a positive whole number: ignored", file=sys.stderr)
+        return None
+    return number
+
+
+def cpus() -> int:
+    """Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (containers)."""
+    count = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return count
 
 
 def map_forked(fn: Callable[[_Item], _Result], items: Sequence[_Item], min_items: int) -> Iterator[_Result]:
@@ -47,7 +77,9 @@ def map_forked(fn: Callable[[_Item], _Result], items: Sequence[_Item], min_items
     _WORK = (fn, items)
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            for part in pool.imap(_run_slice, _slices(len(items), count * 8), chunksize=1):
+            for failure, part in pool.imap(_run_slice, _slices(len(items), count * 8), chunksize=1):
+                if failure:
+                    raise RuntimeError(f"a modelops worker process failed:\n{failure}")
                 yield from part
     finally:
         _WORK = None
@@ -59,7 +91,12 @@ def _slices(total: int, pieces: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
 
 
-def _run_slice(bounds: tuple[int, int]) -> list[Any]:
+def _run_slice(bounds: tuple[int, int]) -> tuple[str, list[Any]]:
+    """(traceback or "", results): an exception travels as text, since one that cannot be rebuilt
+    in the parent would leave the pool waiting forever."""
     assert _WORK is not None, "map_forked's workers inherit their work by fork"
     fn, items = _WORK
-    return [fn(items[i]) for i in range(*bounds)]
+    try:
+        return "", [fn(items[i]) for i in range(*bounds)]
+    except Exception:
+        return traceback.format_exc(), []

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from compiler.gitops import FOLDER as GITOPS_FOLDER
 from compiler.output import load_documents, stale_diff
 
 VERSION_LABEL = "modelops.io/version"
@@ -60,7 +61,7 @@ def _by_model(tree: dict[str, str]) -> dict[tuple[str, str, str], dict[str, Any]
     found: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for path, text in sorted(tree.items()):
         parts = path.removesuffix(".yaml").split("/")
-        if not path.endswith(".yaml") or len(parts) not in (3, 4) or parts[-1] == "kustomization":
+        if not path.endswith(".yaml") or len(parts) not in (3, 4) or parts[0] == GITOPS_FOLDER:
             continue
         try:
             objects = [obj for _, obj in load_documents(text) if isinstance(obj, dict)]

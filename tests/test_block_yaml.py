@@ -57,3 +57,8 @@ def test_nested_lists_and_empty_collections() -> None:
     obj = {"a": [[1, [2, {}]], {"b": [], "c": {"d": [{"e": None}]}}], "f": {}}
     assert to_yaml(obj) == pyyaml_text(obj) == (
         "a:\n- - 1\n  - - 2\n    - {}\n- b: []\n  c:\n    d:\n    - e: null\nf: {}\n")
+
+
+def test_keys_that_are_not_strings_are_left_to_pyyaml() -> None:
+    obj = {"a": {1: "x", "b": "y"}, "c": {True: 1, None: 2}}
+    assert to_yaml(obj) == pyyaml_text(obj)

@@ -432,3 +432,32 @@ def test_a_new_staging_tree_removes_those_of_killed_runs(target: Path) -> None:
     staged.discard()
     assert leftovers(target.parent) == []
     assert snapshot(target) == encoded(OLD)
+
+
+def test_a_staging_tree_of_a_running_compile_is_left_alone(target: Path) -> None:
+    """Two compiles at once: neither removes the tree the other is staging."""
+    running = target.parent / f"generated.tmp-{os.getppid()}-abc"  # pytest's parent is alive
+    dead = target.parent / "generated.tmp-999999999-abc"
+    for folder in (running, dead):
+        (folder / "ns").mkdir(parents=True)
+    staged = output.Staging(target, read_tree(target))
+    assert running.is_dir() and not dead.exists()
+    staged.discard()
+    shutil.rmtree(running)
+
+
+def test_a_staging_tree_removed_half_way_is_never_swapped_in(target: Path) -> None:
+    staged = output.Staging(target, read_tree(target))
+    staged.add({"staging/ns/a/seldondeployment.yaml": "new: a\n"})
+    shutil.rmtree(staged.path)
+    with pytest.raises(FileNotFoundError):
+        replace_tree(target, NEW, read_tree(target), None, staged)
+    assert snapshot(target) == encoded(OLD)
+
+
+def test_a_failed_exchange_leaves_the_tree_in_place(target: Path) -> None:
+    """Only a file system that cannot exchange falls back to renames; other errors change nothing."""
+    with pytest.raises(FileNotFoundError):
+        output._exchange(target.parent / "generated.tmp-missing", target)
+    assert snapshot(target) == encoded(OLD)
+    assert leftovers(target.parent) == []

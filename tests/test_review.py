@@ -181,3 +181,15 @@ def test_a_diff_across_the_one_file_per_model_layout_shows_no_change() -> None:
     after = {"production/models/eta.yaml": header("models/eta.yaml") + to_documents([sdep, service])}
     [change] = review(before, after).changes
     assert (change.model, change.status, change.details) == ("eta", "changed", ["Service changed"])
+
+
+def test_gitops_files_are_not_models_and_any_model_name_is() -> None:
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": "models-production", "namespace": "argocd"}, "spec": {"x": 1}}
+    model = {"apiVersion": "v1", "kind": "Service",
+             "metadata": {"name": "kustomization", "namespace": "models"}}
+    before = {"_gitops/production/application.yaml": to_documents([app])}
+    after = {"_gitops/production/application.yaml": to_documents([{**app, "spec": {"x": 2}}]),
+             "production/models/kustomization.yaml": to_documents([model])}
+    assert [(c.env, c.model, c.status) for c in review(before, after).changes] == [
+        ("production", "kustomization", "added")]

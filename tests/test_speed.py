@@ -240,3 +240,38 @@ def test_a_compile_spread_over_processes_equals_one_in_a_single_process(
     assert three.stderr.count(": MO101 unknown key 'framwork'") == 3
     assert ": MO206 " in three.stderr
     assert output(spread) == serial  # nothing written
+
+
+WORKER_FAILS = """
+from compiler.parallel import map_forked
+
+class Odd(Exception):
+    def __init__(self, a, b):  # cannot be rebuilt from its args in the parent process
+        super().__init__(a)
+
+def work(i):
+    if i == 150:
+        raise Odd("model 150 broke", 2)
+    return i
+
+try:
+    list(map_forked(work, list(range(300)), 100))
+except RuntimeError as exc:
+    print("failed:", "model 150 broke" in str(exc))
+"""
+
+
+def test_a_failing_worker_stops_the_run_with_its_traceback() -> None:
+    """An exception in a worker process surfaces in the parent (never a hang), with its traceback."""
+    done = subprocess.run([sys.executable, "-c", WORKER_FAILS], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MODELOPS_JOBS": "2"})
+    assert done.stdout.strip() == "failed: True", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "²", "-1"])
+def test_a_bad_jobs_setting_is_one_line_and_the_compile_goes_on(
+    value: str, bench_repo: Path, crd_dir: Path
+) -> None:
+    done = run("compile", cwd=bench_repo, crd_dir=crd_dir, MODELOPS_JOBS=value, MODELOPS_NO_CACHE="1")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"modelops: MODELOPS_JOBS={value!r} is not a positive whole number: ignored\n"
