@@ -10,8 +10,14 @@ string, a type PyYAML would reject) goes to PyYAML whole, so the text never diff
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
+
+import yaml
+
+try:
+    _Dumper: type = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Dumper = yaml.SafeDumper
 
 WIDTH = 4096  # PyYAML folds a line only once it is longer than this
 _BREAKS = ("\r", "\n", "\x85", "\u2028", "\u2029")  # what PyYAML reads and writes as line breaks
@@ -22,21 +28,27 @@ class _Unsupported(Exception):
     """The object needs something this writer does not do: PyYAML writes it."""
 
 
-def dump(obj: Any, pyyaml: Callable[[Any], str]) -> str:
-    """`pyyaml(obj)`'s text, without PyYAML's representer for the common case."""
+def dump(obj: Any) -> str:
+    """`pyyaml_text(obj)`, without PyYAML's representer for the common case."""
     if type(obj) is not dict or not obj:
-        return pyyaml(obj)
-    writer = _Writer(pyyaml)
+        return pyyaml_text(obj)
+    writer = _Writer()
     try:
         writer.mapping(obj, 0, "")
     except _Unsupported:
-        return pyyaml(obj)
+        return pyyaml_text(obj)
     return "".join(writer.out)
 
 
+def pyyaml_text(obj: Any) -> str:
+    """PyYAML's text for `obj` with modelops' settings: what `dump` always equals."""
+    return yaml.dump(
+        obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=WIDTH
+    )
+
+
 class _Writer:
-    def __init__(self, pyyaml: Callable[[Any], str]) -> None:
-        self.pyyaml = pyyaml
+    def __init__(self) -> None:
         self.out: list[str] = []
         self.seen: set[int] = set()  # containers already written: PyYAML would anchor a repeat
 
@@ -55,7 +67,7 @@ class _Writer:
                 raise _Unsupported
         for key in sorted(value):
             item = value[key]
-            head = lead + _key(key, self.pyyaml) + ":"
+            head = lead + _key(key) + ":"
             lead = pad
             kind = type(item)
             if kind is dict and item:
@@ -88,7 +100,7 @@ class _Writer:
             self._container(item)
             text = "{}" if kind is dict else "[]"
         else:
-            text = _scalar(item, self.pyyaml)
+            text = _scalar(item)
         line = head + text
         if len(line) > WIDTH:
             raise _Unsupported
@@ -103,7 +115,7 @@ _VALUES: dict[tuple[type, str], str] = {}
 _KEYS: dict[str, str] = {}
 
 
-def _scalar(value: Any, pyyaml: Callable[[Any], str]) -> str:
+def _scalar(value: Any) -> str:
     kind = type(value)
     if kind is str:
         found = _VALUES.get((str, value))
@@ -111,7 +123,7 @@ def _scalar(value: Any, pyyaml: Callable[[Any], str]) -> str:
             if _PLAIN(value) and value.lower() not in _WORDS:
                 found = value
             else:
-                found = _single_line(pyyaml({"k": value}), "k: ", "\n")
+                found = _single_line(pyyaml_text({"k": value}), "k: ", "\n")
             _VALUES[(str, value)] = found
         return found
     if kind is bool:
@@ -123,17 +135,17 @@ def _scalar(value: Any, pyyaml: Callable[[Any], str]) -> str:
     if kind is float:  # by repr: 0.0 == -0.0, and nan is not even equal to itself
         found = _VALUES.get((float, repr(value)))
         if found is None:
-            found = _VALUES[(float, repr(value))] = _single_line(pyyaml({"k": value}), "k: ", "\n")
+            found = _VALUES[(float, repr(value))] = _single_line(pyyaml_text({"k": value}), "k: ", "\n")
         return found
     raise _Unsupported
 
 
-def _key(key: str, pyyaml: Callable[[Any], str]) -> str:
+def _key(key: str) -> str:
     found = _KEYS.get(key)
     if found is None:
         if not key or len(key) > _MAX_KEY:
             raise _Unsupported
-        found = _KEYS[key] = _single_line(pyyaml({key: 0}), "", ": 0\n")
+        found = _KEYS[key] = _single_line(pyyaml_text({key: 0}), "", ": 0\n")
     return found
 
 

@@ -3,7 +3,7 @@
 The key of a model is a SHA-256 of: its path and text, modelops.yaml's text, the compiler's own
 source, the PyYAML and Python versions, and the schema files output is validated against. An entry
 holds the files a full compile renders for the model and its summary (compiler.summary), and is
-only stored for a model that passed every check. A hit skips parsing, validating, resolving,
+stored for every model that passed its own checks, also when the run fails on another one. A hit skips parsing, validating, resolving,
 rendering and validating the output of that model; checks across models (name collisions, team
 caps) run on every compile over the summaries of all models.
 
@@ -29,7 +29,7 @@ from compiler.manifests import CORE_FILES, CRD_FILES, _core_definitions_dir
 
 FOLDER = ".modelops-cache"
 FILE = "render.json"
-FORMAT = 3
+FORMAT = 4
 
 
 def cache_enabled() -> bool:

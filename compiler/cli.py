@@ -9,15 +9,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from compiler import __version__
 from compiler.diagnostics import Diagnostic, UserError
-
-if TYPE_CHECKING:
-    from compiler.output import Staging
 
 OUTPUT = click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -110,36 +106,37 @@ def validate(paths: tuple[Path, ...], repo: Path | None, crd_dir: Path | None, o
 @OUTPUT
 def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output: str) -> None:
     """Compile every model into generated/<env>/<namespace>/<model>.yaml."""
+    from contextlib import nullcontext
+
     from compiler.cache import spare_tree
-    from compiler.output import GENERATED, Staging, read_tree
+    from compiler.output import (
+        GENERATED,
+        Staging,
+        read_files,
+        read_tree,
+        replace_tree,
+        stale_diff,
+        write_file,
+    )
+    from compiler.pipeline import build
 
     root = _root(repo)
     tree = read_tree(root / GENERATED)
     spare = spare_tree(root)
     # No spare tree to patch (a fresh checkout): build the new tree while the models compile.
     fresh = not check and not (spare and spare.is_dir()) and root.is_dir()
-    staged = Staging(root / GENERATED, tree) if fresh else None
-    try:
-        _compile(root, _crd_dir(crd_dir, root), check, output, tree, spare, staged)
-    finally:
-        if staged is not None:
-            staged.discard()
-
-
-def _compile(root: Path, crd_dir: Path | None, check: bool, output: str, tree: dict[str, str],
-             spare: Path | None, staged: Staging | None) -> None:
-    from compiler.output import GENERATED, read_files, replace_tree, stale_diff, write_file
-    from compiler.pipeline import build
-
-    result = build(root, None, crd_dir, on_rendered=staged.add if staged else None)
-    if result.diagnostics:
-        _report(result.diagnostics, output)
-        sys.exit(1)
-    wanted = {f"{GENERATED}/{name}": text for name, text in result.files.items()}
-    wanted.update(result.repo_files)
-    current = {f"{GENERATED}/{name}": text for name, text in tree.items()}
-    current.update(read_files(root, list(result.repo_files)))
-    changed = sorted(n for n in set(current) | set(wanted) if current.get(n) != wanted.get(n))
+    with Staging(root / GENERATED, tree) if fresh else nullcontext() as staged:
+        result = build(root, None, _crd_dir(crd_dir, root), on_rendered=staged.add if staged else None)
+        if result.diagnostics:
+            _report(result.diagnostics, output)
+            sys.exit(1)
+        wanted = {f"{GENERATED}/{name}": text for name, text in result.files.items()}
+        wanted.update(result.repo_files)
+        current = {f"{GENERATED}/{name}": text for name, text in tree.items()}
+        current.update(read_files(root, list(result.repo_files)))
+        changed = sorted(n for n in set(current) | set(wanted) if current.get(n) != wanted.get(n))
+        if not check and any(name.startswith(f"{GENERATED}/") for name in changed):
+            replace_tree(root / GENERATED, result.files, tree, spare, staged)
     summary = {"models": result.models, "files": len(wanted), "changed": changed}
     if check:
         diff = stale_diff(current, wanted, prefix="")
@@ -153,8 +150,6 @@ def _compile(root: Path, crd_dir: Path | None, check: bool, output: str, tree: d
         if output == "text":
             click.echo(f"{GENERATED}/ is up to date ({len(wanted)} files).")
         return
-    if any(name.startswith(f"{GENERATED}/") for name in changed):
-        replace_tree(root / GENERATED, result.files, tree, spare, staged)
     for name in changed:
         if name in result.repo_files:
             write_file(root / name, result.repo_files[name])

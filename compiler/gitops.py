@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.spec import EnvironmentConfig, RepoConfig
+from compiler.summary import ModelSummary
 from compiler.targets.common import LABEL_ENV, MANAGED_BY
 
 FOLDER = "_gitops"
@@ -102,7 +103,8 @@ def flux_source(env: str, config: EnvironmentConfig) -> dict[str, Any]:
     }
 
 
-def flux_kustomization(env: str, config: EnvironmentConfig, seldon: list[dict[str, Any]]) -> dict[str, Any]:
+def flux_kustomization(env: str, config: EnvironmentConfig, seldon: list[tuple[str, str]]) -> dict[str, Any]:
+    """`seldon`: (namespace, name) of each SeldonDeployment whose health Flux waits for."""
     flux = config.gitops.flux
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
@@ -115,9 +117,9 @@ def flux_kustomization(env: str, config: EnvironmentConfig, seldon: list[dict[st
             "timeout": "5m",
             "sourceRef": {"kind": "GitRepository", "name": flux.source or "modelops"},
             "healthChecks": [
-                {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
-                 "namespace": obj["metadata"]["namespace"]}
-                for obj in seldon
+                {"apiVersion": f"{SELDON_GROUP}/v1", "kind": "SeldonDeployment", "name": name,
+                 "namespace": namespace}
+                for namespace, name in seldon
             ],
             "healthCheckExprs": [{
                 "apiVersion": f"{SELDON_GROUP}/v1", "kind": "SeldonDeployment",
@@ -129,11 +131,8 @@ def flux_kustomization(env: str, config: EnvironmentConfig, seldon: list[dict[st
     }
 
 
-def gitops_objects(config: RepoConfig, files: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Files (relative to generated/) -> object, for every environment a controller syncs.
-
-    `files` is the compiled generated/ tree (relative path -> YAML text).
-    """
+def gitops_objects(config: RepoConfig, models: list[ModelSummary]) -> dict[str, dict[str, Any]]:
+    """Files (relative to generated/) -> object, for every environment a controller syncs."""
     result: dict[str, dict[str, Any]] = {}
     for env, env_config in sorted(config.environments.items()):
         folder = f"{FOLDER}/{env}"
@@ -142,18 +141,13 @@ def gitops_objects(config: RepoConfig, files: dict[str, str]) -> dict[str, dict[
             result[f"{folder}/argocd-cm-patch.yaml"] = argocd_health_patch(env, env_config)
         elif env_config.sync == "flux":
             result[f"{folder}/kustomization-flux.yaml"] = flux_kustomization(env, env_config,
-                                                                           _seldon(files, env))
+                                                                           _seldon(models, env))
             if env_config.gitops.flux.source is None:
                 result[f"{folder}/gitrepository.yaml"] = flux_source(env, env_config)
     return result
 
 
-def _seldon(files: dict[str, str], env: str) -> list[dict[str, Any]]:
-    from compiler.output import load_documents
-
-    found = []
-    for name, text in sorted(files.items()):
-        if name.startswith(f"{env}/") and "\nkind: SeldonDeployment\n" in text:
-            found += [obj for _, obj in load_documents(text)
-                      if isinstance(obj, dict) and obj.get("kind") == "SeldonDeployment"]
-    return sorted(found, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))
+def _seldon(models: list[ModelSummary], env: str) -> list[tuple[str, str]]:
+    """(namespace, name) of the SeldonDeployments in `env`: Seldon Core v1 names each after its model."""
+    return sorted((deployed.namespace, model.name) for model in models for deployed in model.envs
+                  if deployed.env == env and deployed.target == "seldon-v1")

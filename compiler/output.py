@@ -16,10 +16,6 @@ import yaml
 from compiler import block_yaml
 
 try:
-    _Dumper: type = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Dumper = yaml.SafeDumper
-try:
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
@@ -35,16 +31,9 @@ def header(source: str) -> str:
 
 
 def to_yaml(obj: Any) -> str:
-    """Stable YAML: sorted keys (apiVersion, kind, metadata, spec come first naturally)."""
-    return block_yaml.dump(obj, pyyaml_text)
-
-
-def pyyaml_text(obj: Any) -> str:
-    """PyYAML's text for `obj` with modelops' settings (what `to_yaml` always equals)."""
-    return yaml.dump(
-        obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True,
-        width=block_yaml.WIDTH,
-    )
+    """Stable YAML: sorted keys (apiVersion, kind, metadata, spec come first naturally); PyYAML's
+    text, written faster (compiler.block_yaml)."""
+    return block_yaml.dump(obj)
 
 
 def to_documents(objects: list[Any]) -> str:
@@ -161,7 +150,7 @@ def replace_tree(
     when there is no spare to patch.
     """
     current = current or {}
-    _remove_leftovers(target, keep=staged.path if staged else None)
+    _remove_leftovers(target)
     patched = _patched_spare(spare, target, files, current) if spare else None
     if patched is not None:
         staging: Path = patched
@@ -190,10 +179,11 @@ def _staging_prefix(target: Path) -> str:
     return f"{target.name}.tmp-{os.getpid()}-"
 
 
-def _remove_leftovers(target: Path, keep: Path | None = None) -> None:
-    """Staging trees of runs that ended without removing theirs (killed), never of a running one."""
+def _remove_leftovers(target: Path) -> None:
+    """Staging trees of runs that ended without removing theirs (killed), never of a running one
+    (this one included)."""
     for leftover in target.parent.glob(f"{target.name}.tmp-*"):
-        if leftover != keep and not _running(leftover.name.split(".tmp-", 1)[1].split("-", 1)[0]):
+        if not _running(leftover.name.split(".tmp-", 1)[1].split("-", 1)[0]):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -224,7 +214,7 @@ def _move(folder: Path, to: Path) -> bool:
 class Staging:
     """A new tree beside `target`, filled as files arrive: a file whose text `target` already holds
     is hard-linked from it, any other is written. `complete` makes it hold exactly the final files;
-    `discard` removes it unless it was moved into place."""
+    `discard` (or leaving a `with` block) removes it unless it was moved into place."""
 
     def __init__(self, target: Path, current: dict[str, str]) -> None:
         self.target, self.current = target, current
@@ -233,21 +223,25 @@ class Staging:
         self.written: dict[str, str] = {}
         self._folders: set[str] = set()
 
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.discard()
+
     def add(self, files: dict[str, str]) -> None:
         try:
             for name, text in files.items():
                 if self.written.get(name) == text:
                     continue
-                path = self.path / name
                 if name in self.written:
-                    os.unlink(path)
+                    os.unlink(self.path / name)
                 else:
                     folder = os.path.dirname(name)
                     if folder not in self._folders:
                         (self.path / folder).mkdir(parents=True, exist_ok=True)
                         self._folders.add(folder)
-                if not (self.current.get(name) == text and _link(self.target / name, path)):
-                    _create(path, text)
+                _place(self.path, self.target, name, text, self.current)
                 self.written[name] = text
         except BaseException:
             self.discard()
@@ -259,10 +253,9 @@ class Staging:
             raise FileNotFoundError(errno.ENOENT, "the staging tree is gone", str(self.path))
         try:
             extra = sorted(self.written.keys() - files.keys())
+            _remove_files(self.path, extra)
             for name in extra:
-                os.unlink(self.path / name)
                 del self.written[name]
-            _remove_empty_folders(self.path, extra)
             self.add(files)
             self.path.chmod(0o755)
         except BaseException:
@@ -271,9 +264,8 @@ class Staging:
         return self.path
 
     def discard(self) -> None:
-        """Remove the tree (nothing happens once it has been swapped in: the old tree is elsewhere)."""
-        if self.path.is_dir() and self.path.name.startswith(f"{self.target.name}.tmp-"):
-            shutil.rmtree(self.path, ignore_errors=True)
+        """Remove the tree (nothing is left to remove once it has been swapped in)."""
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: dict[str, str]) -> Path | None:
@@ -286,22 +278,16 @@ def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: di
         return None
     try:
         have, live = _inodes(spare), _inodes(target)
-        removed = sorted(have.keys() - files.keys())
-        for name in removed:
-            os.unlink(spare / name)
-        _remove_empty_folders(spare, removed)
+        _remove_files(spare, sorted(have.keys() - files.keys()))
         for name, text in files.items():
             inode = have.get(name)
             if inode is not None and inode == live.get(name) and current.get(name) == text:
                 continue
-            path = spare / name
             if name in have:
-                os.unlink(path)
+                os.unlink(spare / name)
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            if current.get(name) == text and _link(target / name, path):
-                continue
-            _create(path, text)
+                (spare / name).parent.mkdir(parents=True, exist_ok=True)
+            _place(spare, target, name, text, current)
     except OSError:
         shutil.rmtree(spare, ignore_errors=True)
         return None
@@ -311,6 +297,21 @@ def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: di
 def _inodes(root: Path) -> dict[str, int]:
     """Every file under `root` (relative POSIX path) and its inode number."""
     return {name: entry.inode() for name, entry in _walk(root)}
+
+
+def _place(tree: Path, target: Path, name: str, text: str, current: dict[str, str]) -> None:
+    """Put `name` into a tree being staged: a hard link to `target`'s file when that already holds
+    `text`, else a new file. Never writes into an existing file (it may be linked from `target`)."""
+    path = tree / name
+    if not (current.get(name) == text and _link(target / name, path)):
+        _create(path, text)
+
+
+def _remove_files(root: Path, names: list[str]) -> None:
+    """Remove these files under `root`, and the folders that leaves empty."""
+    for name in names:
+        os.unlink(root / name)
+    _remove_empty_folders(root, names)
 
 
 def _remove_empty_folders(root: Path, removed: list[str]) -> None:

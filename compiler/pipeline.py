@@ -63,8 +63,6 @@ def find_root(start: Path) -> Path:
 
 def display_path(path: Path, root: Path) -> str:
     """`path` relative to the repo root `root` (which is resolved), else as given."""
-    if path.is_absolute() and not path.is_symlink() and path.parent == root / MODELS_DIR:
-        return f"{MODELS_DIR}/{path.name}"  # the common case, without resolving every file
     try:
         return path.resolve().relative_to(root).as_posix()
     except ValueError:
@@ -85,17 +83,21 @@ def load_config(root: Path) -> tuple[RepoConfig | None, Document | None, list[Di
     return config, doc, errors
 
 
-def model_files(root: Path, paths: list[Path] | None = None) -> list[Path]:
-    """Model files to read: the given files and folders, else every models/*.yaml, sorted."""
+def model_files(root: Path, paths: list[Path] | None = None) -> list[tuple[str, Path]]:
+    """(name shown in diagnostics, path) of the model files to read, sorted by name: the given files
+    and folders, else every models/*.yaml (named without resolving each one: there may be thousands)."""
+    if paths is None:
+        folder = root / MODELS_DIR
+        files = [*folder.glob("*.yaml"), *folder.glob("*.yml")] if folder.is_dir() else []
+        return sorted((f"{MODELS_DIR}/{p.name}", p) for p in files if p.is_file())
     found: set[Path] = set()
-    defaults = [root / MODELS_DIR] if (root / MODELS_DIR).is_dir() else []
-    for path in paths or defaults:
+    for path in paths:
         if path.is_dir():
             found.update(p for p in path.glob("*.yaml") if p.is_file())
             found.update(p for p in path.glob("*.yml") if p.is_file())
         else:
             found.add(path)
-    return sorted(found, key=lambda p: display_path(p, root))
+    return sorted((display_path(p, root), p) for p in found)
 
 
 def load_model(path: Path, root: Path) -> tuple[LoadedModel | None, list[Diagnostic]]:
@@ -181,8 +183,7 @@ def _build(
     cache = RenderCache(root, config_doc.text if config_doc else "", crd_dir,
                         enabled=paths is None and config is not None)
     slots: list[ModelSummary | _Job] = []  # per model file, in order: a cached summary, or work to do
-    for path in model_files(root, paths):
-        shown = display_path(path, root)
+    for shown, path in model_files(root, paths):
         text, errors = read_source(path, shown)
         result.diagnostics += errors
         if text is None:
@@ -197,17 +198,20 @@ def _build(
     validator = ManifestValidator(crd_dir)
     jobs = [slot for slot in slots if isinstance(slot, _Job)]
     work = partial(_compile_model, _Context(config, config_doc, root, history, validator))
-    outcomes: dict[int, _Outcome] = {}
-    for job, outcome in zip(jobs, map_forked(work, jobs, PARALLEL_FROM), strict=True):
-        outcomes[id(job)] = outcome
+    outcomes: list[_Outcome] = []
+    for outcome in map_forked(work, jobs, PARALLEL_FROM):
+        outcomes.append(outcome)
         if on_rendered is not None and outcome.files:
             on_rendered(outcome.files)
+    _cache_clean_models(jobs, outcomes, cache)
     summaries: list[ModelSummary] = []
+    in_order = iter(outcomes)
     for slot in slots:
         summary = slot
         if isinstance(slot, _Job):
-            result.diagnostics += outcomes[id(slot)].errors
-            summary = outcomes[id(slot)].summary
+            outcome = next(in_order)
+            result.diagnostics += outcome.errors
+            summary = outcome.summary
         if summary is not None:
             summaries.append(summary)
             result.models.append(summary.name)
@@ -218,12 +222,12 @@ def _build(
     result.diagnostics += check_team_caps(summaries, config)
     if result.diagnostics:
         return result
-    _collect_rendered(jobs, [outcomes[id(job)] for job in jobs], result, cache)
+    _collect_rendered(jobs, outcomes, result)
     for env in sorted({env.env for model in summaries for env in model.envs}):
         prefix = f"{env}/"
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
         result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
-    _gitops(config, validator, result)
+    _gitops(config, summaries, validator, result)
     result.files = dict(sorted(result.files.items()))
     owners = codeowners(summaries, config)
     if owners is not None:
@@ -262,18 +266,24 @@ def _check(
     return errors, deployed
 
 
-def _collect_rendered(jobs: list[_Job], outcomes: list[_Outcome], result: Build, cache: RenderCache) -> None:
-    """The files of a clean run's models (cached files stand in when nothing changed); caches them."""
+def _cache_clean_models(jobs: list[_Job], outcomes: list[_Outcome], cache: RenderCache) -> None:
+    """Cache every model that passed its own checks, also when the run fails elsewhere: fixing one
+    broken model should not re-render the thousand others."""
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        clean = not outcome.errors and not outcome.render_errors and outcome.summary is not None
+        if job.entry is None and clean:
+            cache.put(job.key, outcome.files, outcome.summary.to_json())
+    cache.save()
+
+
+def _collect_rendered(jobs: list[_Job], outcomes: list[_Outcome], result: Build) -> None:
+    """The files of a clean run's models (cached files stand in when nothing changed)."""
     for job, outcome in zip(jobs, outcomes, strict=True):
         if job.entry is not None:
             result.files.update(job.entry["files"])
             continue
         result.diagnostics += outcome.render_errors
         result.files.update(outcome.files)
-        if not outcome.render_errors and outcome.summary is not None:
-            cache.put(job.key, outcome.files, outcome.summary.to_json())
-    if not result.diagnostics:
-        cache.save()
 
 
 def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -> None:
@@ -292,9 +302,11 @@ def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -
     result.files[path] = header(model.doc.path) + to_documents(objects)
 
 
-def _gitops(config: RepoConfig, validator: ManifestValidator, result: Build) -> None:
+def _gitops(
+    config: RepoConfig, models: list[ModelSummary], validator: ManifestValidator, result: Build
+) -> None:
     """Argo CD / Flux objects for environments a controller syncs, in generated/_gitops/<env>/."""
-    for name, obj in gitops_objects(config, result.files).items():
+    for name, obj in gitops_objects(config, models).items():
         for problem in validator.problems(obj):
             result.diagnostics.append(Diagnostic(
                 CONFIG_FILE, 1, 1, "MO900",

@@ -23,6 +23,7 @@ class EnvSummary:
 
     env: str
     namespace: str
+    target: str
     protected: bool
     most_replicas: int
     derived_names: tuple[tuple[str, str], ...]  # (object name, what it names)
@@ -48,7 +49,8 @@ class ModelSummary:
             "path": self.path, "name": self.name, "team": self.team,
             "name_at": list(self.name_at), "team_at": list(self.team_at),
             "envs": [
-                [e.env, e.namespace, e.protected, e.most_replicas, [list(n) for n in e.derived_names]]
+                [e.env, e.namespace, e.target, e.protected, e.most_replicas,
+                 [list(n) for n in e.derived_names]]
                 for e in self.envs
             ],
         }
@@ -56,8 +58,8 @@ class ModelSummary:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelSummary:
         envs = tuple(
-            EnvSummary(env, namespace, protected, replicas, tuple((n, w) for n, w in names))
-            for env, namespace, protected, replicas, names in data["envs"]
+            EnvSummary(env, namespace, target, protected, replicas, tuple((n, w) for n, w in names))
+            for env, namespace, target, protected, replicas, names in data["envs"]
         )
         return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),  # type: ignore[arg-type]
                    tuple(data["team_at"]), envs)  # type: ignore[arg-type]
@@ -69,6 +71,7 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel]) -> 
         EnvSummary(
             env=model.env,
             namespace=model.namespace,
+            target=model.target,
             protected=model.env_config.protected,
             most_replicas=most_replicas(model),
             derived_names=tuple(target_for(model.target).derived_names(model)),

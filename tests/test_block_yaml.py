@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.output import pyyaml_text, to_yaml
+from compiler.block_yaml import pyyaml_text
+from compiler.output import to_yaml
 
 # Strings PyYAML must quote, fold, escape or read as another type; plus ordinary ones.
 TRICKY = ["", " ", "yes", "No", "on", "Off", "TRUE", "nULL", "y", "n", "Y", "N", "yEs", "null", "~", "true",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import yaml
 from click.testing import CliRunner
+from generated_files import documents
 from lupa import lua51
 
 from compiler.cli import cli
@@ -152,3 +153,18 @@ def test_argocd_health_check_maps_seldon_states(repo, crd_dir):
     assert health(failed) == ("Degraded", "bad modelUri")
     assert health({"status": {"state": "Creating"}})[0] == "Progressing"
     assert health({"spec": {}})[0] == "Progressing"
+
+
+def test_flux_waits_for_seldon_v1_deployments_only_also_when_models_come_from_the_cache(repo, crd_dir):
+    lab = "      flux: {source: platform-repo}"
+    config = CONFIG.replace(lab, f"{lab}\n    target: kserve")
+    root = repo({"iris.yaml": MODEL}, config)
+    for _ in range(2):  # the second build takes iris from the render cache
+        result = build(root, crd_dir=crd_dir)
+        assert result.diagnostics == []
+        edge = load(result.files, "_gitops/edge/kustomization-flux.yaml")["spec"]["healthChecks"]
+        assert [(c["kind"], c["namespace"], c["name"]) for c in edge] == [
+            ("SeldonDeployment", "models-edge", "iris")]
+        assert load(result.files, "_gitops/lab/kustomization-flux.yaml")["spec"]["healthChecks"] == []
+        assert documents(result.files["lab/models-lab/iris.yaml"])[0]["kind"] == "InferenceService"
+    assert (root / ".modelops-cache" / "render.json").is_file()

@@ -275,3 +275,53 @@ def test_a_bad_jobs_setting_is_one_line_and_the_compile_goes_on(
     done = run("compile", cwd=bench_repo, crd_dir=crd_dir, MODELOPS_JOBS=value, MODELOPS_NO_CACHE="1")
     assert done.returncode == 0, done.stderr
     assert done.stderr == f"modelops: MODELOPS_JOBS={value!r} is not a positive whole number: ignored\n"
+
+
+def test_a_fresh_compile_stages_each_model_as_it_is_rendered(
+    bench_repo: Path, monkeypatch: pytest.MonkeyPatch, crd_dir: Path
+) -> None:
+    """Without a spare tree, each model's files go to the staging tree before the run ends (so disk
+    work overlaps compiling); with a spare, nothing is staged early and the spare is patched."""
+    from click.testing import CliRunner
+
+    import compiler.output as output
+    from compiler.cli import cli
+
+    batches: list[dict[str, str]] = []
+    original = output.Staging.add
+    def add(self: output.Staging, files: dict[str, str]) -> None:
+        batches.append(files)
+        original(self, files)
+
+    monkeypatch.setattr(output.Staging, "add", add)
+    monkeypatch.setenv("MODELOPS_NO_CACHE", "1")  # every model is rendered, none comes from the cache
+    compile_args = ["compile", "-C", str(bench_repo), "--crd-dir", str(crd_dir)]
+    shutil.rmtree(bench_repo / "generated")
+    assert CliRunner().invoke(cli, compile_args).exit_code == 0
+    per_model, final = batches[:-1], batches[-1]  # the last batch completes the tree
+    assert len(per_model) == 40
+    assert all(len({name.rsplit("/", 1)[1] for name in files}) == 1 for files in per_model)
+    assert set(final) == {p.relative_to(bench_repo / "generated").as_posix()
+                          for p in (bench_repo / "generated").rglob("*.yaml")}
+    monkeypatch.delenv("MODELOPS_NO_CACHE")
+    (bench_repo / ".modelops-cache" / "previous-generated").mkdir(parents=True, exist_ok=True)
+    batches.clear()
+    assert CliRunner().invoke(cli, compile_args).exit_code == 0
+    assert batches == []
+
+
+def test_a_failing_compile_still_caches_the_models_that_passed(
+    bench_repo: Path, tmp_path: Path, crd_dir: Path
+) -> None:
+    """One broken model among many: the others are not rendered again on every try to fix it."""
+    shutil.rmtree(bench_repo / ".modelops-cache")
+    broken = sorted((bench_repo / "models").glob("*.yaml"))[5]
+    good = broken.read_text()
+    broken.write_text(good.replace("framework:", "framwork:"))
+    done = run("compile", cwd=bench_repo, crd_dir=crd_dir)
+    assert done.returncode == 1 and "MO101" in done.stderr
+    entries = json.loads((bench_repo / ".modelops-cache" / "render.json").read_text())["entries"]
+    assert len(entries) == 39
+    broken.write_text(good)
+    assert run("compile", cwd=bench_repo, crd_dir=crd_dir).returncode == 0
+    assert output(bench_repo) == clean_compile(bench_repo, tmp_path / "clean", crd_dir)
