@@ -3,9 +3,9 @@
 The key of a model is a SHA-256 of: its path and text, modelops.yaml's text, the compiler's own
 source, the PyYAML and Python versions, and the schema files output is validated against. An entry
 holds the files a full compile renders for the model and its summary (compiler.summary), and is
-stored for every model that passed its own checks, also when the run fails on another one. A hit skips parsing, validating, resolving,
-rendering and validating the output of that model; checks across models (name collisions, team
-caps) run on every compile over the summaries of all models.
+stored for every model that passed its own checks, also when the run fails on another one. A hit
+skips parsing, validating, resolving, rendering and validating the output of that model; checks
+across models (name collisions, team caps) run on every compile over the summaries of all models.
 
 The cache is one JSON file in `.modelops-cache/` at the repo root (keep it out of git); a compile of
 all models rewrites it with the entries of this run only; a run over a few files (`validate PATH`)
