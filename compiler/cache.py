@@ -18,7 +18,10 @@ import hashlib
 import json
 import os
 import platform
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -40,6 +43,37 @@ def cache_enabled() -> bool:
 def spare_tree(root: Path) -> Path | None:
     """Where compile keeps the tree generated/ held before its last run (see output.replace_tree)."""
     return root / FOLDER / "previous-generated" if cache_enabled() else None
+
+
+@contextmanager
+def compile_lock(root: Path) -> Iterator[None]:
+    """One compile at a time per repo: it patches generated/ and the spare tree, which two compiles
+    would patch over each other. A second compile waits, saying so on stderr. With the cache off
+    there is no spare tree and every compile swaps in a whole tree of its own, so no lock; nor
+    without a writable `.modelops-cache/` (a read-only checkout) or without flock (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None
+    if fcntl is None or not cache_enabled():
+        yield
+        return
+    try:
+        (root / FOLDER).mkdir(exist_ok=True)
+        handle = os.open(root / FOLDER / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another modelops compile in {root} to finish ...",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock, as does the process ending
 
 
 class Entry(TypedDict):

@@ -108,6 +108,16 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
     """Compile every model into generated/<env>/<namespace>/<model>.yaml."""
     from contextlib import nullcontext
 
+    from compiler.cache import compile_lock
+
+    root = _root(repo)
+    with nullcontext() if check else compile_lock(root):
+        _compile(root, check, crd_dir, output)
+
+
+def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None:
+    from contextlib import nullcontext
+
     from compiler.cache import spare_tree
     from compiler.output import (
         GENERATED,
@@ -120,7 +130,6 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
     )
     from compiler.pipeline import build
 
-    root = _root(repo)
     tree = read_tree(root / GENERATED)
     spare = spare_tree(root)
     # No spare tree to patch (a fresh checkout): build the new tree while the models compile.

@@ -325,3 +325,33 @@ def test_a_failing_compile_still_caches_the_models_that_passed(
     broken.write_text(good)
     assert run("compile", cwd=bench_repo, crd_dir=crd_dir).returncode == 0
     assert output(bench_repo) == clean_compile(bench_repo, tmp_path / "clean", crd_dir)
+
+
+def test_a_second_compile_waits_for_the_running_one(bench_repo: Path, tmp_path: Path, crd_dir: Path) -> None:
+    """Two compiles in one repo (an editor's compile-on-save and a terminal) would both patch
+    generated/ and the spare tree: the second waits, says so, then writes a tree like a clean compile."""
+    from compiler.cache import compile_lock
+
+    corpus.change_model(sorted((bench_repo / "models").glob("*.yaml"))[3], 1)
+    environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
+    environment.pop("MODELOPS_NO_CACHE", None)
+    with compile_lock(bench_repo):
+        waiting = subprocess.Popen([MODELOPS, "compile"], cwd=bench_repo, env=environment,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert waiting.stderr is not None
+        assert "waiting for another modelops compile" in waiting.stderr.readline()
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=1)  # still held: it must not touch generated/
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, err
+    assert "Compiled 40 model(s)" in out
+    assert output(bench_repo) == clean_compile(bench_repo, tmp_path / "clean", crd_dir)
+
+
+def test_compile_check_does_not_wait_for_a_running_compile(bench_repo: Path, crd_dir: Path) -> None:
+    """--check writes nothing, so CI and editors can run it beside a compile."""
+    from compiler.cache import compile_lock
+
+    with compile_lock(bench_repo):
+        done = run("compile", "--check", cwd=bench_repo, crd_dir=crd_dir)
+    assert done.returncode == 0 and "waiting" not in done.stderr
