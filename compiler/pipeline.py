@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from compiler import spec as spec_module
-from compiler.cache import Entry, RenderCache
+from compiler.cache import FOLDER, Entry, RenderCache, cache_enabled
 from compiler.checks import check_model, check_spec
 from compiler.codeowners import PATH as CODEOWNERS_PATH
 from compiler.codeowners import codeowners
@@ -195,7 +195,7 @@ def _build(
             result.files.update(entry["files"])
         else:
             slots.append(_Job(path, shown, text, key, entry))
-    validator = ManifestValidator(crd_dir)
+    validator = ManifestValidator(crd_dir, root / FOLDER if cache_enabled() else None)
     jobs = [slot for slot in slots if isinstance(slot, _Job)]
     work = partial(_compile_model, _Context(config, config_doc, root, history, validator))
     outcomes: list[_Outcome] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ import pytest
 import yaml
 from generated_files import by_kind, documents
 
+from compiler import manifests
 from compiler.manifests import ManifestValidator
 from compiler.output import GENERATED, read_tree
 from compiler.pipeline import Build, build
@@ -184,3 +187,56 @@ def test_validator_rejects_unknown_fields(crd_dir: Path) -> None:
     obj = by_kind(COMMITTED["production/models/eta-courier.yaml"])["SeldonDeployment"]
     obj["spec"]["predictors"][0]["trafic"] = 5
     assert validator.problems(obj)
+
+
+HPA = {
+    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "eta", "namespace": "ml"},
+    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "eta"},
+             "minReplicas": 1, "maxReplicas": 4,
+             "metrics": [{"type": "Resource", "resource": {
+                 "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]},
+}
+
+
+def _core_objects() -> list[dict]:
+    """Every core kind modelops writes: an HPA (Seldon Core 2) and those of the example models."""
+    core = {"Service", "ConfigMap", "ServiceAccount"}
+    return [HPA, *(obj for name in MANIFESTS for obj in documents(COMMITTED[name]) if obj["kind"] in core)]
+
+
+def _broken(obj: dict) -> dict:
+    broken = copy.deepcopy(obj)
+    broken["bogus"] = True
+    if "spec" in broken:
+        broken["spec"]["bogus"] = True
+    if broken["kind"] == "HorizontalPodAutoscaler":
+        broken["spec"]["maxReplicas"] = "many"
+    return broken
+
+
+def test_kept_core_definitions_judge_like_the_whole_file(crd_dir: Path, tmp_path: Path) -> None:
+    """Core objects (HPA, Service, ...) are checked against the part of Kubernetes' definitions they
+    use, kept in .modelops-cache/: the verdicts must be those of the whole 1.4 MB file."""
+    objects = _core_objects()
+    assert {obj["kind"] for obj in objects} == {"HorizontalPodAutoscaler", "Service", "ConfigMap",
+                                                "ServiceAccount"}
+    manifests._core_registry.cache_clear()
+    whole = [ManifestValidator(crd_dir).problems(_broken(obj)) for obj in objects]
+    assert all(whole) and any("maxReplicas" in p for problems in whole for p in problems)
+    for _ in range(2):  # the first run writes the kept copy, the second reads it
+        manifests._core_registry.cache_clear()
+        validator = ManifestValidator(crd_dir, tmp_path)
+        assert [validator.problems(_broken(obj)) for obj in objects] == whole
+        assert all(validator.problems(obj) == [] for obj in objects)
+        assert len(list(tmp_path.glob("core-definitions-*.json"))) == 1
+
+
+def test_a_broken_copy_of_the_core_definitions_is_rebuilt(crd_dir: Path, tmp_path: Path) -> None:
+    manifests._core_registry.cache_clear()
+    assert ManifestValidator(crd_dir, tmp_path).problems(HPA) == []
+    (kept,) = tmp_path.glob("core-definitions-*.json")
+    kept.write_text('{"truncated": ')
+    manifests._core_registry.cache_clear()
+    assert any("maxReplicas" in p for p in ManifestValidator(crd_dir, tmp_path).problems(_broken(HPA)))
+    assert json.loads(kept.read_text())["$id"].endswith("_definitions.json")
