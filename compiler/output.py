@@ -11,14 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from compiler import block_yaml
-
-try:
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+from compiler.source import LOADER
 
 GENERATED = "generated"
 
@@ -43,7 +37,7 @@ def to_documents(objects: list[Any]) -> str:
 
 def load_documents(text: str) -> list[tuple[int, Any]]:
     """(1-based line where it starts, object) for every non-empty document of a YAML text."""
-    loader = _Loader(text)
+    loader = LOADER(text)
     try:
         found = []
         while loader.check_node():

@@ -5,24 +5,21 @@ from __future__ import annotations
 import os
 
 from compiler.diagnostics import Diagnostic, UserError
+from compiler.pullrequest import DEFAULT_API, RETRIES, client
 from compiler.review import MARKER
-
-DEFAULT_API = "https://api.github.com"
 
 
 def upsert_comment(repository: str, number: int, body: str) -> str:
     """Edit the PR's modelops comment (found by its marker) or create it; returns 'created' or
     'updated'. Token from GITHUB_TOKEN, API from GITHUB_API_URL (GitHub Enterprise)."""
-    from github import Auth, Github, GithubException
+    from github import GithubException
 
     token = os.environ.get("GITHUB_TOKEN")
     if not token:
         raise UserError([Diagnostic(".", 1, 1, "MO030", "GITHUB_TOKEN is not set: cannot comment")])
-    client = Github(
-        auth=Auth.Token(token), base_url=os.environ.get("GITHUB_API_URL", DEFAULT_API), retry=None
-    )
+    api = os.environ.get("GITHUB_API_URL", DEFAULT_API)
     try:
-        issue = client.get_repo(repository).get_issue(number)
+        issue = client(token, api).get_repo(repository).get_issue(number)
         for comment in issue.get_comments():
             if MARKER in (comment.body or ""):
                 if comment.body != body:
@@ -33,4 +30,7 @@ def upsert_comment(repository: str, number: int, body: str) -> str:
     except GithubException as exc:
         message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
         text = f"GitHub answered {exc.status} for {repository}#{number}: {message}"
+        raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc
+    except OSError as exc:  # unreachable, or still failing after the client's retries
+        text = f"GitHub API at {api} is unreachable or failing (retried {RETRIES} times): {exc}"
         raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc

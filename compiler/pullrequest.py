@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from compiler.diagnostics import Diagnostic, UserError
@@ -21,6 +21,20 @@ class PullRequest:
     action: str  # created | updated | unchanged
     number: int
     url: str
+
+
+RETRIES = 3
+# A rate limit that resets later than this fails the command rather than holding CI for up to an hour.
+MAX_RATE_LIMIT_WAIT = 300
+
+
+def client(secret: str, api: str) -> Any:
+    """A PyGithub client that retries what GitHub marks as retryable: 5xx answers and rate limits
+    (RETRIES times, backing off), so one hiccup of the API does not fail a promotion or a review."""
+    from github import Auth, Github, GithubRetry
+
+    retry = GithubRetry(total=RETRIES, backoff_factor=1.0, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT)
+    return Github(auth=Auth.Token(secret), base_url=api, retry=retry)
 
 
 def api_url(settings: GitHubSettings) -> str:
@@ -49,14 +63,13 @@ def open_or_update(
     labels: list[str],
 ) -> PullRequest:
     """The open PR from `branch` into `base`: edited when its title or body changed, else created."""
-    from github import Auth, Github, GithubException
+    from github import GithubException
 
     secret = token(settings)
     if not secret:
         raise UserError([Diagnostic(".", 1, 1, "MO030", f"{settings.token_env} is not set")])
-    client = Github(auth=Auth.Token(secret), base_url=api_url(settings), retry=None)
     try:
-        repo = client.get_repo(repository)
+        repo = client(secret, api_url(settings)).get_repo(repository)
         owner = repository.split("/", 1)[0]
         existing = next(iter(repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base)), None)
         if existing is None:
@@ -77,5 +90,5 @@ def open_or_update(
         text = f"GitHub answered {exc.status} for {repository} (branch {branch}): {message}"
         raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc
     except OSError as exc:
-        text = f"GitHub API at {api_url(settings)} is unreachable: {exc}"
+        text = f"GitHub API at {api_url(settings)} is unreachable or failing (retried {RETRIES} times): {exc}"
         raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc

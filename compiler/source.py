@@ -15,9 +15,9 @@ import yaml
 from compiler.diagnostics import Diagnostic
 
 try:
-    _Loader: type = yaml.CSafeLoader
+    LOADER: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    LOADER = yaml.SafeLoader
 
 MAX_NODES = 100_000
 _SCALAR_TAGS = {
@@ -128,7 +128,7 @@ def parse(text: str, path: str) -> tuple[Document | None, list[Diagnostic]]:
     """Parse one YAML document; return it with its positions, or the diagnostics."""
     doc = Document(path=path, data=None, text=text)
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=LOADER))
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1

@@ -15,6 +15,7 @@ from typing import Any
 class FakeGitHub:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any]] = []
+        self._hiccups: list[tuple[str, str, int]] = []
         self.comments: dict[int, dict[str, Any]] = {}
         self._next_id = 1
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -28,6 +29,17 @@ class FakeGitHub:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def fail(self, method: str, pattern: str, status: int = 502, times: int = 1) -> None:
+        """The next `times` `method` requests whose path matches `pattern` get `status` (a hiccup)."""
+        self._hiccups += [(method, pattern, status)] * times
+
+    def _answer(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        for hiccup in self._hiccups:
+            if hiccup[0] == method and re.fullmatch(hiccup[1], path.split("?", 1)[0]):
+                self._hiccups.remove(hiccup)
+                return hiccup[2], {"message": "Server Error"}
+        return self._route(method, path, body)
 
     def add_comment(self, number: int, body: str, login: str = "someone") -> None:
         self._create(number, body, login)
@@ -81,7 +93,7 @@ class FakeGitHub:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
                 fake.requests.append((self.command, self.path.split("?", 1)[0], body))
-                status, payload = fake._route(self.command, self.path, body)
+                status, payload = fake._answer(self.command, self.path, body)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

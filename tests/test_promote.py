@@ -346,3 +346,22 @@ def test_skops_model_is_refused_pickle_accepted(
         "uri": "s3://acme-models/mlartifacts/" + sources[2].removeprefix("mlflow-artifacts:/"),
         "mlflow": {"model": "fraud-sklearn", "version": 2}}
     assert f"{mlflow_server.url}/#/models/fraud-sklearn/versions/2" in github.pulls[1]["body"]
+
+
+def test_a_github_hiccup_is_retried(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    """A 502 from GitHub while opening the pull request does not fail the promotion."""
+    github.fail("POST", r"/repos/acme/models/pulls", 502)
+    outcome = promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
+                      crd_dir=crd_dir)
+    assert outcome.pull_request["action"] == "created"
+    assert len(github.calls("POST", r"/repos/acme/models/pulls")) == 2
+    assert list(github.pulls) == [1]
+
+
+def test_github_down_is_one_clear_error(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    github.fail("GET", r"/repos/acme/models", 503, times=10)
+    with pytest.raises(UserError) as error:
+        promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
+                crd_dir=crd_dir)
+    (diagnostic,) = error.value.diagnostics
+    assert "GitHub" in diagnostic.message and "503" in diagnostic.message, diagnostic.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,21 @@ def test_pr_comment_is_created_once_then_updated(repo: Path) -> None:
         ours = [c for c in github.comments.values() if MARKER in c["body"]]
         assert len(ours) == 1 and "replicas 2 -> 5" in ours[0]["body"]
         assert github.comments[1]["body"] == "LGTM from a human"
+
+
+def test_pr_comment_survives_a_github_hiccup_and_reports_an_outage_in_one_line(repo: Path) -> None:
+    with FakeGitHub() as github:
+        env = {"GITHUB_TOKEN": "test-token", "GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": github.url}
+        github.fail("POST", r"/repos/acme/models/issues/7/comments", 502)
+        done = run(repo, "diff", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
+        assert done.returncode == 0, done.stderr
+        assert len([c for c in github.comments.values() if MARKER in c["body"]]) == 1
+
+        github.fail("GET", r"/repos/acme/models", 503, times=10)
+        down = run(repo, "diff", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
+        assert down.returncode == 1 and "Traceback" not in down.stderr
+        assert re.fullmatch(r"\.:1:1: MO031 GitHub API at http://127\.0\.0\.1:\d+ is unreachable or failing "
+                            r"\(retried 3 times\): .*503.*\n", down.stderr), down.stderr
 
 
 def test_pr_comment_needs_a_token(repo: Path) -> None:
