@@ -410,6 +410,25 @@ def test_seldon_v1_examples_still_compile(tmp_path: Path, crd_dir: Path) -> None
     _ok(_compile(tmp_path, _config("seldon-v1"), models, crd_dir))
 
 
+def test_seldon_v1_tensorflow_needs_a_protocol_its_server_speaks(tmp_path: Path, crd_dir: Path) -> None:
+    """Seldon Core v1 has TENSORFLOW_SERVER images for the tensorflow and seldon protocols only: with
+    the default v2 the SeldonDeployment would never become available."""
+    base = "name: tf\nteam: risk\nframework: tensorflow\nartifact: {uri: s3://acme-models/tf/1}\n"
+    hint = ("its TENSORFLOW_SERVER speaks only the tensorflow and seldon protocols: set protocol: "
+            "tensorflow, or use target seldon-v2 or kserve (Triton serves v2)")
+    defaulted = _compile(tmp_path / "a", _config("seldon-v1"), {"tf": base}, crd_dir)
+    assert _errors(defaulted) == [
+        f"models/tf.yaml:3:12: MO301 framework tensorflow with protocol v2 is not supported on target "
+        f"seldon-v1: {hint}"]
+    written = _compile(tmp_path / "b", _config("seldon-v1"), {"tf": base + "protocol: v2\n"}, crd_dir)
+    assert [e.split(": MO301")[0] for e in _errors(written)] == ["models/tf.yaml:5:11"]
+    for protocol in ("tensorflow", "seldon"):
+        _ok(_compile(tmp_path / protocol, _config("seldon-v1"), {"tf": base + f"protocol: {protocol}\n"},
+                     crd_dir))
+    for target in ("seldon-v2", "kserve"):
+        _ok(_compile(tmp_path / target, _config(target, core2_defaults=True), {"tf": base}, crd_dir))
+
+
 def test_committed_edge_environment_runs_kserve(crd_dir: Path) -> None:
     result = build(ROOT, crd_dir=crd_dir)
     assert _errors(result) == []

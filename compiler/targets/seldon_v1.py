@@ -18,6 +18,7 @@ from compiler.targets.common import (
     LABEL_VERSION,
     container_settings,
     metadata,
+    unsupported,
     version_of,
 )
 
@@ -50,6 +51,11 @@ def derived_names(model: ResolvedModel) -> list[tuple[str, str]]:
     return names
 
 
+# The protocols Seldon Core v1's operator has a TENSORFLOW_SERVER image for (predictor_servers in the
+# seldon-config ConfigMap): with any other, the SeldonDeployment never becomes available.
+TENSORFLOW_SERVER_PROTOCOLS = ("tensorflow", "seldon")
+
+
 def check(model: ResolvedModel) -> list[Diagnostic]:
     doc = model.doc
     errors: list[Diagnostic] = []
@@ -62,6 +68,13 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
                 "log it with mlflow.lightgbm and use framework: mlflow, or use framework: custom",
             )
         )
+    if model.spec.framework == "tensorflow" and model.spec.protocol not in TENSORFLOW_SERVER_PROTOCOLS:
+        written = ("protocol",) if doc.has(("protocol",)) else ("framework",)
+        errors.append(unsupported(
+            model, None, written, f"framework tensorflow with protocol {model.spec.protocol}",
+            "its TENSORFLOW_SERVER speaks only the tensorflow and seldon protocols: set protocol: "
+            "tensorflow, or use target seldon-v2 or kserve (Triton serves v2)",
+        ))
     for variant in model.variants:
         if variant.settings.get("autoscaling", "rps") is not None:
             origin_doc, loc = variant.settings.origin(("autoscaling", "rps"))
