@@ -156,15 +156,18 @@ def test_help_imports_nothing_heavy() -> None:
 
 
 def test_subcommands_load_only_when_run(repo, crd_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """compile does not import promote, sync and the rest; --help still lists them and they run."""
+    """compile and validate import neither mlflow, kubernetes nor PyGithub, nor promote, sync and
+    the rest; --help still lists them and they run."""
     root = repo({"iris.yaml": "name: iris\nteam: risk\nframework: sklearn\n"
                               "artifact: {uri: s3://acme-models/iris/1}\n"})
     code = (
         "import sys, json\nfrom compiler.cli import cli\n"
-        "try:\n    cli.main(['compile', '-C', sys.argv[1]], standalone_mode=False)\n"
-        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "for args in (['compile'], ['validate'], ['validate', sys.argv[1] + '/models/iris.yaml']):\n"
+        "    try:\n        cli.main([*args, '-C', sys.argv[1]], standalone_mode=False)\n"
+        "    except SystemExit as exc:\n        assert not exc.code, exc.code\n"
         "print(json.dumps(sorted(m for m in sys.modules if m in ('compiler.promote', 'compiler.sync', "
-        "'compiler.autoupdate', 'compiler.drift', 'compiler.diff_command', 'compiler.crd_pull'))))"
+        "'compiler.autoupdate', 'compiler.drift', 'compiler.diff_command', 'compiler.crd_pull') "
+        "or m.split('.')[0] in ('mlflow', 'kubernetes', 'github'))))"
     )
     environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
     done = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True,
