@@ -82,7 +82,7 @@ def specs(draw: st.DrawFn, name: str) -> dict[str, Any]:
         spec["image"] = f"ghcr.io/acme/{name}:1"
     protocols = {
         "triton": ["v2"],
-        "tensorflow": ["v2", "seldon", "tensorflow"],
+        "tensorflow": ["seldon", "tensorflow"],  # Seldon Core v1 has no TF Serving image for v2
         "custom": ["v2", "seldon"],
     }
     protocol = draw(st.sampled_from(protocols.get(framework, ["v2", "seldon"])))
