@@ -351,7 +351,7 @@ def _exchange(a: Path, b: Path) -> None:
         error = ctypes.get_errno()
         if error not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
             raise OSError(error, os.strerror(error), str(a), None, str(b))
-    old = b.with_name(b.name + ".old-" + a.name.rsplit("-", 1)[-1])
+    old = b.with_name(_staging_prefix(b) + "old")  # named like staging: a killed run's is removed
     os.rename(b, old)
     try:
         os.rename(a, b)

@@ -152,6 +152,41 @@ def test_fallback_swap_without_renameat2(target: Path, monkeypatch: pytest.Monke
     assert leftovers(target.parent) == []
 
 
+KILLED_BETWEEN_RENAMES = """
+import ctypes, os, sys
+from pathlib import Path
+from compiler import output
+
+class NoRenameat2:
+    def __init__(self, *args, **kwargs):
+        pass
+
+ctypes.CDLL = NoRenameat2
+renames = []
+real_rename = os.rename
+
+def rename(a, b):
+    renames.append((a, b))
+    if len(renames) == 2:  # the old tree is aside, the new one not yet in place
+        os._exit(9)
+    real_rename(a, b)
+
+os.rename = rename
+output.replace_tree(Path(sys.argv[1]), {"production/ns/m.yaml": "new\\n"})
+"""
+
+
+def test_an_old_tree_left_by_a_killed_fallback_swap_is_removed(target: Path) -> None:
+    """Off Linux the swap is three renames; a run killed between them leaves the old tree aside,
+    under a name with its process id, which the next run removes like a staging tree."""
+    child = subprocess.run([sys.executable, "-c", KILLED_BETWEEN_RENAMES, str(target)], cwd=ROOT)
+    assert child.returncode == 9
+    assert not target.exists() and leftovers(target.parent)
+    replace_tree(target, NEW)
+    assert snapshot(target) == encoded(NEW)
+    assert leftovers(target.parent) == []
+
+
 THIRD = {**NEW, "staging/ns/b/seldondeployment.yaml": "third: b\n", "staging/ns/c/hpa.yaml": "third: c\n"}
 
 
