@@ -53,9 +53,10 @@ def compile_lock(root: Path) -> Iterator[None]:
     without a writable `.modelops-cache/` (a read-only checkout) or without flock (Windows)."""
     try:
         import fcntl
-    except ImportError:
-        fcntl = None
-    if fcntl is None or not cache_enabled():
+    except ImportError:  # Windows
+        yield
+        return
+    if not cache_enabled():
         yield
         return
     try:

@@ -165,7 +165,7 @@ _DEFINITION_REF = re.compile(r'"\$ref":\s*"[^"#]*#/\$defs/([^"]+)"')
 def _core_definitions(cache_dir: Path | None) -> dict[str, Any]:
     """The Kubernetes definitions that CORE_FILES reference, directly or not (42 of 707).
 
-    Parsing all 1.4 MB of them took a fifth of a cold `validate`, so the subset is kept in
+    Parsing all 1.4 MB of them on every start cost 6% of a cold `validate`, so the subset is kept in
     `cache_dir`, named by the identity of the file it comes from; a missing or broken copy is rebuilt.
     """
     source = _core_definitions_dir() / "_definitions.json"
