@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -106,8 +107,6 @@ def validate(paths: tuple[Path, ...], repo: Path | None, crd_dir: Path | None, o
 @OUTPUT
 def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output: str) -> None:
     """Compile every model into generated/<env>/<namespace>/<model>.yaml."""
-    from contextlib import nullcontext
-
     from compiler.cache import compile_lock
 
     root = _root(repo)
@@ -116,8 +115,6 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
 
 
 def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None:
-    from contextlib import nullcontext
-
     from compiler.cache import spare_tree
     from compiler.output import (
         GENERATED,

@@ -5,21 +5,19 @@ from __future__ import annotations
 import os
 
 from compiler.diagnostics import Diagnostic, UserError
-from compiler.pullrequest import DEFAULT_API, RETRIES, client
+from compiler.pullrequest import DEFAULT_API, github_client
 from compiler.review import MARKER
 
 
 def upsert_comment(repository: str, number: int, body: str) -> str:
     """Edit the PR's modelops comment (found by its marker) or create it; returns 'created' or
     'updated'. Token from GITHUB_TOKEN, API from GITHUB_API_URL (GitHub Enterprise)."""
-    from github import GithubException
-
     token = os.environ.get("GITHUB_TOKEN")
     if not token:
         raise UserError([Diagnostic(".", 1, 1, "MO030", "GITHUB_TOKEN is not set: cannot comment")])
     api = os.environ.get("GITHUB_API_URL", DEFAULT_API)
-    try:
-        issue = client(token, api).get_repo(repository).get_issue(number)
+    with github_client(token, api, f"{repository}#{number}") as client:
+        issue = client.get_repo(repository).get_issue(number)
         for comment in issue.get_comments():
             if MARKER in (comment.body or ""):
                 if comment.body != body:
@@ -27,10 +25,3 @@ def upsert_comment(repository: str, number: int, body: str) -> str:
                 return "updated"
         issue.create_comment(body)
         return "created"
-    except GithubException as exc:
-        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
-        text = f"GitHub answered {exc.status} for {repository}#{number}: {message}"
-        raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc
-    except OSError as exc:  # unreachable, or still failing after the client's retries
-        text = f"GitHub API at {api} is unreachable or failing (retried {RETRIES} times): {exc}"
-        raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -28,13 +30,23 @@ RETRIES = 3
 MAX_RATE_LIMIT_WAIT = 300
 
 
-def client(secret: str, api: str) -> Any:
+@contextmanager
+def github_client(secret: str, api: str, what: str) -> Iterator[Any]:
     """A PyGithub client that retries what GitHub marks as retryable: 5xx answers and rate limits
-    (RETRIES times, backing off), so one hiccup of the API does not fail a promotion or a review."""
-    from github import Auth, Github, GithubRetry
+    (RETRIES times, backing off), so one hiccup of the API does not fail a promotion or a review.
+    A refusal or an outage while it is used is one MO031 line about `what`."""
+    from github import Auth, Github, GithubException, GithubRetry
 
     retry = GithubRetry(total=RETRIES, backoff_factor=1.0, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT)
-    return Github(auth=Auth.Token(secret), base_url=api, retry=retry)
+    try:
+        yield Github(auth=Auth.Token(secret), base_url=api, retry=retry)
+    except GithubException as exc:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+        text = f"GitHub answered {exc.status} for {what}: {message}"
+        raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc
+    except OSError as exc:  # unreachable, or still failing after the retries
+        text = f"GitHub API at {api} is unreachable or failing (retried {RETRIES} times): {exc}"
+        raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc
 
 
 def api_url(settings: GitHubSettings) -> str:
@@ -63,13 +75,11 @@ def open_or_update(
     labels: list[str],
 ) -> PullRequest:
     """The open PR from `branch` into `base`: edited when its title or body changed, else created."""
-    from github import GithubException
-
     secret = token(settings)
     if not secret:
         raise UserError([Diagnostic(".", 1, 1, "MO030", f"{settings.token_env} is not set")])
-    try:
-        repo = client(secret, api_url(settings)).get_repo(repository)
+    with github_client(secret, api_url(settings), f"{repository} (branch {branch})") as client:
+        repo = client.get_repo(repository)
         owner = repository.split("/", 1)[0]
         existing = next(iter(repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base)), None)
         if existing is None:
@@ -85,10 +95,3 @@ def open_or_update(
         if missing:
             pr.add_to_labels(*missing)
         return PullRequest(action, pr.number, pr.html_url)
-    except GithubException as exc:
-        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
-        text = f"GitHub answered {exc.status} for {repository} (branch {branch}): {message}"
-        raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc
-    except OSError as exc:
-        text = f"GitHub API at {api_url(settings)} is unreachable or failing (retried {RETRIES} times): {exc}"
-        raise UserError([Diagnostic(".", 1, 1, "MO031", text)]) from exc

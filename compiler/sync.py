@@ -97,10 +97,13 @@ def load_desired(root: Path, env: str) -> list[Desired]:
         try:
             documents = [(line, d) for line, d in load_documents(text) if d is not None]
         except yaml.YAMLError as exc:
-            raise SyncAbort(Diagnostic(file, 1, 1, INPUT, f"not valid YAML: {exc}".splitlines()[0])) from exc
+            mark = getattr(exc, "problem_mark", None)
+            line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            message = f"not valid YAML: {exc}".splitlines()[0]
+            raise SyncAbort(Diagnostic(file, line, col, INPUT, message)) from exc
         for line, obj in documents:
             if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("metadata", {}).get("name"):
-                raise SyncAbort(Diagnostic(file, 1, 1, INPUT, "not a Kubernetes object"))
+                raise SyncAbort(Diagnostic(file, line, 1, INPUT, "not a Kubernetes object"))
             namespace = name.split("/", 1)[0] if "/" in name else None
             obj["metadata"].setdefault("namespace", namespace)
             found.append(Desired(file, obj, line))

@@ -276,6 +276,23 @@ def test_environment_synced_by_argocd_is_refused(root, server):
     assert sync(root, server, "--dry-run=server").exit_code == 0
 
 
+def test_a_hand_broken_generated_file_is_one_line_at_the_bad_document(root, server):
+    """Nothing is applied, and the error names the line of the document that is not an object."""
+    path = root / "generated" / "staging" / NS / "eta-courier.yaml"
+    text = path.read_text()
+    path.write_text(text + "---\njust a string\n")
+    result = sync(root, server)
+    assert result.exit_code == 1 and sent(server, "PATCH") == []
+    line = len(text.splitlines()) + 2
+    file = f"generated/staging/{NS}/eta-courier.yaml"
+    assert result.stderr == f"{file}:{line}:1: MO709 not a Kubernetes object\n"
+    path.write_text(text + "---\nkind: a: b\n")
+    result = sync(root, server)
+    assert result.exit_code == 1 and sent(server, "PATCH") == []
+    assert result.stderr.startswith(f"{file}:{line}:")
+    assert "not valid YAML" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
 def test_unreachable_cluster_is_one_line(root, server):
     kubeconfig = server.kubeconfig(root.parent / "kubeconfig")  # current context: nothing listens
     result = CliRunner().invoke(cli, ["sync", "--env", "staging", "-C", str(root), "--kubeconfig",
