@@ -26,7 +26,7 @@ test: $(VENV)/.test-extras
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.test-extras
-	$(BIN)/ruff check compiler tests
+	$(BIN)/ruff check compiler tests bench
 
 schema: $(BIN)/modelops
 	$(BIN)/modelops schema

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.output import load_documents
+from modelops.compile.emit.tree import load_documents
 
 
 def documents(text: str) -> list[dict[str, Any]]:

@@ -223,8 +223,8 @@ def make_repo(base: Path, crd_dir: Path, *, model: str = MODEL_TEXT, config: str
               store: Path | None = None) -> Repo:
     """A committed modelops repo (model compiled) pushed to a bare `origin`; `store` is copied
     into the repo as its embedded MLflow store (.mlflow/mlflow.db)."""
-    from compiler.output import GENERATED, replace_tree
-    from compiler.pipeline import build
+    from modelops.compile.emit.tree import GENERATED, replace_tree
+    from modelops.compile.pipeline import build
 
     root, origin = base / "work", base / "origin.git"
     root.mkdir()

@@ -18,11 +18,10 @@ import pytest
 from fake_github_pulls import FakeGitHubPulls
 from gitrepo import modelops_path
 from mlflow_fixtures import MODEL, MODEL_TEXT, Repo, make_repo, stop, wait_http
-
-from compiler.autoupdate import better, run_pass, table
-from compiler.diagnostics import UserError
-from compiler.spec import AutoUpdate
-from compiler.webhook import Rejected, sign, verify
+from modelops.compile.spec import AutoUpdate
+from modelops.diagnostics import UserError
+from modelops.promotion.autoupdate import better, run_pass, table
+from modelops.promotion.webhook import Rejected, sign, verify
 
 SECRET = "webhook-secret-for-tests"
 

@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from compiler.block_yaml import pyyaml_text
-from compiler.output import to_yaml
+from modelops.compile.emit.block_yaml import pyyaml_text
+from modelops.compile.emit.tree import to_yaml
 
 # Strings PyYAML must quote, fold, escape or read as another type; plus ordinary ones.
 TRICKY = ["", " ", "yes", "No", "on", "Off", "TRUE", "nULL", "y", "n", "Y", "N", "yEs", "null", "~", "true",

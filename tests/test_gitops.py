@@ -6,11 +6,10 @@ import yaml
 from click.testing import CliRunner
 from generated_files import documents
 from lupa import lua51
-
-from compiler.cli import cli
-from compiler.gitops import HEALTH_KEY, SELDON_HEALTH_LUA
-from compiler.manifests import ManifestValidator
-from compiler.pipeline import build
+from modelops.cli.main import cli
+from modelops.compile.emit.validate import ManifestValidator
+from modelops.compile.generators.gitops import HEALTH_KEY, SELDON_HEALTH_LUA
+from modelops.compile.pipeline import build
 
 MODEL = """\
 name: iris

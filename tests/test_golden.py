@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 import yaml
 from generated_files import by_kind, documents
-
-from compiler import manifests
-from compiler.manifests import ManifestValidator
-from compiler.output import GENERATED, read_tree
-from compiler.pipeline import Build, build
+from modelops.compile.emit import validate as manifests
+from modelops.compile.emit.tree import GENERATED, read_tree
+from modelops.compile.emit.validate import ManifestValidator
+from modelops.compile.pipeline import Build, build
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = read_tree(ROOT / GENERATED)

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 from generated_files import of_kind
-
-from compiler.manifests import ManifestValidator
-from compiler.pipeline import build
+from modelops.compile.emit.validate import ManifestValidator
+from modelops.compile.pipeline import build
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMTOOL = shutil.which("promtool")

@@ -12,10 +12,9 @@ import textwrap
 import time
 from pathlib import Path
 
+import modelops.compile.emit.tree as output
 import pytest
-
-import compiler.output as output
-from compiler.output import read_tree, replace_tree
+from modelops.compile.emit.tree import read_tree, replace_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD = {
@@ -126,7 +125,7 @@ def test_interrupt_during_write_keeps_old_tree(
 
 
 def test_failed_swap_keeps_old_tree(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import compiler.output as output
+    import modelops.compile.emit.tree as output
 
     def broken(a: Path, b: Path) -> None:
         raise OSError(5, "Input/output error")
@@ -155,7 +154,7 @@ def test_fallback_swap_without_renameat2(target: Path, monkeypatch: pytest.Monke
 KILLED_BETWEEN_RENAMES = """
 import ctypes, os, sys
 from pathlib import Path
-from compiler import output
+from modelops.compile.emit import tree as output
 
 class NoRenameat2:
     def __init__(self, *args, **kwargs):
@@ -258,7 +257,7 @@ def test_spare_tree_never_writes_through_to_the_live_tree(
 ) -> None:
     """Unchanged files are hard links shared by both trees: patching the spare must leave the live
     tree as it was until the swap, so a run that fails before it changes nothing."""
-    import compiler.output as output
+    import modelops.compile.emit.tree as output
 
     target, spare = tmp_path / "generated", tmp_path / "spare"
     replace_tree(target, OLD, {}, spare)
@@ -300,8 +299,8 @@ CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    import compiler.output as output
-    from compiler.output import read_tree, replace_tree
+    import modelops.compile.emit.tree as output
+    from modelops.compile.emit.tree import read_tree, replace_tree
 
     original = output._create
     count = 0
@@ -420,14 +419,14 @@ IMPORTS = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    import compiler.cli
-    from compiler.pipeline import build
+    import modelops.cli.main
+    from modelops.compile.pipeline import build
 
     result = build(Path(sys.argv[1]), None, Path(sys.argv[2]))
     assert not result.diagnostics, result.diagnostics
     assert result.files
     try:
-        compiler.cli.cli.main(["compile", "-C", sys.argv[1]], standalone_mode=False)
+        modelops.cli.main.cli.main(["compile", "-C", sys.argv[1]], standalone_mode=False)
     except SystemExit as exc:
         assert not exc.code, exc.code
     heavy = sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)

@@ -16,12 +16,11 @@ from fake_github_pulls import FakeGitHubPulls
 from generated_files import by_kind
 from gitrepo import modelops_path
 from mlflow_fixtures import CONFIG, MODEL, MODEL_TEXT, Repo, git, make_repo
-
-from compiler.diagnostics import UserError
-from compiler.edit import Pin, pin_text
-from compiler.promote import Request, metrics_table, promote, rollback
-from compiler.registry import ModelVersion, RegistryError, skops_problem, storage_uri
-from compiler.spec import MlflowSettings
+from modelops.compile.spec import MlflowSettings
+from modelops.diagnostics import UserError
+from modelops.promotion.edit import Pin, pin_text
+from modelops.promotion.promote import Request, metrics_table, promote, rollback
+from modelops.promotion.registry import ModelVersion, RegistryError, skops_problem, storage_uri
 
 ENVS = ["production", "staging"]
 SDEP = "generated/production/models/eta-courier.yaml"
@@ -299,7 +298,7 @@ def test_cli_usage_errors(repo: Repo, crd_dir: Path) -> None:
 
 
 def test_importing_the_cli_does_not_import_mlflow_or_github() -> None:
-    code = ("import sys, compiler.cli; heavy = [m for m in sys.modules if m.split('.')[0] in "
+    code = ("import sys, modelops.cli.main; heavy = [m for m in sys.modules if m.split('.')[0] in "
             "('mlflow', 'github', 'kubernetes', 'ruamel')]; print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

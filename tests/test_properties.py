@@ -12,8 +12,7 @@ import yaml
 from generated_files import documents, of_kind
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from compiler.pipeline import build
+from modelops.compile.pipeline import build
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("MODELOPS_HYPOTHESIS_EXAMPLES", "40")),

@@ -6,8 +6,7 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from compiler.prune import decide, key_of, ownership_selector
+from modelops.cluster.prune import decide, key_of, ownership_selector
 
 ENV = "staging"
 SCOPE = ["models-staging", "extra"]

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from fake_github import FakeGitHub
 from gitrepo import CRD_DIR, copy_example_repo, edit, git, run
-
-from compiler.output import header, to_documents
-from compiler.review import MARKER, review
+from modelops.compile.emit.tree import header, to_documents
+from modelops.review.changes import MARKER, review
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 from generated_files import by_kind
-
-from compiler.checks import quantity_value
-from compiler.diagnostics import Diagnostic
-from compiler.pipeline import build
+from modelops.compile.pipeline import build
+from modelops.compile.rules.checks import quantity_value
+from modelops.diagnostics import Diagnostic
 
 BASE = """\
 name: iris
@@ -437,7 +436,7 @@ def test_all_rule_errors_of_one_file_are_reported(repo, crd_dir):
     assert codes == ["MO240", "MO250"]
 
 
-# --- the merge rule of compiler/resolve.py -----------------------------------------------------
+# --- the merge rule of modelops.compile.resolve -----------------------------------------------------
 
 MERGE = """\
 name: eta

@@ -146,10 +146,10 @@ def test_checks_across_models_still_see_cached_models(repo, crd_dir: Path) -> No
 def test_help_imports_nothing_heavy() -> None:
     """`modelops --help` stays a cold start: no pydantic, schemas, validators or cluster clients."""
     code = (
-        "import sys, json, compiler.cli\n"
+        "import sys, json, modelops.cli.main\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('pydantic', 'jsonschema', 'jsonschema_rs', 'mlflow', 'kubernetes', 'github', 'rich')"
-        " or m in ('compiler.spec', 'compiler.pipeline'))))"
+        " or m in ('modelops.compile.spec', 'modelops.compile.pipeline'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
@@ -161,12 +161,13 @@ def test_subcommands_load_only_when_run(repo, crd_dir: Path) -> None:  # type: i
     root = repo({"iris.yaml": "name: iris\nteam: risk\nframework: sklearn\n"
                               "artifact: {uri: s3://acme-models/iris/1}\n"})
     code = (
-        "import sys, json\nfrom compiler.cli import cli\n"
+        "import sys, json\nfrom modelops.cli.main import cli\n"
         "for args in (['compile'], ['validate'], ['validate', sys.argv[1] + '/models/iris.yaml']):\n"
         "    try:\n        cli.main([*args, '-C', sys.argv[1]], standalone_mode=False)\n"
         "    except SystemExit as exc:\n        assert not exc.code, exc.code\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m in ('compiler.promote', 'compiler.sync', "
-        "'compiler.autoupdate', 'compiler.drift', 'compiler.diff_command', 'compiler.crd_pull') "
+        "print(json.dumps(sorted(m for m in sys.modules if m in ('modelops.promotion.promote', "
+        "'modelops.cluster.sync', 'modelops.promotion.autoupdate', 'modelops.cluster.drift', "
+        "'modelops.review.diff_command', 'modelops.cluster.crds') "
         "or m.split('.')[0] in ('mlflow', 'kubernetes', 'github'))))"
     )
     environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
@@ -264,7 +265,7 @@ def test_a_compile_spread_over_processes_equals_one_in_a_single_process(
 
 
 WORKER_FAILS = """
-from compiler.parallel import map_forked
+from modelops.compile.parallel import map_forked
 
 class Odd(Exception):
     def __init__(self, a, b):  # cannot be rebuilt from its args in the parent process
@@ -303,10 +304,9 @@ def test_a_fresh_compile_stages_each_model_as_it_is_rendered(
 ) -> None:
     """Without a spare tree, each model's files go to the staging tree before the run ends (so disk
     work overlaps compiling); with a spare, nothing is staged early and the spare is patched."""
+    import modelops.compile.emit.tree as output
     from click.testing import CliRunner
-
-    import compiler.output as output
-    from compiler.cli import cli
+    from modelops.cli.main import cli
 
     batches: list[dict[str, str]] = []
     original = output.Staging.add
@@ -351,7 +351,7 @@ def test_a_failing_compile_still_caches_the_models_that_passed(
 def test_a_second_compile_waits_for_the_running_one(bench_repo: Path, tmp_path: Path, crd_dir: Path) -> None:
     """Two compiles in one repo (an editor's compile-on-save and a terminal) would both patch
     generated/ and the spare tree: the second waits, says so, then writes a tree like a clean compile."""
-    from compiler.cache import compile_lock
+    from modelops.compile.cache import compile_lock
 
     corpus.change_model(sorted((bench_repo / "models").glob("*.yaml"))[3], 1)
     environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
@@ -371,7 +371,7 @@ def test_a_second_compile_waits_for_the_running_one(bench_repo: Path, tmp_path: 
 
 def test_compile_check_does_not_wait_for_a_running_compile(bench_repo: Path, crd_dir: Path) -> None:
     """--check writes nothing, so CI and editors can run it beside a compile."""
-    from compiler.cache import compile_lock
+    from modelops.compile.cache import compile_lock
 
     with compile_lock(bench_repo):
         done = run("compile", "--check", cwd=bench_repo, crd_dir=crd_dir)

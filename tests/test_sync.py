@@ -10,8 +10,7 @@ import pytest
 from click.testing import CliRunner
 from generated_files import documents
 from kmock_cluster import RunningServer
-
-from compiler.cli import cli
+from modelops.cli.main import cli
 
 SDEP = "machinelearning.seldon.io/v1"
 NS = "models-staging"
@@ -326,7 +325,7 @@ def test_schemas_pull_writes_the_clusters_crd_schemas(root, server, crd_dir, mon
     assert skipped in result.output
     assert json.loads((root / "schemas" / "crds" / "seldondeployment-v1.json").read_text()) == schema
     assert sorted(p.name for p in (root / "schemas" / "crds").iterdir()) == ["seldondeployment-v1.json"]
-    from compiler.manifests import default_crd_dir
+    from modelops.compile.emit.validate import default_crd_dir
 
     monkeypatch.delenv("MODELOPS_CRD_DIR", raising=False)
     assert default_crd_dir(None, root) == root / "schemas" / "crds"

@@ -18,9 +18,8 @@ import yaml
 from generated_files import documents
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from compiler.pipeline import build
-from compiler.source import load
+from modelops.compile.pipeline import build
+from modelops.compile.source import load
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ("churn-score", "eta-courier", "iris-classifier", "search-ranker")

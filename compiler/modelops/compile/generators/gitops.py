@@ -1,0 +1,153 @@
+"""Hand an environment to a GitOps controller: Argo CD `Application` or Flux `Kustomization`.
+
+For each environment with `sync: argocd` or `sync: flux`, files land in `generated/_gitops/<env>/`,
+outside the environment's kustomization, so the controller syncs `generated/<env>` and these objects
+are applied once by whoever runs the controller (or by an app-of-apps). They are built by the compile
+pipeline and validated against the Argo CD / Flux CRD schemas like every other object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelops.compile.spec import EnvironmentConfig, RepoConfig
+from modelops.compile.summary import ModelSummary
+from modelops.compile.targets.common import LABEL_ENV, MANAGED_BY
+
+FOLDER = "_gitops"
+SELDON_GROUP = "machinelearning.seldon.io"
+FIELD_MANAGERS_OF_AUTOSCALERS = ["kube-controller-manager"]
+
+# Argo CD has no health check for SeldonDeployment; Lua as in argocd-cm resource.customizations.
+SELDON_HEALTH_LUA = """\
+hs = {}
+if obj.status ~= nil and obj.status.state ~= nil then
+  local state = obj.status.state
+  local description = obj.status.description
+  if state == "Available" then
+    hs.status = "Healthy"
+    hs.message = description or "SeldonDeployment is available"
+    return hs
+  end
+  if state == "Failed" then
+    hs.status = "Degraded"
+    hs.message = description or "SeldonDeployment failed"
+    return hs
+  end
+  if state == "Creating" then
+    hs.status = "Progressing"
+    hs.message = description or "SeldonDeployment is being created"
+    return hs
+  end
+end
+hs.status = "Progressing"
+hs.message = "Waiting for the Seldon operator to report a state"
+return hs
+"""
+HEALTH_KEY = f"resource.customizations.health.{SELDON_GROUP}_SeldonDeployment"
+
+
+def _labels(env: str) -> dict[str, str]:
+    return {"app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": "modelops",
+            LABEL_ENV: env}
+
+
+def argocd_application(env: str, config: EnvironmentConfig) -> dict[str, Any]:
+    gitops = config.gitops
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": f"modelops-{env}", "namespace": gitops.argocd.namespace, "labels": _labels(env)},
+        "spec": {
+            "project": gitops.argocd.project,
+            "source": {"repoURL": gitops.repo_url, "targetRevision": gitops.revision,
+                       "path": f"generated/{env}"},
+            "destination": {"server": gitops.argocd.server, "namespace": config.namespace},
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True},
+                "syncOptions": ["ServerSideApply=true", "RespectIgnoreDifferences=true",
+                                "ApplyOutOfSyncOnly=true"],
+                "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
+            },
+            # Replicas belong to autoscalers (hpaSpec, HPAs): never sync them back.
+            "ignoreDifferences": [
+                {"group": SELDON_GROUP, "kind": "SeldonDeployment",
+                 "jqPathExpressions": [".spec.replicas", ".spec.predictors[].replicas",
+                                       ".spec.predictors[].componentSpecs[]?.replicas"],
+                 "managedFieldsManagers": FIELD_MANAGERS_OF_AUTOSCALERS},
+            ],
+        },
+    }
+
+
+def argocd_health_patch(env: str, config: EnvironmentConfig) -> dict[str, Any]:
+    """A strategic-merge patch for argocd-cm adding the SeldonDeployment health check."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "argocd-cm", "namespace": config.gitops.argocd.namespace,
+                     "labels": {"app.kubernetes.io/name": "argocd-cm",
+                                "app.kubernetes.io/part-of": "argocd"}},
+        "data": {HEALTH_KEY: SELDON_HEALTH_LUA},
+    }
+
+
+def flux_source(env: str, config: EnvironmentConfig) -> dict[str, Any]:
+    gitops = config.gitops
+    return {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": "modelops", "namespace": gitops.flux.namespace, "labels": _labels(env)},
+        "spec": {"interval": gitops.flux.interval, "url": gitops.repo_url, "ref": {"branch": gitops.revision},
+                 "ignore": "/*\n!/generated/\n"},
+    }
+
+
+def flux_kustomization(env: str, config: EnvironmentConfig, seldon: list[tuple[str, str]]) -> dict[str, Any]:
+    """`seldon`: (namespace, name) of each SeldonDeployment whose health Flux waits for."""
+    flux = config.gitops.flux
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": f"modelops-{env}", "namespace": flux.namespace, "labels": _labels(env)},
+        "spec": {
+            "interval": flux.interval,
+            "path": f"./generated/{env}",
+            "prune": True,
+            "timeout": "5m",
+            "sourceRef": {"kind": "GitRepository", "name": flux.source or "modelops"},
+            "healthChecks": [
+                {"apiVersion": f"{SELDON_GROUP}/v1", "kind": "SeldonDeployment", "name": name,
+                 "namespace": namespace}
+                for namespace, name in seldon
+            ],
+            "healthCheckExprs": [{
+                "apiVersion": f"{SELDON_GROUP}/v1", "kind": "SeldonDeployment",
+                "current": "has(status.state) && status.state == 'Available'",
+                "inProgress": "!has(status.state) || status.state == 'Creating'",
+                "failed": "has(status.state) && status.state == 'Failed'",
+            }],
+        },
+    }
+
+
+def gitops_objects(config: RepoConfig, models: list[ModelSummary]) -> dict[str, dict[str, Any]]:
+    """Files (relative to generated/) -> object, for every environment a controller syncs."""
+    result: dict[str, dict[str, Any]] = {}
+    for env, env_config in sorted(config.environments.items()):
+        folder = f"{FOLDER}/{env}"
+        if env_config.sync == "argocd":
+            result[f"{folder}/application.yaml"] = argocd_application(env, env_config)
+            result[f"{folder}/argocd-cm-patch.yaml"] = argocd_health_patch(env, env_config)
+        elif env_config.sync == "flux":
+            result[f"{folder}/kustomization-flux.yaml"] = flux_kustomization(env, env_config,
+                                                                           _seldon(models, env))
+            if env_config.gitops.flux.source is None:
+                result[f"{folder}/gitrepository.yaml"] = flux_source(env, env_config)
+    return result
+
+
+def _seldon(models: list[ModelSummary], env: str) -> list[tuple[str, str]]:
+    """(namespace, name) of the SeldonDeployments in `env`: Seldon Core v1 names each after its model."""
+    return sorted((deployed.namespace, model.name) for model in models for deployed in model.envs
+                  if deployed.env == env and deployed.target == "seldon-v1")

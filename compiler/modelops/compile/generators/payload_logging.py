@@ -1,0 +1,106 @@
+"""Request/response logging: the resolved sink (HTTP or Kafka) and the rules against contradictions.
+
+`logging` merges like every setting; modelops.yaml may name a default sink that models switch on
+with `mode`. A sink or `sample` written in a model file while the mode is `none` does nothing and is
+an error, as are Kafka without a broker and an HTTP `url` together with `kafka`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelops.compile.resolve import ResolvedModel
+from modelops.compile.source import Loc
+from modelops.diagnostics import Diagnostic
+
+KAFKA_BROKER_ENV = "LOGGER_KAFKA_BROKER"
+KAFKA_TOPIC_ENV = "LOGGER_KAFKA_TOPIC"
+# Targets whose logger takes a sampling percentage (Seldon Core 2: Model.spec.logger.percent).
+SAMPLING_TARGETS = frozenset({"seldon-v2"})
+
+
+@dataclass(frozen=True)
+class Sink:
+    """Where a model's payloads go; `mode` is never `none` here."""
+
+    mode: str
+    url: str | None = None
+    kafka_broker: str | None = None
+    kafka_topic: str | None = None
+    sample: int | None = None
+
+
+def default_topic(model: ResolvedModel) -> str:
+    return f"modelops.{model.env}.{model.spec.name}"
+
+
+def sink(model: ResolvedModel) -> Sink | None:
+    """The model's logging sink in its environment, or None when nothing is logged."""
+    logging = model.settings.get("logging") or {}
+    mode = logging.get("mode", "none")
+    if mode == "none":
+        return None
+    kafka = logging.get("kafka")
+    if kafka is not None:
+        return Sink(
+            mode=mode,
+            kafka_broker=kafka.get("broker"),
+            kafka_topic=kafka.get("topic") or default_topic(model),
+            sample=logging.get("sample"),
+        )
+    return Sink(mode=mode, url=logging.get("url"), sample=logging.get("sample"))
+
+
+def executor_env(model: ResolvedModel) -> list[dict[str, str]]:
+    """Seldon Core v1 executor env for Kafka logging (`svcOrchSpec.env`), empty for HTTP sinks."""
+    found = sink(model)
+    if found is None or found.kafka_broker is None:
+        return []
+    return [
+        {"name": KAFKA_BROKER_ENV, "value": found.kafka_broker},
+        {"name": KAFKA_TOPIC_ENV, "value": found.kafka_topic or default_topic(model)},
+    ]
+
+
+def check(model: ResolvedModel, target: str) -> list[Diagnostic]:
+    """Contradictory logging settings, and sampling on a target without it."""
+    settings = model.settings
+    logging = settings.get("logging") or {}
+    errors: list[Diagnostic] = []
+
+    def at(path: Loc, code: str, message: str) -> None:
+        doc, loc = settings.origin(path)
+        errors.append((doc or model.doc).diagnostic(loc, code, message))
+
+    url, kafka = logging.get("url"), logging.get("kafka")
+    if logging.get("mode", "none") == "none":
+        for key in ("url", "kafka", "sample"):
+            if key in logging and _in_model_file(model, ("logging", key)):
+                at(("logging", key), "MO272", f"logging.{key} has no effect while logging.mode is none: "
+                   "set mode to request, response or all, or remove it")
+        return errors
+    if url is not None and not url.startswith(("http://", "https://")):
+        at(("logging", "url"), "MO273", f"logging.url {url!r} must be an http:// or https:// URL")
+    if kafka is not None and not kafka.get("broker"):
+        at(("logging", "kafka"), "MO270", "logging.kafka needs a broker (host:port): set it here or "
+           "in the environment's defaults in modelops.yaml")
+    if url is not None and kafka is not None:
+        later = _later(model, ("logging", "url"), ("logging", "kafka"))
+        at(later, "MO271", "logging sets both url (HTTP sink) and kafka: choose one "
+           "(`url: null` drops an inherited HTTP sink, `kafka: null` an inherited Kafka sink)")
+    if "sample" in logging and target not in SAMPLING_TARGETS:
+        at(("logging", "sample"), "MO301", f"logging.sample is not supported on target {target}: "
+           "its logger records every request")
+    return errors
+
+
+def _in_model_file(model: ResolvedModel, path: Loc) -> bool:
+    doc, _ = model.settings.origin(path)
+    return doc is model.doc
+
+
+def _later(model: ResolvedModel, first: Loc, second: Loc) -> Loc:
+    """Of two keys, the one the model file (rather than modelops.yaml) wrote; else the second."""
+    if _in_model_file(model, first) and not _in_model_file(model, second):
+        return first
+    return second

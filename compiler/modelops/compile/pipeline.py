@@ -1,0 +1,363 @@
+"""load -> validate -> resolve -> check -> render -> validate output: the compile pipeline.
+
+Every stage collects all of its diagnostics; nothing is written unless the whole run is clean.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from modelops.compile import spec as spec_module
+from modelops.compile.cache import FOLDER, Entry, RenderCache, cache_enabled
+from modelops.compile.emit.tree import header, kustomization, to_documents, to_yaml
+from modelops.compile.emit.validate import ManifestValidator
+from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
+from modelops.compile.generators.codeowners import codeowners
+from modelops.compile.generators.gitops import gitops_objects
+from modelops.compile.parallel import map_forked
+from modelops.compile.resolve import ResolvedModel, resolve
+from modelops.compile.rules.checks import check_model, check_spec
+from modelops.compile.rules.policy import check_policy, check_team_caps
+from modelops.compile.source import Document, load, parse, read_source
+from modelops.compile.spec import NAME_RE, ModelSpec, RepoConfig
+from modelops.compile.summary import ModelSummary, duplicate_names, name_collisions, summarize
+from modelops.compile.targets import target_for
+from modelops.diagnostics import Diagnostic
+
+CONFIG_FILE = "modelops.yaml"
+MODELS_DIR = "models"
+
+
+@dataclass
+class LoadedModel:
+    spec: ModelSpec
+    doc: Document
+    path: Path
+
+
+@dataclass
+class Build:
+    """The outcome of a run: files for `generated/` (relative paths) or the diagnostics."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    repo_files: dict[str, str] = field(default_factory=dict)  # outside generated/, e.g. CODEOWNERS
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above `start` holding modelops.yaml (else `start`)."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    return start
+
+
+def display_path(path: Path, root: Path) -> str:
+    """`path` relative to the repo root `root` (which is resolved), else as given."""
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_config(root: Path) -> tuple[RepoConfig | None, Document | None, list[Diagnostic]]:
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return None, None, [
+            Diagnostic(CONFIG_FILE, 1, 1, "MO010", f"no {CONFIG_FILE} in {root}: "
+                       "create one with your environments (see README)")
+        ]
+    doc, errors = load(path, CONFIG_FILE)
+    if doc is None:
+        return None, None, errors
+    config, errors = _validate(RepoConfig, doc)
+    return config, doc, errors
+
+
+def model_files(root: Path, paths: list[Path] | None = None) -> list[tuple[str, Path]]:
+    """(name shown in diagnostics, path) of the model files to read, sorted by name: the given files
+    and folders, else every models/*.yaml (named without resolving each one: there may be thousands)."""
+    if paths is None:
+        folder = root / MODELS_DIR
+        files = [*folder.glob("*.yaml"), *folder.glob("*.yml")] if folder.is_dir() else []
+        return sorted((f"{MODELS_DIR}/{p.name}", p) for p in files if p.is_file())
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found.update(p for p in path.glob("*.yaml") if p.is_file())
+            found.update(p for p in path.glob("*.yml") if p.is_file())
+        else:
+            found.add(path)
+    return sorted((display_path(p, root), p) for p in found)
+
+
+def load_model(path: Path, root: Path) -> tuple[LoadedModel | None, list[Diagnostic]]:
+    shown = display_path(path, root)
+    text, errors = read_source(path, shown)
+    if text is None:
+        return None, errors
+    return parse_model(text, shown, path)
+
+
+def parse_model(text: str, shown: str, path: Path) -> tuple[LoadedModel | None, list[Diagnostic]]:
+    doc, errors = parse(text, shown)
+    if doc is None:
+        return None, errors
+    spec, errors = _validate(ModelSpec, doc)
+    if spec is None:
+        return None, errors
+    return LoadedModel(spec, doc, path), []
+
+
+def build(
+    root: Path,
+    paths: list[Path] | None = None,
+    crd_dir: Path | None = None,
+    *,
+    history: bool = False,
+    on_rendered: Callable[[dict[str, str]], None] | None = None,
+) -> Build:
+    """Run the whole pipeline over the models (all of them unless `paths` narrows it).
+
+    `history` also runs the gates that read git history (validate does; compile stays independent
+    of history so its output and speed depend on the working tree alone). `on_rendered` receives
+    each model's rendered files as soon as they exist, before the run is known to be clean.
+    """
+    result = _build(root, paths, crd_dir, history, on_rendered)
+    # Base settings are checked once per environment: report each problem once, in file order.
+    result.diagnostics = sorted(set(result.diagnostics))
+    return result
+
+
+# From this many models on, a compile spreads them over every core (see modelops.compile.parallel).
+PARALLEL_FROM = 100
+
+
+@dataclass
+class _Job:
+    """A model file this run parses, checks and renders (`entry`: its cached files, when only the
+    history gate is new)."""
+
+    path: Path
+    shown: str
+    text: str
+    key: str
+    entry: Entry | None
+
+
+@dataclass
+class _Outcome:
+    """What one model file came to; `files` are rendered only for a clean model without `entry`."""
+
+    errors: list[Diagnostic]
+    summary: ModelSummary | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    render_errors: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Context:
+    config: RepoConfig | None
+    config_doc: Document | None
+    root: Path
+    history: bool
+    validator: ManifestValidator
+
+
+def _build(
+    root: Path, paths: list[Path] | None, crd_dir: Path | None, history: bool,
+    on_rendered: Callable[[dict[str, str]], None] | None,
+) -> Build:
+    result = Build()
+    config, config_doc, errors = load_config(root)
+    result.diagnostics += errors
+    cache = RenderCache(root, config_doc.text if config_doc else "", crd_dir,
+                        enabled=paths is None and config is not None)
+    slots: list[ModelSummary | _Job] = []  # per model file, in order: a cached summary, or work to do
+    for shown, path in model_files(root, paths):
+        text, errors = read_source(path, shown)
+        result.diagnostics += errors
+        if text is None:
+            continue
+        key = cache.key(shown, text)
+        entry = cache.get(key)
+        if entry is not None and not history:  # the rollout gate needs every model resolved
+            slots.append(ModelSummary.from_json(entry["summary"]))
+            result.files.update(entry["files"])
+        else:
+            slots.append(_Job(path, shown, text, key, entry))
+    validator = ManifestValidator(crd_dir, root / FOLDER if cache_enabled() else None)
+    jobs = [slot for slot in slots if isinstance(slot, _Job)]
+    work = partial(_compile_model, _Context(config, config_doc, root, history, validator))
+    outcomes: list[_Outcome] = []
+    for outcome in map_forked(work, jobs, PARALLEL_FROM):
+        outcomes.append(outcome)
+        if on_rendered is not None and outcome.files:
+            on_rendered(outcome.files)
+    _cache_clean_models(jobs, outcomes, cache)
+    summaries: list[ModelSummary] = []
+    in_order = iter(outcomes)
+    for slot in slots:
+        summary = slot
+        if isinstance(slot, _Job):
+            outcome = next(in_order)
+            result.diagnostics += outcome.errors
+            summary = outcome.summary
+        if summary is not None:
+            summaries.append(summary)
+            result.models.append(summary.name)
+    if config is None:
+        return result
+    result.diagnostics += duplicate_names(summaries)
+    result.diagnostics += name_collisions(summaries)
+    result.diagnostics += check_team_caps(summaries, config)
+    if result.diagnostics:
+        return result
+    _collect_rendered(jobs, outcomes, result)
+    for env in sorted({env.env for model in summaries for env in model.envs}):
+        prefix = f"{env}/"
+        resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
+        result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
+    _gitops(config, summaries, validator, result)
+    result.files = dict(sorted(result.files.items()))
+    owners = codeowners(summaries, config)
+    if owners is not None:
+        result.repo_files[CODEOWNERS_PATH] = owners
+    return result
+
+
+def _compile_model(context: _Context, job: _Job) -> _Outcome:
+    """Parse, check and (when clean) render one model file: the part of a run done per model."""
+    model, errors = parse_model(job.text, job.shown, job.path)
+    if model is None or context.config is None:
+        return _Outcome(errors)
+    errors, deployed = _check(model, context.config, context.config_doc, context.root, context.history)
+    outcome = _Outcome(errors, summarize(model.spec, model.doc, deployed))
+    if not errors and job.entry is None:
+        rendered = Build()
+        for env_model in deployed:
+            _render(env_model, context.validator, rendered)
+        outcome.files, outcome.render_errors = rendered.files, rendered.diagnostics
+    return outcome
+
+
+def _check(
+    model: LoadedModel, config: RepoConfig, config_doc: Document | None, root: Path, history: bool
+) -> tuple[list[Diagnostic], list[ResolvedModel]]:
+    """Every rule on one model; returns the problems and the environments that passed."""
+    errors = check_spec(model.spec, model.doc, config, model.path.stem)
+    deployed = []
+    for env_model in resolve(model.spec, model.doc, config, config_doc):
+        env_errors = check_model(env_model, config)
+        env_errors += target_for(env_model.target).check(env_model)
+        errors += env_errors
+        if not env_errors:
+            deployed.append(env_model)
+    errors += check_policy(deployed, config, config_doc, root, history=history)
+    return errors, deployed
+
+
+def _cache_clean_models(jobs: list[_Job], outcomes: list[_Outcome], cache: RenderCache) -> None:
+    """Cache every model that passed its own checks, also when the run fails elsewhere: fixing one
+    broken model should not re-render the thousand others."""
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        clean = not outcome.errors and not outcome.render_errors and outcome.summary is not None
+        if job.entry is None and clean:
+            cache.put(job.key, outcome.files, outcome.summary.to_json())
+    cache.save()
+
+
+def _collect_rendered(jobs: list[_Job], outcomes: list[_Outcome], result: Build) -> None:
+    """The files of a clean run's models (cached files stand in when nothing changed)."""
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if job.entry is not None:
+            result.files.update(job.entry["files"])
+            continue
+        result.diagnostics += outcome.render_errors
+        result.files.update(outcome.files)
+
+
+def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -> None:
+    """All objects of one model in one environment, in one file `<env>/<namespace>/<model>.yaml`."""
+    objects = target_for(model.target).render(model)
+    for obj in objects:
+        for problem in validator.problems(obj):
+            result.diagnostics.append(
+                model.doc.diagnostic(
+                    ("name",), "MO900",
+                    f"generated {obj['kind']} for environment {model.env} is invalid at {problem} "
+                    "(a modelops bug: please report it with this model file)",
+                )
+            )
+    path = f"{model.env}/{model.namespace}/{model.spec.name}.yaml"
+    result.files[path] = header(model.doc.path) + to_documents(objects)
+
+
+def _gitops(
+    config: RepoConfig, models: list[ModelSummary], validator: ManifestValidator, result: Build
+) -> None:
+    """Argo CD / Flux objects for environments a controller syncs, in generated/_gitops/<env>/."""
+    for name, obj in gitops_objects(config, models).items():
+        for problem in validator.problems(obj):
+            result.diagnostics.append(Diagnostic(
+                CONFIG_FILE, 1, 1, "MO900",
+                f"generated {obj['kind']} {name} is invalid at {problem} (a modelops bug: please report it)"))
+        result.files[name] = header(CONFIG_FILE) + to_yaml(obj)
+
+
+# --- pydantic errors as diagnostics ----------------------------------------------------------
+
+_FIELD_NAMES = sorted(
+    {
+        name
+        for obj in vars(spec_module).values()
+        if isinstance(obj, type) and issubclass(obj, BaseModel)
+        for name in obj.model_fields
+    }
+)
+
+
+def _validate(model: type[BaseModel], doc: Document) -> tuple[Any, list[Diagnostic]]:
+    data = doc.data
+    if not isinstance(data, dict):
+        found = "an empty file" if data is None else f"a {type(data).__name__}"
+        return None, [doc.diagnostic((), "MO100", f"expected a mapping of keys, found {found}")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, [_diagnostic(doc, error) for error in exc.errors()]
+
+
+def _diagnostic(doc: Document, error: Any) -> Diagnostic:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if loc and loc[-1] == "[key]":
+        return doc.diagnostic(loc[:-1], "MO103", f"invalid name {loc[-2]!r}: {_name_rule()}", key=True)
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        hint = difflib.get_close_matches(str(key), _FIELD_NAMES, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return doc.diagnostic(loc, "MO101", f"unknown key {key!r}{suggestion}", key=True)
+    if kind == "missing":
+        where = ".".join(str(p) for p in loc[:-1])
+        return doc.diagnostic(loc[:-1], "MO102",
+                              f"missing required key {loc[-1]!r}" + (f" in {where}" if where else ""))
+    field = ".".join(str(p) for p in loc)
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NAME_RE:
+        message = f"{error['input']!r} is not a valid name: {_name_rule()}"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    return doc.diagnostic(loc, "MO100", f"{field}: {message}" if field else message)
+
+
+def _name_rule() -> str:
+    return "use lowercase letters, digits and '-', starting and ending with a letter or digit"

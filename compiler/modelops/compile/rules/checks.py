@@ -1,0 +1,219 @@
+"""Rules a valid spec must follow beyond its shape: Seldon's admission webhook, policy, secrets.
+
+Each rule is a small function returning diagnostics that point at the key the user must change.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from modelops.compile.resolve import ResolvedModel, ResolvedVariant
+from modelops.compile.source import Document, Loc
+from modelops.compile.spec import QUANTITY_RE, ModelSpec, RepoConfig
+from modelops.diagnostics import Diagnostic
+
+PINNED_SCHEMES = {
+    "models": "models:/ URIs cannot be read by Seldon: pin the storage URI "
+    "(`modelops promote` does this)",
+    "mlflow-artifacts": "mlflow-artifacts:/ URIs cannot be read by Seldon: "
+    "use the bucket the MLflow server stores artifacts in",
+}
+NO_TENSORFLOW_PROTOCOL = {"sklearn", "xgboost", "mlflow", "huggingface"}
+NEEDS_NO_URI = {"custom", "huggingface"}
+_SECRET_NAME = re.compile(r"(passw|secret|token|api_?key|access_?key|credential|private_?key)", re.I)
+_SECRET_VALUE = re.compile(
+    r"(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-"
+    r"|[?&](sig|signature|token|X-Amz-Signature|X-Goog-Signature)=|://[^/@\s:]+:[^/@\s]+@)",
+    re.I,
+)
+_MAX_EXPONENT = 10_000  # far beyond any real quantity; keeps Decimal arithmetic in range
+_QUANTITY_SUFFIX = {
+    "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"),
+    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+
+
+def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: str) -> list[Diagnostic]:
+    """Rules on the model file itself, independent of environments."""
+    errors: list[Diagnostic] = []
+    if spec.name != file_stem:
+        errors.append(
+            doc.diagnostic(("name",), "MO201", f"name {spec.name!r} must match the file name "
+                           f"{file_stem!r}.yaml: rename one of them")
+        )
+    if config.teams and spec.team not in config.teams:
+        errors.append(
+            doc.diagnostic(("team",), "MO202", f"team {spec.team!r} is not in modelops.yaml "
+                           f"teams ({', '.join(sorted(config.teams))})")
+        )
+    for env in sorted(spec.environments or {}):
+        if env not in config.environments:
+            errors.append(
+                doc.diagnostic(("environments", env), "MO203", f"unknown environment {env!r} "
+                               f"(modelops.yaml defines {', '.join(sorted(config.environments))})",
+                               key=True)
+            )
+    if spec.framework == "custom" and not spec.image:
+        errors.append(doc.diagnostic(("framework",), "MO204", "framework custom needs `image`"))
+    if spec.framework != "custom" and spec.image:
+        errors.append(doc.diagnostic(("image",), "MO204", "`image` is only for framework custom; "
+                                     "prepackaged servers bring their own"))
+    if spec.protocol == "tensorflow" and spec.framework in NO_TENSORFLOW_PROTOCOL:
+        errors.append(doc.diagnostic(("protocol",), "MO205", f"protocol tensorflow is not "
+                                     f"supported by the {spec.framework} server: use v2"))
+    if spec.framework == "triton" and spec.protocol != "v2":
+        errors.append(doc.diagnostic(("protocol",), "MO205", "Triton serves only protocol v2"))
+    if spec.autoupdate is not None:
+        runs_in = sorted(spec.environments) if spec.environments is not None else sorted(config.environments)
+        if spec.autoupdate.env not in runs_in:
+            errors.append(doc.diagnostic(("autoupdate", "env"), "MO207", f"autoupdate.env "
+                                         f"{spec.autoupdate.env!r} is not an environment this model runs "
+                                         f"in ({', '.join(runs_in)})"))
+    return errors
+
+
+def check_model(model: ResolvedModel, config: RepoConfig) -> list[Diagnostic]:
+    """Rules on one model in one environment, after the override layers are merged."""
+    errors = _check_traffic(model)
+    for variant in model.variants:
+        errors += _check_artifact(model, variant, config)
+        errors += _check_scaling(model, variant, config)
+        errors += _check_resources(model, variant)
+        errors += _check_env(model, variant)
+    return errors
+
+
+def _at(model: ResolvedModel, variant: ResolvedVariant, path: Loc, code: str, message: str) -> Diagnostic:
+    doc, loc = variant.settings.origin(path)
+    return (doc or model.doc).diagnostic(loc, code, message)
+
+
+def _check_traffic(model: ResolvedModel) -> list[Diagnostic]:
+    doc, loc = model.doc, model.traffic_loc
+    errors: list[Diagnostic] = []
+    shadows = [v for v in model.variants if v.shadow]
+    serving = [v for v in model.variants if not v.shadow]
+    for variant in shadows:
+        if variant.weight is not None:
+            errors.append(doc.diagnostic((*variant.loc, "weight"), "MO220",
+                                         "a shadow variant takes no weight: it gets a copy of all traffic"))
+    if len(shadows) > 1:
+        errors.append(doc.diagnostic(shadows[1].loc, "MO221", "at most one shadow variant",
+                                     key=True))
+    if not serving:
+        errors.append(doc.diagnostic(loc, "MO222", "a shadow cannot be the only variant: "
+                                     "add a main variant"))
+    elif len(serving) > 1:
+        missing = [v for v in serving if v.weight is None]
+        for variant in missing:
+            errors.append(doc.diagnostic(variant.loc, "MO223", f"variant {variant.name!r} needs a "
+                                         "weight when several variants share traffic", key=True))
+        total = sum(v.weight or 0 for v in serving)
+        if not missing and total != 100:
+            errors.append(doc.diagnostic(loc, "MO224", f"variant weights sum to {total}, "
+                                         "they must sum to 100", key=True))
+    elif serving[0].weight not in (None, 100):
+        errors.append(doc.diagnostic((*serving[0].loc, "weight"), "MO224", "a single serving "
+                                     "variant takes all traffic: its weight must be 100 or unset"))
+    return errors
+
+
+def _check_artifact(model: ResolvedModel, variant: ResolvedVariant, config: RepoConfig) -> list[Diagnostic]:
+    uri = variant.settings.get("artifact", "uri")
+    if not uri:
+        if model.spec.framework in NEEDS_NO_URI:
+            return []
+        return [_at(model, variant, ("artifact",), "MO230", f"variant {variant.name!r} has no "
+                    f"artifact.uri: the {model.spec.framework} server needs the model's storage URI")]
+    problem = uri_problem(uri, config)
+    return [_at(model, variant, ("artifact", "uri"), "MO231", problem)] if problem else []
+
+
+def uri_problem(uri: str, config: RepoConfig) -> str | None:
+    """Why Seldon could not, or policy does not let it, read this artifact URI."""
+    scheme, sep, _ = uri.partition(":")
+    if not sep or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
+        return f"artifact URI {uri!r} is not a storage URI such as s3://bucket/path"
+    if scheme in PINNED_SCHEMES:
+        return PINNED_SCHEMES[scheme]
+    if _SECRET_VALUE.search(uri):
+        return "artifact URI carries credentials: remove them and name a Secret in artifact.secret"
+    allowed = config.policy.allowed_schemes
+    if scheme not in allowed:
+        return f"URI scheme {scheme!r} is not allowed by policy (allowed: {', '.join(allowed)})"
+    buckets = config.policy.allowed_buckets
+    if buckets and not any(uri.startswith(prefix) for prefix in buckets):
+        return f"artifact URI {uri!r} is outside the allowed buckets ({', '.join(buckets)})"
+    return None
+
+
+def _check_scaling(model: ResolvedModel, variant: ResolvedVariant, config: RepoConfig) -> list[Diagnostic]:
+    settings = variant.settings
+    limit = config.policy.max_replicas
+    errors: list[Diagnostic] = []
+    replicas = settings.get("replicas")
+    autoscaling = settings.get("autoscaling")
+    if replicas is not None and replicas > limit:
+        errors.append(_at(model, variant, ("replicas",), "MO240",
+                          f"replicas {replicas} exceeds the policy maximum of {limit}"))
+    if autoscaling is None:
+        return errors
+    if replicas is not None:
+        errors.append(_at(model, variant, ("replicas",), "MO241", "replicas conflicts with "
+                          "autoscaling (min and max decide): remove one of them"))
+    low, high = autoscaling.get("min", 1), autoscaling.get("max")
+    if high is None:
+        errors.append(_at(model, variant, ("autoscaling",), "MO242", "autoscaling needs `max`"))
+    elif low > high:
+        errors.append(_at(model, variant, ("autoscaling", "min"), "MO243",
+                          f"autoscaling.min ({low}) is greater than autoscaling.max ({high})"))
+    elif high > limit:
+        errors.append(_at(model, variant, ("autoscaling", "max"), "MO240",
+                          f"autoscaling.max {high} exceeds the policy maximum of {limit}"))
+    if not any(autoscaling.get(metric) is not None for metric in ("cpu", "memory", "rps")):
+        errors.append(_at(model, variant, ("autoscaling",), "MO244",
+                          "autoscaling needs a target: cpu, memory (percent) or rps"))
+    return errors
+
+
+def quantity_value(text: str) -> Decimal:
+    """The numeric value of a Kubernetes quantity (huge exponents give Infinity, not an error)."""
+    match = QUANTITY_RE.match(text)
+    if not match:
+        raise ValueError(text)
+    sign = -1 if match.group(1) == "-" else 1
+    suffix = match.group(6) or ""
+    number = sign * Decimal(match.group(2))
+    if suffix[:1] not in ("e", "E"):
+        return number * _QUANTITY_SUFFIX[suffix]
+    exponent = max(-_MAX_EXPONENT, min(_MAX_EXPONENT, int(suffix[1:])))
+    return number.scaleb(exponent)
+
+
+def _check_resources(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
+    requests = variant.settings.get("resources", "requests") or {}
+    limits = variant.settings.get("resources", "limits") or {}
+    errors = []
+    for resource in sorted(set(requests) & set(limits)):
+        request, limit = requests[resource], limits[resource]
+        if resource != "gpu":
+            request, limit = quantity_value(request), quantity_value(limit)
+        if request > limit:
+            errors.append(_at(model, variant, ("resources", "requests", resource), "MO250",
+                              f"{resource} request {requests[resource]} is above its limit "
+                              f"{limits[resource]}"))
+    return errors
+
+
+def _check_env(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
+    env: dict[str, Any] = variant.settings.get("env") or {}
+    errors = []
+    for key in sorted(env):
+        if _SECRET_NAME.search(key) or _SECRET_VALUE.search(env[key]):
+            errors.append(_at(model, variant, ("env", key), "MO260",
+                              f"env {key} looks like a credential: store it in a Kubernetes Secret "
+                              "and name it in artifact.secret, never in git"))
+    return errors

@@ -1,0 +1,511 @@
+"""The model spec (`models/*.yaml`) and the repository config (`modelops.yaml`), as pydantic models.
+
+Override layers (repo defaults, environment overrides, variants) reuse the same classes: every field
+is optional there, and only the keys a layer writes take part in the merge (see
+`modelops.compile.resolve`). Required-after-merge rules live in `modelops.compile.rules.checks`, where
+they can point at the right file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+QUANTITY_RE = re.compile(
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+DURATION_RE = r"^(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"
+KAFKA_BROKERS_RE = r"^[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*$"
+KAFKA_TOPIC_RE = r"^[A-Za-z0-9._-]{1,249}$"
+_LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
+_DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+Name = Annotated[
+    str,
+    StringConstraints(pattern=NAME_RE, max_length=63),
+    Field(description="A Kubernetes name (RFC 1123 label): lowercase letters, digits and '-'."),
+]
+
+
+def _quantity(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a Kubernetes quantity such as 500m, 2, 1Gi")
+    text = str(value)
+    if not QUANTITY_RE.match(text):
+        raise ValueError(f"{text!r} is not a Kubernetes quantity (examples: 500m, 2, 512Mi, 1Gi)")
+    if text.startswith("-"):
+        raise ValueError(f"{text!r} is negative: resources must be positive")
+    return text
+
+
+Quantity = Annotated[
+    str,
+    BeforeValidator(_quantity),
+    Field(
+        description="A Kubernetes quantity: 500m, 2, 512Mi, 1Gi.",
+        json_schema_extra={"pattern": QUANTITY_RE.pattern, "type": ["string", "number"]},
+    ),
+]
+Duration = Annotated[
+    str,
+    StringConstraints(pattern=DURATION_RE, min_length=2),
+    Field(description="A duration such as 30s, 1m or 1m30s."),
+]
+
+
+def _label_key(key: str) -> str:
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN_RE.match(prefix)):
+        raise ValueError(f"label key {key!r} has an invalid prefix (a DNS subdomain)")
+    if not name or len(name) > 63 or not _LABEL_NAME_RE.match(name):
+        raise ValueError(
+            f"label key {key!r} is invalid: at most 63 letters, digits, '-', '_' or '.'"
+        )
+    return key
+
+
+def _label_values(labels: dict[str, str]) -> dict[str, str]:
+    for key, value in labels.items():
+        _label_key(key)
+        if len(value) > 63 or not _LABEL_VALUE_RE.match(value):
+            raise ValueError(
+                f"label {key}={value!r} has an invalid value: at most 63 letters, digits, '-', '_' or '.'"
+            )
+    return labels
+
+
+def _annotation_keys(annotations: dict[str, str]) -> dict[str, str]:
+    for key in annotations:
+        _label_key(key)
+    return annotations
+
+
+Labels = Annotated[dict[str, str], AfterValidator(_label_values)]
+Annotations = Annotated[dict[str, str], AfterValidator(_annotation_keys)]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, validate_default=True)
+
+
+class Framework(StrEnum):
+    SKLEARN = "sklearn"
+    XGBOOST = "xgboost"
+    LIGHTGBM = "lightgbm"
+    MLFLOW = "mlflow"
+    TENSORFLOW = "tensorflow"
+    TRITON = "triton"
+    HUGGINGFACE = "huggingface"
+    CUSTOM = "custom"
+
+
+class Protocol(StrEnum):
+    V2 = "v2"
+    SELDON = "seldon"
+    TENSORFLOW = "tensorflow"
+
+
+Target = Literal["seldon-v1", "seldon-v2", "kserve"]
+TARGET_DESCRIPTION = (
+    "Platform the model is compiled for: seldon-v1 (SeldonDeployment), seldon-v2 (Seldon Core 2 "
+    "Model/Experiment) or kserve (InferenceService). The most specific setting wins: "
+    "model environments.<env>.target, then the model's target, then modelops.yaml."
+)
+
+
+class MlflowRef(_Strict):
+    """The MLflow registry entry the artifact was pinned from (written by `modelops promote`)."""
+
+    model: str = Field(min_length=1, description="Registered model name in MLflow.")
+    version: int = Field(ge=1, description="Registered model version.")
+
+
+class Artifact(_Strict):
+    uri: str | None = Field(
+        None,
+        description="Storage URI of the model folder (s3://, gs://, az://, https://). "
+        "Never models:/ or mlflow-artifacts:/: Seldon cannot read those.",
+    )
+    secret: Name | None = Field(
+        None, description="Name of the Kubernetes Secret holding storage credentials."
+    )
+    mlflow: MlflowRef | None = Field(None, description="Where this URI was pinned from.")
+
+
+class ResourceList(_Strict):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+    gpu: int | None = Field(None, ge=0, description="Number of nvidia.com/gpu.")
+
+
+class Resources(_Strict):
+    requests: ResourceList | None = None
+    limits: ResourceList | None = None
+
+
+class Autoscaling(_Strict):
+    min: int | None = Field(None, ge=1, description="Minimum replicas (default 1).")
+    max: int | None = Field(None, ge=1, description="Maximum replicas (required).")
+    cpu: int | None = Field(None, ge=1, le=1000, description="Target CPU utilisation, percent.")
+    memory: int | None = Field(None, ge=1, le=1000, description="Target memory utilisation, percent.")
+    rps: float | None = Field(
+        None, gt=0, description="Target requests per second per replica (targets that support it)."
+    )
+
+
+class Monitoring(_Strict):
+    enabled: bool | None = Field(None, description="Scrape the model's metrics (default true).")
+    interval: Duration | None = Field(None, description="Scrape interval (default 30s).")
+    kind: Literal["ServiceMonitor", "PodMonitor"] | None = Field(
+        None, description="How Prometheus finds the pods (default ServiceMonitor)."
+    )
+
+
+class Kafka(_Strict):
+    """Request/response logging to Kafka instead of an HTTP sink."""
+
+    broker: str | None = Field(
+        None,
+        pattern=KAFKA_BROKERS_RE,
+        description="Bootstrap broker(s): host:port, comma-separated for several.",
+    )
+    topic: str | None = Field(
+        None,
+        pattern=KAFKA_TOPIC_RE,
+        description="Topic (default modelops.<environment>.<model>).",
+    )
+
+
+class Logging(_Strict):
+    mode: Literal["none", "request", "response", "all"] | None = Field(
+        None, description="Which payloads to log (default none)."
+    )
+    url: str | None = Field(None, description="HTTP sink receiving the CloudEvents.")
+    kafka: Kafka | None = Field(None, description="Log to Kafka (not together with `url`).")
+    sample: int | None = Field(
+        None, ge=1, le=100, description="Percent of requests to log (targets that support it: seldon-v2)."
+    )
+
+
+class _Alert(_Strict):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    enabled: bool | None = Field(None, description="false switches this alert off.")
+    for_: Duration | None = Field(
+        None, alias="for", description="How long the condition must hold before the alert fires."
+    )
+
+
+class LatencyAlert(_Alert):
+    p99_ms: float | None = Field(None, gt=0, description="p99 latency SLO in milliseconds (default 500).")
+
+
+class ErrorAlert(_Alert):
+    ratio: float | None = Field(
+        None, gt=0, le=1, description="Share of failed requests that fires the alert (default 0.05)."
+    )
+
+
+class NoTrafficAlert(_Alert):
+    """Fires when the model received no request for `for` (default 15m)."""
+
+
+class VariantAlert(_Alert):
+    latency_ratio: float | None = Field(
+        None, ge=1, description="A canary/shadow whose p99 exceeds main's p99 times this fires (default 1.5)."
+    )
+    error_margin: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="A canary/shadow whose error ratio exceeds main's by more than this fires "
+        "(default 0.02).",
+    )
+
+
+class Alerts(_Strict):
+    """Prometheus alerts for the model; each is on with its defaults (no_traffic once its block is set)."""
+
+    enabled: bool | None = Field(None, description="Emit the PrometheusRule (default true).")
+    latency: LatencyAlert | None = Field(None, description="p99 latency above the SLO.")
+    errors: ErrorAlert | None = Field(None, description="Error ratio above a threshold.")
+    no_traffic: NoTrafficAlert | None = Field(
+        None, description="No requests at all; on once this block is set (e.g. in production defaults)."
+    )
+    variants: VariantAlert | None = Field(
+        None, description="A canary or shadow slower or failing more than main."
+    )
+    labels: Labels | None = Field(None, description="Extra labels on every alert (for routing).")
+
+
+class Probe(_Strict):
+    initial_delay: int | None = Field(None, ge=0, description="Seconds before the first probe.")
+    period: int | None = Field(None, ge=1, description="Seconds between probes.")
+    timeout: int | None = Field(None, ge=1, description="Seconds before a probe times out.")
+    failure_threshold: int | None = Field(None, ge=1, description="Failures before giving up.")
+
+
+class Probes(_Strict):
+    readiness: Probe | None = None
+    liveness: Probe | None = None
+
+
+class Settings(_Strict):
+    """Deployment settings that repo defaults, environments and the model itself may set."""
+
+    replicas: int | None = Field(None, ge=0, description="Fixed replica count (without autoscaling).")
+    autoscaling: Autoscaling | None = None
+    resources: Resources | None = None
+    artifact: Artifact | None = None
+    monitoring: Monitoring | None = None
+    logging: Logging | None = None
+    alerts: Alerts | None = None
+    dashboard: bool | None = Field(None, description="Emit a Grafana dashboard ConfigMap (default true).")
+    probes: Probes | None = None
+    env: dict[EnvName, str] | None = Field(
+        None, description="Non-secret environment variables for the model server."
+    )
+    labels: Labels | None = Field(None, description="Extra labels on every object.")
+    annotations: Annotations | None = Field(None, description="Extra annotations on every object.")
+
+
+class Variant(_Strict):
+    """One predictor: `main`, a canary, an A/B arm, or the shadow."""
+
+    weight: int | None = Field(
+        None, ge=0, le=100, description="Share of traffic in percent; non-shadow weights sum to 100."
+    )
+    shadow: bool = Field(False, description="Receives a copy of the traffic; its answers are dropped.")
+    artifact: Artifact | None = None
+    resources: Resources | None = None
+    replicas: int | None = Field(None, ge=0)
+
+
+Traffic = dict[Name, Variant]
+
+
+class EnvironmentOverride(Settings):
+    namespace: Name | None = None
+    target: Target | None = Field(None, description=TARGET_DESCRIPTION)
+    traffic: Traffic | None = Field(
+        None, description="Variants in this environment; replaces the model's traffic as a whole."
+    )
+
+
+class AutoUpdate(_Strict):
+    """Opt-in policy for `modelops autoupdate`: promote a better MLflow candidate through a pull request."""
+
+    enabled: bool = Field(True, description="false pauses automatic updates of this model.")
+    candidate: str = Field(
+        "latest", min_length=1,
+        description="Where candidates come from: an MLflow alias (e.g. challenger) or `latest` "
+        "(the newest registered version).",
+    )
+    registered_model: str | None = Field(
+        None, min_length=1,
+        description="MLflow registered model name (default: the pinned artifact.mlflow.model, "
+        "else the model's name).",
+    )
+    metric: str = Field(min_length=1, description="Metric of the MLflow runs to compare, e.g. rmse.")
+    direction: Literal["minimize", "maximize"] = Field(
+        description="minimize: lower is better (rmse); maximize: higher is better (auc)."
+    )
+    min_improvement: float = Field(
+        0.0, ge=0, description="How much better (absolute) the candidate must be than the deployed version."
+    )
+    env: Name = Field(description="Environment to promote into.")
+    rollout: Literal["canary", "shadow", "replace"] = Field(
+        "canary", description="How the candidate is rolled out: canary, shadow, or replace main."
+    )
+    traffic: int = Field(10, ge=1, le=99, description="Canary share in percent (rollout: canary).")
+
+
+class ModelSpec(Settings):
+    """One model: `models/<name>.yaml`."""
+
+    name: Name
+    team: Name
+    description: str = ""
+    framework: Framework
+    image: str | None = Field(None, description="Container image (framework: custom only).")
+    protocol: Protocol = Protocol.V2
+    target: Target | None = Field(None, description=TARGET_DESCRIPTION)
+    traffic: Traffic | None = Field(
+        None, description="Variants for every environment (default: one `main` variant)."
+    )
+    environments: dict[Name, EnvironmentOverride] | None = Field(
+        None,
+        description="Environments this model runs in, with their overrides "
+        "(default: every environment of modelops.yaml, no overrides).",
+    )
+    autoupdate: AutoUpdate | None = Field(
+        None, description="Let `modelops autoupdate` open promotion pull requests for better candidates."
+    )
+
+
+# --- repository config: modelops.yaml ------------------------------------------------------------
+
+class Rules(_Strict):
+    """Policy gates, evaluated by `modelops validate`; each is off unless an environment sets it."""
+
+    require_monitoring: bool = Field(False, description="Every model must keep monitoring on.")
+    min_replicas: int | None = Field(
+        None, ge=1, description="Fewest replicas a serving variant may run (autoscaling.min counts)."
+    )
+    require_memory_limit: bool = Field(False, description="Every variant must set a memory limit.")
+    require_rollout: bool = Field(
+        False,
+        description="A new artifact reaches the main variant only after it ran as a canary or "
+        "shadow in this environment (read from git history).",
+    )
+
+
+class ArgoCDSettings(_Strict):
+    project: str = Field("default", min_length=1, description="Argo CD project of the Application.")
+    namespace: Name = Field("argocd", description="Namespace Argo CD runs in (Applications, argocd-cm).")
+    server: str = Field("https://kubernetes.default.svc", description="Destination cluster API URL.")
+
+
+class FluxSettings(_Strict):
+    namespace: Name = Field("flux-system", description="Namespace of the Kustomization and GitRepository.")
+    source: Name | None = Field(
+        None, description="An existing GitRepository to use; unset: emit one named `modelops`."
+    )
+    interval: Duration = Field("5m", description="How often Flux reconciles.")
+
+
+class GitOps(_Strict):
+    """Where a GitOps controller finds this repository (`sync: argocd` or `flux`)."""
+
+    repo_url: str | None = Field(
+        None, description="Git URL of this repository, as the controller reaches it."
+    )
+    revision: str = Field("main", min_length=1, description="Branch, tag or commit to follow.")
+    argocd: ArgoCDSettings = Field(default_factory=lambda: ArgoCDSettings())
+    flux: FluxSettings = Field(default_factory=lambda: FluxSettings())
+
+
+class EnvironmentConfig(_Strict):
+    namespace: Name = Field(description="Default namespace of this environment's models.")
+    target: Target = Field("seldon-v1", description=TARGET_DESCRIPTION)
+    kserve_mode: Literal["Standard", "Serverless"] = Field(
+        "Standard",
+        description="KServe deployment mode (target kserve): Standard (formerly RawDeployment; "
+        "canaries through spec.canary) or Serverless (Knative; canaries through "
+        "canaryTrafficPercent).",
+    )
+    labels: Labels = Field(
+        default_factory=dict,
+        description="Labels on every object of this environment (e.g. what Prometheus selects).",
+    )
+    defaults: Settings = Field(default_factory=Settings)
+    rules: Rules = Field(default_factory=lambda: Rules(), description="Policy gates for this environment.")
+    protected: bool = Field(
+        False, description="Changes here also need the platform team's approval (CODEOWNERS)."
+    )
+    sync: Literal["ci", "argocd", "flux"] = Field(
+        "ci",
+        description="Who applies generated/<env> to the cluster: `modelops sync` in CI, Argo CD or Flux.",
+    )
+    gitops: GitOps = Field(
+        default_factory=lambda: GitOps(), description="Repository and controller settings for argocd / flux."
+    )
+
+    @model_validator(mode="after")
+    def _gitops_source(self) -> EnvironmentConfig:
+        needs_url = self.sync == "argocd" or (self.sync == "flux" and self.gitops.flux.source is None)
+        if needs_url and not self.gitops.repo_url:
+            raise ValueError(f"sync: {self.sync} needs gitops.repo_url (the Git URL the controller pulls)")
+        return self
+
+
+class Team(_Strict):
+    reviewers: list[str] = Field(default_factory=list, description="GitHub users or @org/teams.")
+    max_replicas: int | None = Field(
+        None, ge=1, description="Cap on the sum of the team's maximum replicas in one environment."
+    )
+
+
+class Policy(_Strict):
+    allowed_schemes: list[str] = Field(default_factory=lambda: ["s3", "gs", "az", "https"])
+    allowed_buckets: list[str] = Field(
+        default_factory=list,
+        description="URI prefixes artifacts must start with, e.g. s3://ml-models/ (empty: any).",
+    )
+    max_replicas: int = Field(20, ge=1)
+
+
+class MlflowSettings(_Strict):
+    """The MLflow registry `modelops promote` and `autoupdate` read ($MLFLOW_TRACKING_URI wins)."""
+
+    tracking_uri: str | None = Field(
+        None, description="Tracking server URI; unset: the embedded SQLite store `embedded_store`."
+    )
+    embedded_store: str = Field(
+        ".mlflow/mlflow.db", min_length=1,
+        description="SQLite file (relative to the repository root) used when no tracking URI is set; "
+        "needs the full `mlflow` package.",
+    )
+    artifacts_destination: str | None = Field(
+        None,
+        description="The bucket behind the server's proxied artifacts (its --artifacts-destination, "
+        "e.g. s3://acme-models/mlartifacts): mlflow-artifacts:/ URIs are pinned under it.",
+    )
+    ui_url: str | None = Field(
+        None, description="MLflow UI for links in pull requests (default: the tracking URI if http)."
+    )
+    retries: int = Field(3, ge=0, le=10, description="Retries of a failed request to the tracking server.")
+    timeout: int = Field(10, ge=1, description="Seconds before a request to the tracking server times out.")
+    webhook_secret_env: EnvName = Field(
+        "MLFLOW_WEBHOOK_SECRET",
+        description="Environment variable holding the webhook HMAC secret (`autoupdate serve`).",
+    )
+
+
+class GitSettings(_Strict):
+    remote: str = Field("origin", min_length=1, description="Remote promotion branches are pushed to.")
+    base: str = Field("main", min_length=1, description="Branch promotions start from and target.")
+
+
+class GitHubSettings(_Strict):
+    repository: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="owner/name (default: $GITHUB_REPOSITORY, else parsed from the remote URL).",
+    )
+    api_url: str | None = Field(
+        None, description="REST API base (default $GITHUB_API_URL, else https://api.github.com); "
+        "GitHub Enterprise: https://HOST/api/v3.",
+    )
+    web_url: str | None = Field(
+        None, description="Web base for compare links (default: derived from the API URL)."
+    )
+    token_env: EnvName = Field("GITHUB_TOKEN", description="Environment variable holding the API token.")
+
+
+class RepoConfig(_Strict):
+    environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
+    defaults: Settings = Field(default_factory=Settings)
+    teams: dict[Name, Team] = Field(default_factory=dict)
+    policy: Policy = Field(default_factory=Policy)
+    platform_team: str | None = Field(
+        None, description="GitHub team that co-owns protected environments, e.g. @acme/ml-platform."
+    )
+    mlflow: MlflowSettings = Field(default_factory=lambda: MlflowSettings(), description="MLflow registry.")
+    git: GitSettings = Field(default_factory=lambda: GitSettings(), description="Where promotions go.")
+    github: GitHubSettings = Field(
+        default_factory=lambda: GitHubSettings(), description="Pull requests for promotions."
+    )

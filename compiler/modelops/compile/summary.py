@@ -1,0 +1,125 @@
+"""What the checks across models need to know of each model, small enough to cache.
+
+A compile reads a summary from the render cache for every model whose inputs are unchanged, so
+unchanged models are neither parsed nor resolved, yet name clashes, team replica caps and
+CODEOWNERS still see every model. Diagnostics point at positions recorded in the summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from modelops.compile.resolve import ResolvedModel
+from modelops.compile.source import Document
+from modelops.compile.spec import ModelSpec
+from modelops.compile.targets import target_for
+from modelops.diagnostics import Diagnostic
+
+
+@dataclass(frozen=True)
+class EnvSummary:
+    """The model in one environment it deploys to without errors."""
+
+    env: str
+    namespace: str
+    target: str
+    protected: bool
+    most_replicas: int
+    derived_names: tuple[tuple[str, str], ...]  # (object name, what it names)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    path: str  # as shown in diagnostics, relative to the repo root
+    name: str
+    team: str
+    name_at: tuple[int, int]
+    team_at: tuple[int, int]
+    envs: tuple[EnvSummary, ...]
+
+    def at_name(self, code: str, message: str) -> Diagnostic:
+        return Diagnostic(self.path, *self.name_at, code, message)
+
+    def at_team(self, code: str, message: str) -> Diagnostic:
+        return Diagnostic(self.path, *self.team_at, code, message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "name": self.name, "team": self.team,
+            "name_at": list(self.name_at), "team_at": list(self.team_at),
+            "envs": [
+                [e.env, e.namespace, e.target, e.protected, e.most_replicas,
+                 [list(n) for n in e.derived_names]]
+                for e in self.envs
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelSummary:
+        envs = tuple(
+            EnvSummary(env, namespace, target, protected, replicas, tuple((n, w) for n, w in names))
+            for env, namespace, target, protected, replicas, names in data["envs"]
+        )
+        return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),  # type: ignore[arg-type]
+                   tuple(data["team_at"]), envs)  # type: ignore[arg-type]
+
+
+def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel]) -> ModelSummary:
+    """The summary of a validated model; `deployed` are its environments that passed every check."""
+    envs = tuple(
+        EnvSummary(
+            env=model.env,
+            namespace=model.namespace,
+            target=model.target,
+            protected=model.env_config.protected,
+            most_replicas=most_replicas(model),
+            derived_names=tuple(target_for(model.target).derived_names(model)),
+        )
+        for model in deployed
+    )
+    name_at, team_at = doc.position(("name",)), doc.position(("team",))
+    return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs)
+
+
+def most_replicas(model: ResolvedModel) -> int:
+    """The most replicas a model can run in its environment, over all variants."""
+    total = 0
+    for variant in model.variants:
+        autoscaling = variant.settings.get("autoscaling")
+        if autoscaling is not None:
+            total += autoscaling.get("max") or 0
+        else:
+            replicas = variant.settings.get("replicas")
+            total += 1 if replicas is None else replicas
+    return total
+
+
+def duplicate_names(models: list[ModelSummary]) -> list[Diagnostic]:
+    first: dict[str, ModelSummary] = {}
+    errors = []
+    for model in models:
+        earlier = first.setdefault(model.name, model)
+        if earlier is not model:
+            errors.append(model.at_name(
+                "MO206", f"model {model.name!r} is already defined in {earlier.path}: one file per model"))
+    return errors
+
+
+def name_collisions(models: list[ModelSummary]) -> list[Diagnostic]:
+    """Two objects may not share a derived name in one namespace, within a model or across models."""
+    seen: dict[tuple[str, str, str], tuple[ModelSummary, str]] = {}
+    errors = []
+    for model in models:
+        for env in model.envs:
+            for name, what in env.derived_names:
+                other, other_what = seen.setdefault((env.env, env.namespace, name), (model, what))
+                if other is model and other_what == what:
+                    continue
+                owner = "this model's" if other is model else f"model {other.name!r}'s"
+                errors.append(model.at_name(
+                    "MO211",
+                    f"{what} name {name!r} collides with {owner} {other_what} "
+                    f"in {env.env}/{env.namespace}: rename the model or the variant",
+                ))
+    return errors

@@ -1,0 +1,147 @@
+"""Pieces every target shares: labels, annotations, versions, resources."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from modelops.compile.resolve import Merged, ResolvedModel
+from modelops.diagnostics import Diagnostic
+
+MANAGED_BY = "modelops"
+LABEL_ENV = "modelops.io/environment"
+LABEL_TEAM = "modelops.io/team"
+LABEL_VERSION = "modelops.io/version"
+LABEL_VARIANT = "modelops.io/variant"
+ANNOTATION_SOURCE = "modelops.io/source"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+def version_of(settings: Merged, spec_image: str | None = None) -> str:
+    """A label-safe version: the pinned MLflow version, else a short hash of the URI or image."""
+    version = settings.get("artifact", "mlflow", "version")
+    if version is not None:
+        return str(version)
+    source = settings.get("artifact", "uri") or spec_image or ""
+    return "sha-" + hashlib.sha256(source.encode()).hexdigest()[:10]
+
+
+def labels(model: ResolvedModel) -> dict[str, str]:
+    """Labels on every emitted object; the ownership pair (managed-by, environment) comes last."""
+    return {
+        **model.env_config.labels,
+        **(model.settings.get("labels") or {}),
+        "app.kubernetes.io/name": model.spec.name,
+        "app.kubernetes.io/instance": f"{model.spec.name}-{model.env}",
+        "app.kubernetes.io/part-of": "modelops",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        LABEL_TEAM: model.spec.team,
+        LABEL_ENV: model.env,
+        LABEL_VERSION: version_of(model.main.settings, model.spec.image),
+    }
+
+
+def metadata(model: ResolvedModel, name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": model.namespace,
+        "labels": labels(model),
+        "annotations": {
+            **(model.settings.get("annotations") or {}),
+            ANNOTATION_SOURCE: model.doc.path,
+        },
+    }
+
+
+def resource_requirements(settings: Merged) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for section in ("requests", "limits"):
+        values = settings.get("resources", section) or {}
+        rendered = {k: v for k, v in values.items() if k != "gpu"}
+        if values.get("gpu") is not None:
+            rendered[GPU_RESOURCE] = values["gpu"]
+        if rendered:
+            result[section] = rendered
+    return result
+
+
+def env_list(settings: Merged) -> list[dict[str, str]]:
+    env = settings.get("env") or {}
+    return [{"name": key, "value": env[key]} for key in sorted(env)]
+
+
+PROBE_FIELDS = {
+    "initial_delay": "initialDelaySeconds",
+    "period": "periodSeconds",
+    "timeout": "timeoutSeconds",
+    "failure_threshold": "failureThreshold",
+}
+# MLflow servers install the model's conda/pip environment at start: give them time.
+DEFAULT_PROBES = {
+    "mlflow": {
+        "readiness": {"initial_delay": 60, "period": 10, "timeout": 5, "failure_threshold": 30},
+        "liveness": {"initial_delay": 120, "period": 10, "timeout": 5, "failure_threshold": 30},
+    }
+}
+
+
+def container_settings(model: ResolvedModel, settings: Merged, port: int | str) -> dict[str, Any]:
+    """The model container's resources, env and TCP probes on `port`, each only when set."""
+    container: dict[str, Any] = {}
+    resources = resource_requirements(settings)
+    if resources:
+        container["resources"] = resources
+    env = env_list(settings)
+    if env:
+        container["env"] = env
+    for kind, field in (("readiness", "readinessProbe"), ("liveness", "livenessProbe")):
+        configured = {
+            **DEFAULT_PROBES.get(model.spec.framework, {}).get(kind, {}),
+            **(settings.get("probes", kind) or {}),
+        }
+        if configured:
+            container[field] = {
+                "tcpSocket": {"port": port},
+                **{PROBE_FIELDS[key]: value for key, value in configured.items()},
+            }
+    return container
+
+
+def monitoring_of(settings: Merged) -> dict[str, Any]:
+    """Monitoring with its defaults: on, every 30s, kind as written (None when unset)."""
+    configured = settings.get("monitoring") or {}
+    return {
+        "enabled": configured.get("enabled", True),
+        "interval": configured.get("interval", "30s"),
+        "kind": configured.get("kind"),
+    }
+
+
+def unsupported(
+    model: ResolvedModel, settings: Merged | None, path: tuple[str, ...], what: str, hint: str = ""
+) -> Diagnostic:
+    """MO301 `WHAT is not supported on target T: HINT` at the key that asks for the feature.
+
+    With `settings`, the position is wherever the merge took the key from (the model file, or
+    modelops.yaml for repo defaults); without, `path` is a position in the model file.
+    """
+    doc, loc = model.doc, path
+    if settings is not None:
+        origin_doc, loc = settings.origin(path)
+        doc = origin_doc or model.doc
+    message = f"{what} is not supported on target {model.target}" + (f": {hint}" if hint else "")
+    return doc.diagnostic(loc, "MO301", message)
+
+
+def name_budget(model: ResolvedModel, names: list[tuple[str, str]], limit: int = 63) -> list[Diagnostic]:
+    """MO210 for every derived name longer than Kubernetes allows, saying by how much."""
+    return [
+        model.doc.diagnostic(
+            ("name",),
+            "MO210",
+            f"{what} name {name!r} is {len(name)} characters, "
+            f"{len(name) - limit} over Kubernetes' {limit}: shorten the model or variant name",
+        )
+        for name, what in names
+        if len(name) > limit
+    ]

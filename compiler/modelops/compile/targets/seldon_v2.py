@@ -1,0 +1,262 @@
+"""Seldon Core 2 (`mlops.seldon.io/v1alpha1`): a Model per variant, an Experiment for the split.
+
+Naming: the main variant's Model is named after the model, so clients always call `<model>`
+(`/v2/models/<model>/infer`); every other variant is the Model `<model>-<variant>`. With several
+serving variants or a shadow, the Experiment `<model>-experiment` takes over the main Model's
+traffic (`default`), splits it by relative `candidates` weights and copies it to the shadow
+(`mirror`, 100 percent).
+
+Core 2 loads models onto shared Servers, so server-level settings (cpu, gpu, probes, env, a
+logging URL) are refused with MO301 instead of being dropped. Autoscaling is a standalone HPA per
+Model on the `infer_rps` Object metric (needs prometheus-adapter), with the Model's
+`minReplicas`/`maxReplicas` left out so Seldon's own scaler stays off. Metrics come from the
+server pods, labelled by `model`: each model gets a PodMonitor on the `seldon-server` pods of its
+namespace that keeps only its own series.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelops.compile.generators import observability, payload_logging
+from modelops.compile.resolve import ResolvedModel, ResolvedVariant
+from modelops.compile.targets.common import (
+    LABEL_VARIANT,
+    LABEL_VERSION,
+    metadata,
+    monitoring_of,
+    name_budget,
+    unsupported,
+    version_of,
+)
+from modelops.diagnostics import Diagnostic
+
+NAME = "seldon-v2"
+API_VERSION = "mlops.seldon.io/v1alpha1"
+RPS_METRIC = "infer_rps"
+SERVER_POD_LABELS = {"app.kubernetes.io/name": "seldon-server"}
+METRICS_PATH = "/metrics"
+# Server capabilities a Model asks for (MLServer: sklearn, xgboost, lightgbm, mlflow, huggingface;
+# Triton: tensorflow, triton).
+REQUIREMENTS = {
+    "sklearn": "sklearn",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "mlflow": "mlflow",
+    "tensorflow": "tensorflow",
+    "triton": "triton",
+    "huggingface": "huggingface",
+}
+
+
+def model_name(model: ResolvedModel, variant: ResolvedVariant) -> str:
+    """The Model of the main variant is `<model>`; other variants are `<model>-<variant>`."""
+    if variant.name == model.main.name:
+        return model.spec.name
+    return f"{model.spec.name}-{variant.name}"
+
+
+def experiment_name(model: ResolvedModel) -> str:
+    return f"{model.spec.name}-experiment"
+
+
+def _needs_experiment(model: ResolvedModel) -> bool:
+    return len(model.variants) > 1
+
+
+def derived_names(model: ResolvedModel) -> list[tuple[str, str]]:
+    names = [(model_name(model, v), f"Model of variant {v.name!r}") for v in model.variants]
+    if _needs_experiment(model):
+        names.append((experiment_name(model), "Experiment"))
+    return names
+
+
+def check(model: ResolvedModel) -> list[Diagnostic]:
+    errors: list[Diagnostic] = []
+    spec = model.spec
+    if spec.framework == "custom":
+        errors.append(unsupported(
+            model, None, ("framework",), "framework custom",
+            "Core 2 loads artifacts onto shared Servers; define a Server for the image and "
+            "deploy with a prepackaged framework",
+        ))
+    if spec.protocol != "v2":
+        errors.append(unsupported(
+            model, None, ("protocol",), f"protocol {spec.protocol}",
+            "Core 2 serves the Open Inference Protocol only: use protocol v2",
+        ))
+    for variant in model.variants:
+        errors += _check_variant(model, variant)
+    errors += payload_logging.check(model, NAME)
+    errors += name_budget(model, derived_names(model))
+    return errors
+
+
+def _check_variant(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
+    settings = variant.settings
+    errors: list[Diagnostic] = []
+
+    def refuse(path: tuple[str, ...], what: str, hint: str) -> None:
+        errors.append(unsupported(model, settings, path, what, hint))
+
+    if not settings.get("artifact", "uri") and model.spec.framework == "huggingface":
+        refuse(("artifact",), f"variant {variant.name!r} without artifact.uri",
+               "a Core 2 Model needs its storageUri")
+    for metric in ("cpu", "memory"):
+        if settings.get("autoscaling", metric) is not None:
+            refuse(("autoscaling", metric), f"autoscaling.{metric}",
+                   "Core 2 scales Models on inference rate: use autoscaling.rps")
+    for section in ("requests", "limits"):
+        for resource in ("cpu", "gpu"):
+            if settings.get("resources", section, resource) is not None:
+                refuse(("resources", section, resource), f"resources.{section}.{resource}",
+                       "Models share their Server's CPUs and GPUs: size the Server instead "
+                       "(only memory maps to Model.memory)")
+    if settings.get("probes"):
+        refuse(("probes",), "probes", "probes belong to the Server that loads the model")
+    if settings.get("env"):
+        refuse(("env",), "env", "environment variables belong to the Server that loads the model")
+    if monitoring_of(settings)["kind"] == "ServiceMonitor":
+        refuse(("monitoring", "kind"), "monitoring.kind ServiceMonitor",
+               "Core 2 server pods are scraped with a PodMonitor (leave kind unset)")
+    mode = settings.get("logging", "mode") or "none"
+    if mode in ("request", "response"):
+        refuse(("logging", "mode"), f"logging.mode {mode}",
+               "Core 2 logs requests and responses together: use mode all")
+    if mode != "none" and settings.get("logging", "url"):
+        refuse(("logging", "url"), "logging.url",
+               "Core 2 writes payloads to its Kafka topics: remove the URL for this environment")
+    if mode != "none" and settings.get("logging", "kafka"):
+        refuse(("logging", "kafka"), "logging.kafka",
+               "Core 2 writes payloads to the Kafka of its installation, in topics it names")
+    return errors
+
+
+def render(model: ResolvedModel) -> list[dict[str, Any]]:
+    objects = [_model(model, v) for v in model.variants]
+    if _needs_experiment(model):
+        objects.append(_experiment(model))
+    objects += [
+        _hpa(model, v) for v in model.variants if v.settings.get("autoscaling") is not None
+    ]
+    if monitoring_of(model.settings)["enabled"]:
+        objects.append(_pod_monitor(model))
+    objects += observability.render(model, NAME, {v.name: model_name(model, v) for v in model.variants})
+    return objects
+
+
+def _variant_metadata(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
+    meta = metadata(model, model_name(model, variant))
+    meta["labels"][LABEL_VARIANT] = variant.name
+    meta["labels"][LABEL_VERSION] = version_of(variant.settings, model.spec.image)
+    return meta
+
+
+def _model(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
+    settings = variant.settings
+    spec: dict[str, Any] = {
+        "storageUri": settings.get("artifact", "uri"),
+        "requirements": [REQUIREMENTS[model.spec.framework]],
+    }
+    memory = settings.get("resources", "limits", "memory") or settings.get(
+        "resources", "requests", "memory"
+    )
+    if memory:
+        spec["memory"] = memory
+    autoscaling = settings.get("autoscaling")
+    if autoscaling is not None:
+        spec["replicas"] = autoscaling.get("min", 1)  # the HPA takes it from here
+    else:
+        replicas = settings.get("replicas")
+        spec["replicas"] = 1 if replicas is None else replicas
+    secret = settings.get("artifact", "secret")
+    if secret:
+        spec["secretName"] = secret
+    if (settings.get("logging", "mode") or "none") == "all":
+        spec["logger"] = {"percent": settings.get("logging", "sample") or 100}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Model",
+        "metadata": _variant_metadata(model, variant),
+        "spec": spec,
+    }
+
+
+def _experiment(model: ResolvedModel) -> dict[str, Any]:
+    serving = [v for v in model.variants if not v.shadow]
+    spec: dict[str, Any] = {
+        "default": model_name(model, model.main),
+        "resourceType": "model",
+        "candidates": [
+            {"name": model_name(model, v), "weight": 100 if v.weight is None else v.weight}
+            for v in serving
+        ],
+    }
+    shadow = next((v for v in model.variants if v.shadow), None)
+    if shadow is not None:
+        spec["mirror"] = {"name": model_name(model, shadow), "percent": 100}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Experiment",
+        "metadata": metadata(model, experiment_name(model)),
+        "spec": spec,
+    }
+
+
+def _hpa(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
+    autoscaling = variant.settings.get("autoscaling")
+    target = {"apiVersion": API_VERSION, "kind": "Model", "name": model_name(model, variant)}
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _variant_metadata(model, variant),
+        "spec": {
+            "scaleTargetRef": target,
+            "minReplicas": autoscaling.get("min", 1),
+            "maxReplicas": autoscaling["max"],
+            "metrics": [
+                {
+                    "type": "Object",
+                    "object": {
+                        "describedObject": dict(target),
+                        "metric": {"name": RPS_METRIC},
+                        "target": {
+                            "type": "AverageValue",
+                            "averageValue": quantity(autoscaling["rps"]),
+                        },
+                    },
+                }
+            ],
+        },
+    }
+
+
+def quantity(value: float) -> str:
+    """A Kubernetes quantity for a rate: whole numbers as they are, else in milli-units."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{round(value * 1000)}m"
+
+
+def _pod_monitor(model: ResolvedModel) -> dict[str, Any]:
+    monitoring = monitoring_of(model.settings)
+    names = sorted(model_name(model, v) for v in model.variants)
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": metadata(model, model.spec.name),
+        "spec": {
+            "selector": {"matchLabels": dict(SERVER_POD_LABELS)},
+            "namespaceSelector": {"matchNames": [model.namespace]},
+            "podMetricsEndpoints": [
+                {
+                    "port": "metrics",
+                    "path": METRICS_PATH,
+                    "interval": monitoring["interval"],
+                    "metricRelabelings": [
+                        {"action": "keep", "sourceLabels": ["model"], "regex": "|".join(names)}
+                    ],
+                }
+            ],
+        },
+    }

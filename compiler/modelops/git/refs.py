@@ -1,0 +1,52 @@
+"""Read files as they are at a git ref, without touching the working tree."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from pathlib import Path
+
+from modelops.diagnostics import Diagnostic, UserError
+
+
+def git(root: Path, *args: str, input_bytes: bytes | None = None) -> bytes:
+    """Run git in `root`; a failure is a one-line user error."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], input=input_bytes, capture_output=True, check=False
+        )
+    except FileNotFoundError as exc:
+        raise UserError([Diagnostic(".", 1, 1, "MO020", "git is not installed")]) from exc
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines() or ["git failed"]
+        raise UserError([Diagnostic(".", 1, 1, "MO020", f"git {args[0]}: {message[-1]}")])
+    return done.stdout
+
+
+def files_at(root: Path, ref: str, folder: str) -> dict[str, str]:
+    """Text of every file under `folder` at `ref`, keyed by path relative to `folder`."""
+    git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    listed = git(root, "ls-tree", "-r", "--name-only", ref, "--", folder).decode().split("\n")
+    if not any(listed):
+        return {}
+    archive = git(root, "archive", "--format=tar", ref, "--", folder)
+    files: dict[str, str] = {}
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                data = tar.extractfile(member)
+                if data is not None:
+                    relative = member.name[len(folder) + 1 :]
+                    files[relative] = data.read().decode("utf-8", errors="replace")
+    return dict(sorted(files.items()))
+
+
+def checkout_to(root: Path, ref: str, paths: list[str], target: Path) -> None:
+    """Extract `paths` (those that exist at `ref`) into `target`."""
+    existing = [p for p in paths if git(root, "ls-tree", "--name-only", ref, "--", p).strip()]
+    if not existing:
+        return
+    archive = git(root, "archive", "--format=tar", ref, "--", *existing)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")

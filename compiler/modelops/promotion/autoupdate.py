@@ -1,0 +1,353 @@
+"""`modelops autoupdate`: promote MLflow candidates that beat what is deployed, as pull requests.
+
+A model opts in with `autoupdate:` in its file. One pass reads every model on the base branch, finds
+each opted-in model's candidate (an alias or the newest version), compares the policy's metric with
+the deployed version's, and runs `modelops promote` when the candidate is better by the margin.
+Promotions are idempotent, so repeated passes never open a second pull request. `--watch` repeats
+passes; `serve` also runs a pass when an MLflow registry webhook says a model changed (MLflow
+neither retries nor stores deliveries, so it keeps polling too).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import re
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from modelops.diagnostics import Diagnostic, UserError
+from modelops.promotion.promote import repo_options
+
+if TYPE_CHECKING:
+    from modelops.compile.spec import AutoUpdate
+
+
+
+@dataclass
+class Decision:
+    model: str
+    env: str = "—"
+    deployed: str = "—"
+    candidate: str = "—"
+    metric: str = "—"
+    action: str = "off"  # off | keep | skip | promote | error
+    reason: str = "no autoupdate policy"
+
+
+def better(policy: AutoUpdate, deployed: float, candidate: float) -> tuple[bool, float]:
+    """Whether `candidate` beats `deployed` by at least the margin, and by how much."""
+    gain = deployed - candidate if policy.direction == "minimize" else candidate - deployed
+    enough = gain >= policy.min_improvement or math.isclose(gain, policy.min_improvement, rel_tol=1e-9)
+    return gain > 0 and enough, gain
+
+
+def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] | None = None,
+             push: bool = True, crd_dir: Path | None = None) -> list[Decision]:
+    """One pass over the models on the base branch. `only` narrows to model names, `registered` to
+    MLflow registered names (a webhook). MLflow being unreachable is a UserError."""
+    from modelops.compile.pipeline import MODELS_DIR, load_config
+    from modelops.compile.source import parse
+    from modelops.compile.spec import ModelSpec
+    from modelops.git import repo as gitrepo
+    from modelops.git.refs import files_at
+    from modelops.promotion.registry import Registry, RegistryError
+
+    config, config_doc, errors = load_config(root)
+    if config is None:
+        raise UserError(errors)
+    base = gitrepo.base_ref(root, config.git, remote=push)
+    decisions = []
+    registry: Registry | None = None
+    for filename, text in files_at(root, base, MODELS_DIR).items():
+        if "/" in filename or not filename.endswith((".yaml", ".yml")):
+            continue
+        doc, _ = parse(text, f"{MODELS_DIR}/{filename}")
+        try:
+            spec = ModelSpec.model_validate(doc.data if doc else None)
+        except ValueError:
+            decisions.append(Decision(filename.rsplit(".", 1)[0], action="error",
+                                      reason="invalid model file on the base branch: run modelops validate"))
+            continue
+        if only and spec.name not in only:
+            continue
+        policy = spec.autoupdate
+        if policy is None or not policy.enabled:
+            if registered is None:
+                decisions.append(Decision(spec.name, reason="no autoupdate policy" if policy is None
+                                          else "autoupdate.enabled is false"))
+            continue
+        try:
+            registry = registry or Registry.from_config(root, config.mlflow)
+            decision = _decide(root, spec, doc, config, config_doc, registry, registered, push, crd_dir)
+        except RegistryError as exc:
+            from modelops.promotion.registry import UNREACHABLE
+
+            if exc.code == UNREACHABLE:
+                where = f"{MODELS_DIR}/{filename}"
+                raise UserError([Diagnostic(where, 1, 1, exc.code, exc.message)]) from exc
+            decision = Decision(spec.name, policy.env, action="error", reason=exc.message)
+        except UserError as exc:
+            decision = Decision(spec.name, policy.env, action="error",
+                                reason="; ".join(str(d) for d in exc.diagnostics))
+        if decision is not None:
+            decisions.append(decision)
+    return decisions
+
+
+def _decide(root: Path, spec: Any, doc: Any, config: Any, config_doc: Any, registry: Any,
+            registered: set[str] | None, push: bool, crd_dir: Path | None) -> Decision | None:
+    from modelops.compile.resolve import resolve
+    from modelops.promotion.promote import Request, mlflow_ref, promote, registered_name
+
+    policy: AutoUpdate = spec.autoupdate
+    decision = Decision(spec.name, policy.env, metric=policy.metric, action="skip")
+    deployed = next((m for m in resolve(spec, doc, config, config_doc) if m.env == policy.env), None)
+    name = registered_name(spec, deployed)
+    if registered is not None and name not in registered:
+        return None
+    _, version = mlflow_ref(deployed.main if deployed else None)
+    if version is None:
+        decision.reason = f"main in {policy.env} has no pinned MLflow version to compare with"
+        return decision
+    decision.deployed = f"v{version}"
+    candidate = registry.candidate(name, policy.candidate)
+    decision.candidate = f"v{candidate.version}"
+    trials = {mlflow_ref(v)[1]: v.name for v in deployed.variants if v is not deployed.main}
+    if candidate.version == version:
+        decision.action, decision.reason = "keep", "the candidate is what runs"
+        return decision
+    if candidate.version < version:
+        decision.reason = f"the candidate is older than the deployed v{version}"
+        return decision
+    if candidate.version in trials:
+        decision.action = "keep"
+        decision.reason = f"v{candidate.version} already runs as {trials[candidate.version]}"
+        return decision
+    current = registry.version(name, version)
+    old, new = current.metrics.get(policy.metric), candidate.metrics.get(policy.metric)
+    if old is None or new is None:
+        missing = f"v{version}" if old is None else f"v{candidate.version}"
+        decision.reason = f"metric {policy.metric} is not logged on {missing}'s run"
+        return decision
+    decision.metric = f"{policy.metric} {old:.6g} -> {new:.6g}"
+    wins, gain = better(policy, old, new)
+    if not wins:
+        want = "lower" if policy.direction == "minimize" else "higher"
+        decision.action = "keep"
+        decision.reason = (f"not better by {policy.min_improvement:g}: {policy.metric} must be {want} "
+                           f"(improvement {gain:.6g})")
+        return decision
+    role = {"canary": "canary", "shadow": "shadow", "replace": "main"}[policy.rollout]
+    request = Request(spec.name, policy.env, version=candidate.version, role=role,  # type: ignore[arg-type]
+                      traffic=policy.traffic if role == "canary" else None)
+    outcome = promote(root, request, push=push, crd_dir=crd_dir, registry=registry)
+    decision.action = "promote"
+    if outcome.pull_request:
+        pr = outcome.pull_request
+        decision.reason = f"pull request #{pr['number']} {pr['action']} ({outcome.branch})"
+    elif outcome.state == "nothing-to-do":
+        decision.reason = "the model file already deploys it"
+    else:
+        decision.reason = f"branch {outcome.branch} {outcome.state}"
+    return decision
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+COLUMNS = ("model", "env", "deployed", "candidate", "metric", "action", "reason")
+
+
+def table(decisions: list[Decision]) -> str:
+    rows = [COLUMNS] + [tuple(str(getattr(d, c)) for c in COLUMNS) for d in decisions]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS) - 1)]
+    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(r, widths, strict=False)), r[-1]]) for r in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _emit(decisions: list[Decision], output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps({"decisions": [asdict(d) for d in decisions]}, sort_keys=True))
+    else:
+        click.echo(table(decisions), nl=False)
+    sys.stdout.flush()
+
+
+def seconds(text: str) -> float:
+    """`90`, `30s`, `5m`, `1h` -> seconds."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(s|m|h)?", text.strip())
+    if not match:
+        raise click.BadParameter(f"{text!r} is not a duration such as 60, 30s, 5m or 1h")
+    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
+
+
+def _safe_pass(root: Path, output: str, **kwargs: Any) -> bool:
+    """Run and print a pass; errors are printed, not raised (watch and serve keep going)."""
+    try:
+        decisions = run_pass(root, **kwargs)
+    except UserError as exc:
+        for diagnostic in exc.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        return False
+    _emit(decisions, output)
+    return not any(d.action == "error" for d in decisions)
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+@click.group(name="autoupdate", invoke_without_command=True)
+@click.option("--model", "models", multiple=True, help="Only these models (repeatable).")
+@click.option("--watch", "interval", default=None, metavar="INTERVAL",
+              help="Repeat passes every INTERVAL (60, 30s, 5m, 1h) until stopped.")
+@click.option("--max-passes", type=int, default=None, hidden=True)
+@repo_options
+@click.pass_context
+def autoupdate_command(ctx: click.Context, models: tuple[str, ...], interval: str | None,
+                       max_passes: int | None, no_push: bool, repo: Path | None, crd_dir: Path | None,
+                       output: str) -> None:
+    """Open promotion pull requests for models whose MLflow candidate beats the deployed version.
+
+    Without a subcommand: one pass (exit 1 only on errors), or repeated passes with --watch.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from modelops.cli.main import _crd_dir, _root
+
+    root = _root(repo)
+    kwargs = {"only": set(models) or None, "push": not no_push, "crd_dir": _crd_dir(crd_dir, root)}
+    if interval is None:
+        decisions = run_pass(root, **kwargs)  # type: ignore[arg-type]
+        _emit(decisions, output)
+        sys.exit(1 if any(d.action == "error" for d in decisions) else 0)
+    pause, done = seconds(interval), 0
+    while max_passes is None or done < max_passes:
+        _safe_pass(root, output, **kwargs)
+        done += 1
+        if max_passes is None or done < max_passes:
+            time.sleep(pause)
+
+
+@autoupdate_command.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8080, show_default=True, help="Port (0: any free port).")
+@click.option("--poll", default="5m", show_default=True,
+              help="Also run a full pass every INTERVAL (0 disables): deliveries can be lost.")
+@click.option("--tolerance", type=int, default=300, show_default=True,
+              help="Reject deliveries whose timestamp is further off than this many seconds.")
+@repo_options
+def serve_command(host: str, port: int, poll: str, tolerance: int, no_push: bool, repo: Path | None,
+                  crd_dir: Path | None, output: str) -> None:
+    """Receive MLflow registry webhooks and run a pass for the model they name."""
+    import os
+
+    from modelops.cli.main import _crd_dir, _root
+    from modelops.compile.pipeline import load_config
+
+    root = _root(repo)
+    config, _, errors = load_config(root)
+    if config is None:
+        raise UserError(errors)
+    secret = os.environ.get(config.mlflow.webhook_secret_env)
+    if not secret:
+        raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO520",
+                                    f"{config.mlflow.webhook_secret_env} is not set: webhooks must be signed "
+                                    "(the secret given to MLflow's create_webhook)")])
+    service = Service(root, secret, tolerance=tolerance, output=output, push=not no_push,
+                      crd_dir=_crd_dir(crd_dir, root))
+    service.serve(host, port, seconds(poll))
+
+
+class Service:
+    """The webhook receiver: a threaded HTTP server feeding one worker that runs passes in order."""
+
+    def __init__(self, root: Path, secret: str, *, tolerance: int, output: str, push: bool,
+                 crd_dir: Path | None) -> None:
+        self.root, self.secret, self.tolerance = root, secret, tolerance
+        self.output, self.push, self.crd_dir = output, push, crd_dir
+        self.jobs: queue.Queue[str | None] = queue.Queue()
+        self.seen: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def accept(self, headers: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+        from modelops.promotion.webhook import Rejected, registered_model, verify
+
+        try:
+            verify(self.secret, headers, body, tolerance=self.tolerance)
+            delivery = headers.get("X-MLflow-Delivery-Id", "")
+            with self.lock:
+                now = time.time()
+                self.seen = {k: t for k, t in self.seen.items() if now - t <= 2 * self.tolerance}
+                if delivery in self.seen:
+                    raise Rejected(409, "delivery already received (replay)")
+                self.seen[delivery] = now
+            name = registered_model(body)
+        except Rejected as exc:
+            click.echo(f"webhook rejected: {exc.reason}", err=True)
+            return exc.status, {"error": exc.reason}
+        if name is None:
+            return 200, {"ignored": "not a model_version or model_version_alias creation"}
+        self.jobs.put(name)
+        return 202, {"queued": name}
+
+    def _work(self) -> None:
+        while True:
+            name = self.jobs.get()
+            label = "full pass" if name is None else f"pass for registered model {name}"
+            click.echo(f"autoupdate: {label}", err=True)
+            _safe_pass(self.root, self.output, registered=None if name is None else {name},
+                       push=self.push, crd_dir=self.crd_dir)
+
+    def _poll(self, interval: float) -> None:
+        while True:
+            self.jobs.put(None)
+            time.sleep(interval)
+
+    def serve(self, host: str, port: int, poll: float) -> None:
+        from http.server import ThreadingHTTPServer
+
+        server = ThreadingHTTPServer((host, port), _handler(self))
+        threading.Thread(target=self._work, daemon=True).start()
+        if poll > 0:
+            threading.Thread(target=self._poll, args=(poll,), daemon=True).start()
+        click.echo(f"autoupdate: listening on http://{host}:{server.server_address[1]}/", err=True)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+
+
+def _handler(service: Service) -> Any:
+    from http.server import BaseHTTPRequestHandler
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path.rstrip("/") in ("/health", "/healthz"):
+                self._answer(200, {"status": "ok"})
+            else:
+                self._answer(404, {"error": "POST MLflow webhooks to any path; GET /health"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            status, payload = service.accept(self.headers, body)
+            self._answer(status, payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler

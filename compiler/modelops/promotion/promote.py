@@ -1,0 +1,532 @@
+"""`modelops promote` and `modelops rollback`: a deployment change as a pull request.
+
+Both start from `<remote>/<base>` in a temporary worktree, edit `models/MODEL.yaml` (comments and
+formatting kept), recompile `generated/`, commit on a branch named after the model, environment and
+version, push it and open (or update) its pull request. Running the same promotion again finds the
+same branch and pull request and updates them instead of opening new ones.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from modelops.compile.source import Document
+from modelops.diagnostics import Diagnostic, UserError
+from modelops.promotion.edit import EditError, Pin, Role
+from modelops.promotion.registry import NO_DESTINATION, ModelVersion, Registry, RegistryError
+
+if TYPE_CHECKING:
+    from modelops.compile.resolve import ResolvedModel, ResolvedVariant
+    from modelops.compile.spec import ModelSpec, RepoConfig
+
+
+BODY_MARKER = "<!-- modelops-promotion -->"
+
+
+@dataclass(frozen=True)
+class Request:
+    model: str
+    env: str
+    version: int | None = None
+    alias: str | None = None
+    from_canary: bool = False
+    role: Role = "main"
+    traffic: int | None = None
+
+
+@dataclass
+class Outcome:
+    model: str
+    env: str
+    role: str
+    version: int | None
+    state: str  # nothing-to-do | local | pushed | unchanged
+    branch: str | None = None
+    commit: str | None = None
+    pull_request: dict[str, Any] | None = None
+    compare_url: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Context:
+    root: Path
+    config: RepoConfig
+    config_doc: Document | None
+    base: str
+    crd_dir: Path | None
+
+
+# --- reading the model -----------------------------------------------------------------------------
+
+def _load(tree: Path, name: str) -> tuple[ModelSpec, Document, Path]:
+    from modelops.compile.pipeline import MODELS_DIR, load_model
+
+    path = tree / MODELS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise UserError([Diagnostic(f"{MODELS_DIR}/{name}.yaml", 1, 1, "MO510",
+                                    f"no model {name!r} on the base branch ({MODELS_DIR}/{name}.yaml)")])
+    loaded, errors = load_model(path, tree)
+    if loaded is None:
+        raise UserError(errors)
+    return loaded.spec, loaded.doc, path
+
+
+def _in_env(spec: ModelSpec, doc: Document, ctx: _Context, env: str) -> ResolvedModel | None:
+    from modelops.compile.resolve import resolve
+
+    if env not in ctx.config.environments:
+        raise UserError([doc.diagnostic(("name",), "MO203", f"unknown environment {env!r} (modelops.yaml "
+                                        f"defines {', '.join(sorted(ctx.config.environments))})")])
+    return next((m for m in resolve(spec, doc, ctx.config, ctx.config_doc) if m.env == env), None)
+
+
+def mlflow_ref(variant: ResolvedVariant | None) -> tuple[str | None, int | None]:
+    if variant is None:
+        return None, None
+    ref = variant.settings.get("artifact", "mlflow") or {}
+    return ref.get("model"), ref.get("version")
+
+
+def registered_name(spec: ModelSpec, deployed: ResolvedModel | None) -> str:
+    """The MLflow name: autoupdate's `registered_model`, else the pinned one, else the model's name."""
+    if spec.autoupdate and spec.autoupdate.registered_model:
+        return spec.autoupdate.registered_model
+    pinned, _ = mlflow_ref(deployed.main if deployed else None)
+    return pinned or spec.name
+
+
+def _canary(deployed: ResolvedModel | None) -> ResolvedVariant | None:
+    if deployed is None:
+        return None
+    trials = [v for v in deployed.variants if v is not deployed.main and not v.shadow]
+    named = [v for v in trials if v.name == "canary"]
+    return named[0] if named else (trials[0] if len(trials) == 1 else None)
+
+
+def _registry_error(exc: RegistryError, doc: Document, ctx: _Context) -> UserError:
+    if exc.code == NO_DESTINATION and ctx.config_doc is not None:
+        return UserError([ctx.config_doc.diagnostic(("mlflow",), exc.code, exc.message, key=True)])
+    return UserError([doc.diagnostic(("name",), exc.code, exc.message)])
+
+
+# --- the pull request -------------------------------------------------------------------------------
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.6g}"
+
+
+def metrics_table(current: ModelVersion | None, candidate: ModelVersion) -> list[str]:
+    left = f"deployed (v{current.version})" if current else "deployed"
+    lines = [f"| metric | {left} | candidate (v{candidate.version}) | change |", "|---|---|---|---|"]
+    names = sorted(set(candidate.metrics) | set(current.metrics if current else {}))
+    for name in names:
+        old = current.metrics.get(name) if current else None
+        new = candidate.metrics.get(name)
+        change = _fmt(new - old) if old is not None and new is not None else "—"
+        if change not in ("—",) and not change.startswith("-"):
+            change = "+" + change
+        lines.append(f"| {name} | {_fmt(old)} | {_fmt(new)} | {change} |")
+    if not names:
+        lines.append("| (no metrics logged on the runs) | | | |")
+    return lines
+
+
+def _link(registry: Registry | None, name: str, version: int | None) -> str:
+    if version is None:
+        return "—"
+    url = registry.ui_link(name, version) if registry else None
+    return f"[{name} v{version}]({url})" if url else f"{name} v{version}"
+
+
+def _review_markdown(before: dict[str, str], after: dict[str, str]) -> str:
+    from modelops.review.changes import MARKER, review, to_markdown
+
+    text = to_markdown(review(before, after), title="what changes in the cluster")
+    return text.replace(MARKER + "\n", "", 1)
+
+
+def _rollout_text(request: Request) -> str:
+    if request.role == "canary":
+        return f"as a canary with {request.traffic}% of the traffic"
+    if request.role == "shadow":
+        return "as a shadow (a copy of the traffic, answers dropped)"
+    return "as main"
+
+
+def _promotion_body(request: Request, spec: ModelSpec, name: str, candidate: ModelVersion,
+                    current: ModelVersion | None, pin: Pin, registry: Registry, review_md: str) -> str:
+    lines = [
+        BODY_MARKER,
+        f"Promote **{spec.name}** to **{request.env}** {_rollout_text(request)}: MLflow "
+        f"{_link(registry, name, candidate.version)} (deployed: "
+        f"{_link(registry, name, current.version if current else None)}).",
+        "",
+        f"Pinned storage URI: `{pin.uri}`",
+        "",
+        "#### Metrics (from the MLflow runs behind the versions)",
+        "",
+        *metrics_table(current, candidate),
+        "",
+        review_md.rstrip("\n"),
+        "",
+        "#### How to roll back",
+        "",
+        "- Before merging: close this pull request and delete its branch; nothing was deployed.",
+        f"- After merging: `modelops rollback {spec.name} --env {request.env}` opens a pull request "
+        "back to the previously deployed version (or revert the merge commit).",
+    ]
+    if request.role == "canary":
+        lines.append(f"- To finish the rollout: `modelops promote {spec.name} --env {request.env} "
+                     "--from-canary` moves the canary's version to main and drops the canary.")
+    lines += ["", f"Team: {spec.team}. Opened by `modelops promote`."]
+    return "\n".join(lines) + "\n"
+
+
+def _labels(spec: ModelSpec, env: str) -> list[str]:
+    return [f"model:{spec.name}", f"env:{env}", f"team:{spec.team}"]
+
+
+# --- the shared tail: compile, commit, push, pull request ------------------------------------------
+
+def _compile(tree: Path, crd_dir: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+    from modelops.compile.emit.tree import GENERATED, read_files, read_tree, replace_tree, write_file
+    from modelops.compile.pipeline import build
+
+    before = read_tree(tree / GENERATED)
+    result = build(tree, None, crd_dir)
+    if result.diagnostics:
+        raise UserError(result.diagnostics)
+    replace_tree(tree / GENERATED, result.files)
+    current = read_files(tree, list(result.repo_files))
+    for name, text in result.repo_files.items():
+        if current.get(name) != text:
+            write_file(tree / name, text)
+    return before, result.files
+
+
+def _deliver(ctx: _Context, outcome: Outcome, commit: str, *, push: bool, title: str, body: str,
+             labels: list[str]) -> None:
+    from modelops.git import repo as gitrepo
+    from modelops.promotion import pullrequest
+
+    branch = outcome.branch or ""
+    settings = ctx.config.git
+    if not push:
+        gitrepo.set_branch(ctx.root, branch, commit)
+        outcome.state, outcome.commit = "local", commit
+        return
+    if not gitrepo.has_remote(ctx.root, settings.remote):
+        raise UserError([Diagnostic(".", 1, 1, "MO512", f"no git remote {settings.remote!r} to push to: "
+                                    "add it, set git.remote in modelops.yaml, or use --no-push")])
+    existing = gitrepo.remote_branch(ctx.root, settings.remote, branch)
+    if existing and gitrepo.tree_of(ctx.root, existing) == gitrepo.tree_of(ctx.root, commit):
+        commit, outcome.state = existing, "unchanged"
+    else:
+        gitrepo.push(ctx.root, settings.remote, commit, branch, existing)
+        outcome.state = "pushed"
+    outcome.commit = commit
+    gitrepo.set_branch(ctx.root, branch, commit)
+    repository = _repository(ctx)
+    if pullrequest.token(ctx.config.github) is None:
+        if repository:
+            outcome.compare_url = pullrequest.compare_url(
+                ctx.config.github, repository, settings.base, branch)
+        outcome.notes.append(f"{ctx.config.github.token_env} is not set: open the pull request yourself")
+        return
+    if repository is None:
+        raise UserError([Diagnostic(".", 1, 1, "MO513", "cannot tell the GitHub repository from the remote "
+                                    "URL: set github.repository (owner/name) in modelops.yaml")])
+    pr = pullrequest.open_or_update(ctx.config.github, repository, branch=branch, base=settings.base,
+                                    title=title, body=body, labels=labels)
+    outcome.pull_request = asdict(pr)
+
+
+def _repository(ctx: _Context) -> str | None:
+    import os
+
+    from modelops.git import repo as gitrepo
+
+    if ctx.config.github.repository:
+        return ctx.config.github.repository
+    if os.environ.get("GITHUB_REPOSITORY"):
+        return os.environ["GITHUB_REPOSITORY"]
+    return gitrepo.repository_from_url(gitrepo.remote_url(ctx.root, ctx.config.git.remote))
+
+
+def _context(root: Path, crd_dir: Path | None, *, fetch: bool) -> _Context:
+    from modelops.compile.pipeline import load_config
+    from modelops.git import repo as gitrepo
+
+    config, config_doc, errors = load_config(root)
+    if config is None:
+        raise UserError(errors)
+    base = gitrepo.base_ref(root, config.git, remote=fetch)
+    return _Context(root, config, config_doc, base, crd_dir)
+
+
+# --- promote --------------------------------------------------------------------------------------
+
+def promote(root: Path, request: Request, *, push: bool = True, crd_dir: Path | None = None,
+            registry: Registry | None = None) -> Outcome:
+    """Pin an MLflow version into the model file on a branch, and open its pull request."""
+    from modelops.compile.emit.tree import write_file
+    from modelops.git import repo as gitrepo
+    from modelops.promotion.edit import pin_text
+
+    ctx = _context(root, crd_dir, fetch=push)
+    with gitrepo.worktree(root, ctx.base) as tree:
+        spec, doc, path = _load(tree, request.model)
+        deployed = _in_env(spec, doc, ctx, request.env)
+        name = registered_name(spec, deployed)
+        request = _choose(request, deployed, doc)
+        try:
+            registry = registry or Registry.from_config(root, ctx.config.mlflow)
+            if request.version is not None:
+                candidate = registry.version(name, request.version)
+            else:
+                candidate = registry.by_alias(name, request.alias or "")
+            pin = Pin(registry_storage_uri(candidate, ctx), name, candidate.version)
+            mlmodel = registry.mlmodel(candidate.download_uri)
+        except RegistryError as exc:
+            raise _registry_error(exc, doc, ctx) from exc
+        outcome = Outcome(spec.name, request.env, request.role, candidate.version, "nothing-to-do")
+        _check_flavor(mlmodel, candidate, doc, outcome)
+        current = _current(registry, deployed, name, doc, ctx)
+        if request.role != "main" and current is not None and current.version == candidate.version:
+            raise UserError([doc.diagnostic(("name",), "MO511", f"version {candidate.version} already runs "
+                                            f"as main in {request.env}: nothing to try as {request.role}")])
+        text = path.read_text(encoding="utf-8")
+        try:
+            new_text = pin_text(text, request.env, sorted(ctx.config.environments), pin, request.role,
+                                request.traffic)
+        except EditError as exc:
+            raise UserError([doc.diagnostic(("environments", request.env), "MO511", str(exc))]) from exc
+        if new_text == text:
+            outcome.notes.append(f"{doc.path} already deploys version {candidate.version} "
+                                 f"{_rollout_text(request)} in {request.env}")
+            return outcome
+        write_file(path, new_text)
+        before, after = _compile(tree, crd_dir)
+        suffix = "" if request.role == "main" else f"-{request.role}"
+        outcome.branch = f"promote/{spec.name}-{request.env}-v{candidate.version}{suffix}"
+        title = f"Promote {spec.name} v{candidate.version} to {request.env} " + (
+            f"({request.role}, {request.traffic}%)" if request.role == "canary" else f"({request.role})")
+        body = _promotion_body(request, spec, name, candidate, current, pin, registry,
+                               _review_markdown(before, after))
+        commit = gitrepo.commit_all(tree, f"{title}\n\n{body}")
+        assert commit is not None
+    _deliver(ctx, outcome, commit, push=push, title=title, body=body, labels=_labels(spec, request.env))
+    return outcome
+
+
+def registry_storage_uri(candidate: ModelVersion, ctx: _Context) -> str:
+    from modelops.promotion.registry import storage_uri
+
+    return storage_uri(candidate.download_uri, ctx.config.mlflow)
+
+
+def _choose(request: Request, deployed: ResolvedModel | None, doc: Document) -> Request:
+    """Resolve --from-canary into the canary's version, promoted to main."""
+    if not request.from_canary:
+        return request
+    canary = _canary(deployed)
+    _, version = mlflow_ref(canary)
+    if canary is None or version is None:
+        raise UserError([doc.diagnostic(("environments", request.env), "MO511",
+                                        f"no canary with a pinned MLflow version runs in {request.env}")])
+    return Request(request.model, request.env, version=version, role="main")
+
+
+def _check_flavor(mlmodel: str | None, candidate: ModelVersion, doc: Document, outcome: Outcome) -> None:
+    from modelops.promotion.registry import SKOPS, skops_problem
+
+    if mlmodel is None:
+        outcome.notes.append("the MLmodel file is not readable from here: its flavor was not checked")
+        return
+    problem = skops_problem(mlmodel)
+    if problem:
+        raise UserError([doc.diagnostic(("name",), SKOPS,
+                                        f"{candidate.name} version {candidate.version} {problem}")])
+
+
+def _current(registry: Registry, deployed: ResolvedModel | None, name: str, doc: Document,
+             ctx: _Context) -> ModelVersion | None:
+    from modelops.promotion.registry import NOT_FOUND
+
+    model, version = mlflow_ref(deployed.main if deployed else None)
+    if version is None:
+        return None
+    try:
+        return registry.version(model or name, version)
+    except RegistryError as exc:
+        if exc.code == NOT_FOUND:
+            return None
+        raise _registry_error(exc, doc, ctx) from exc
+
+
+# --- rollback -------------------------------------------------------------------------------------
+
+def previous_deployment(ctx: _Context, spec_name: str, env: str, current: Pin) -> tuple[Pin, str] | None:
+    """The main artifact `env` ran before `current`, from the git history of the model file."""
+    from modelops.compile.pipeline import MODELS_DIR
+    from modelops.compile.resolve import resolve
+    from modelops.compile.source import parse
+    from modelops.git.refs import git
+
+    path = f"{MODELS_DIR}/{spec_name}.yaml"
+    for commit in git(ctx.root, "log", "--format=%H", ctx.base, "--", path).decode().split():
+        try:
+            text = git(ctx.root, "show", f"{commit}:{path}").decode()
+        except UserError:
+            continue  # deleted or renamed in this commit
+        doc, _ = parse(text, path)
+        if doc is None or not isinstance(doc.data, dict):
+            continue
+        try:
+            from modelops.compile.spec import ModelSpec
+
+            spec = ModelSpec.model_validate(doc.data)
+        except ValueError:
+            continue
+        for past in resolve(spec, doc, ctx.config, ctx.config_doc):
+            if past.env != env:
+                continue
+            uri = past.main.settings.get("artifact", "uri")
+            model, version = mlflow_ref(past.main)
+            if uri and uri != current.uri:
+                return Pin(uri, model if version is not None else None, version), commit
+    return None
+
+
+def rollback(root: Path, model: str, env: str, *, push: bool = True,
+             crd_dir: Path | None = None) -> Outcome:
+    """A pull request moving `env`'s main variant back to the artifact it ran before."""
+    from modelops.compile.emit.tree import write_file
+    from modelops.git import repo as gitrepo
+    from modelops.promotion.edit import pin_text
+
+    ctx = _context(root, crd_dir, fetch=push)
+    with gitrepo.worktree(root, ctx.base) as tree:
+        spec, doc, path = _load(tree, model)
+        deployed = _in_env(spec, doc, ctx, env)
+        if deployed is None or not deployed.main.settings.get("artifact", "uri"):
+            raise UserError([doc.diagnostic(("name",), "MO514", f"{model} does not run in {env}")])
+        main = deployed.main
+        name, version = mlflow_ref(main)
+        now = Pin(main.settings.get("artifact", "uri"), name, version)
+        found = previous_deployment(ctx, spec.name, env, now)
+        if found is None:
+            raise UserError([doc.diagnostic(("name",), "MO514", f"the git history of {doc.path} shows no "
+                                            f"earlier artifact for {env}'s main variant")])
+        previous, commit_seen = found
+        outcome = Outcome(spec.name, env, "main", previous.version, "nothing-to-do")
+        text = path.read_text(encoding="utf-8")
+        new_text = pin_text(text, env, sorted(ctx.config.environments), previous, "main")
+        write_file(path, new_text)
+        before, after = _compile(tree, crd_dir)
+        tag = f"v{previous.version}" if previous.version is not None else gitrepo.rev(root, commit_seen)[:8]
+        outcome.branch = f"rollback/{spec.name}-{env}-{tag}"
+        title = f"Roll back {spec.name} in {env} to {previous.label()}"
+        body = "\n".join([
+            BODY_MARKER,
+            f"Roll back **{spec.name}** in **{env}**: main goes from {now.label()} (`{now.uri}`) back to "
+            f"{previous.label()} (`{previous.uri}`), as deployed in commit {commit_seen[:12]}.",
+            "",
+            _review_markdown(before, after).rstrip("\n"),
+            "",
+            f"Team: {spec.team}. Opened by `modelops rollback`.",
+        ]) + "\n"
+        commit = gitrepo.commit_all(tree, f"{title}\n\n{body}")
+        assert commit is not None
+    _deliver(ctx, outcome, commit, push=push, title=title, body=body,
+             labels=[*_labels(spec, env), "rollback"])
+    return outcome
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+def _print(outcome: Outcome, output: str, verb: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(asdict(outcome), indent=2, sort_keys=True))
+        return
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
+    if outcome.state == "nothing-to-do":
+        click.echo("Nothing to do.")
+        return
+    where = {"local": "created locally (not pushed)", "pushed": "pushed",
+             "unchanged": "already up to date on the remote"}[outcome.state]
+    click.echo(f"{verb} {outcome.model} in {outcome.env}: branch {outcome.branch} {where}.")
+    if outcome.pull_request:
+        pr = outcome.pull_request
+        click.echo(f"Pull request #{pr['number']} {pr['action']}: {pr['url']}")
+    elif outcome.compare_url:
+        click.echo(f"Open the pull request: {outcome.compare_url}")
+
+
+def repo_options(function: Any) -> Any:
+    """-C/--repo, --crd-dir, --output and --no-push, as the other commands spell them."""
+    for option in (
+        click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
+                     show_default=True, help="Human-readable text or JSON for machines."),
+        click.option("--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Folder of upstream CRD schemas (default: $MODELOPS_CRD_DIR, else schemas/crds)."),
+        click.option("--repo", "-C", "repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Repository root (default: the nearest folder holding modelops.yaml)."),
+        click.option("--no-push", is_flag=True, help="Only create the branch locally: no push, no PR."),
+    ):
+        function = option(function)
+    return function
+
+
+@click.command(name="promote")
+@click.argument("model")
+@click.option("--version", type=click.IntRange(min=1), default=None, help="MLflow version to deploy.")
+@click.option("--alias", default=None, help="Deploy the version this MLflow alias points at.")
+@click.option("--from-canary", is_flag=True, help="Move the canary's version to main and drop the canary.")
+@click.option("--as", "role", type=click.Choice(["main", "canary", "shadow"]), default="main",
+              show_default=True, help="How the version runs.")
+@click.option("--traffic", type=click.IntRange(1, 99), default=None,
+              help="Canary share in percent (--as canary; default 10).")
+@click.option("--env", required=True, help="Environment to change.")
+@repo_options
+def promote_command(model: str, env: str, version: int | None, alias: str | None, from_canary: bool,
+                    role: str, traffic: int | None, no_push: bool, repo: Path | None,
+                    crd_dir: Path | None, output: str) -> None:
+    """Open a pull request deploying an MLflow model version to an environment."""
+    from modelops.cli.main import _crd_dir, _root
+
+    if sum([version is not None, alias is not None, from_canary]) != 1:
+        raise click.UsageError("give exactly one of --version, --alias or --from-canary")
+    if from_canary and role != "main":
+        raise click.UsageError("--from-canary promotes to main: leave out --as")
+    if traffic is not None and role != "canary":
+        raise click.UsageError("--traffic is for --as canary")
+    if role == "canary" and traffic is None:
+        traffic = 10
+    root = _root(repo)
+    request = Request(model, env, version, alias, from_canary, role, traffic)  # type: ignore[arg-type]
+    outcome = promote(root, request, push=not no_push, crd_dir=_crd_dir(crd_dir, root))
+    _print(outcome, output, "Promoted")
+    sys.exit(0)
+
+
+@click.command(name="rollback")
+@click.argument("model")
+@click.option("--env", required=True, help="Environment to change.")
+@repo_options
+def rollback_command(model: str, env: str, no_push: bool, repo: Path | None, crd_dir: Path | None,
+                     output: str) -> None:
+    """Open a pull request moving an environment back to the version it ran before (from git history)."""
+    from modelops.cli.main import _crd_dir, _root
+
+    root = _root(repo)
+    outcome = rollback(root, model, env, push=not no_push, crd_dir=_crd_dir(crd_dir, root))
+    _print(outcome, output, "Rolled back")

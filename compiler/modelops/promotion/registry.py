@@ -1,0 +1,201 @@
+"""Read the MLflow model registry: versions, aliases, run metrics, and what Seldon must download.
+
+mlflow is imported inside the functions (the compile path never loads it). mlflow-skinny talks to a
+tracking server; the embedded SQLite store (no server) needs the full `mlflow` package.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import yaml
+
+if TYPE_CHECKING:
+    from modelops.compile.spec import MlflowSettings
+
+
+
+UNREACHABLE = "MO501"
+NOT_FOUND = "MO502"
+SKOPS = "MO503"
+REGISTRY_URI = "MO504"
+NO_DESTINATION = "MO505"
+LOCAL_PATH = "MO506"
+NO_MLFLOW = "MO507"
+REFUSED = "MO508"
+
+
+class RegistryError(Exception):
+    """A registry problem to report as one line; `code` is the MO5xx diagnostic code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    source: str
+    run_id: str | None
+    download_uri: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def tracking_uri(root: Path, settings: MlflowSettings) -> str:
+    """$MLFLOW_TRACKING_URI, else `mlflow.tracking_uri`, else the embedded SQLite store in the repo."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking_uri
+    if uri:
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            return f"sqlite:///{(root / uri.removeprefix('sqlite:///')).resolve()}"  # relative to the repo
+        return uri
+    store = (root / settings.embedded_store).resolve()
+    if not store.is_file():
+        raise RegistryError(UNREACHABLE, (
+            "no MLflow registry: set MLFLOW_TRACKING_URI or mlflow.tracking_uri in modelops.yaml, "
+            f"or register models in the embedded store {settings.embedded_store} "
+            f"(mlflow.set_tracking_uri('sqlite:///{settings.embedded_store}'))"))
+    return f"sqlite:///{store}"
+
+
+def storage_uri(download_uri: str, settings: MlflowSettings) -> str:
+    """The URI Seldon downloads: registry URIs refused, proxied artifacts mapped to their bucket."""
+    parsed = urlparse(download_uri)
+    scheme = parsed.scheme.lower()
+    if scheme in ("models", "runs"):
+        raise RegistryError(REGISTRY_URI, (
+            f"MLflow resolved the model to {download_uri}: Seldon cannot read {scheme}:/ URIs, "
+            "and modelops never pins them"))
+    if scheme == "mlflow-artifacts":
+        if not settings.artifacts_destination:
+            raise RegistryError(NO_DESTINATION, (
+                f"{download_uri} is served by the MLflow server, which Seldon cannot read: set "
+                "mlflow.artifacts_destination in modelops.yaml to the server's --artifacts-destination "
+                "bucket"))
+        return settings.artifacts_destination.rstrip("/") + "/" + parsed.path.lstrip("/").rstrip("/")
+    if scheme in ("", "file") or len(scheme) == 1:  # a path, file:// or a Windows drive letter
+        raise RegistryError(LOCAL_PATH, (
+            f"{download_uri} is a local path that Seldon cannot read: log the model to an artifact "
+            "store the cluster reaches (s3://, gs://, az://)"))
+    return download_uri.rstrip("/")
+
+
+def skops_problem(mlmodel_text: str) -> str | None:
+    """Why a model cannot be served by current Seldon images, read from its MLmodel file."""
+    try:
+        mlmodel = yaml.safe_load(mlmodel_text) or {}
+    except yaml.YAMLError:
+        return None
+    sklearn = (mlmodel.get("flavors") or {}).get("sklearn") or {}
+    if sklearn.get("serialization_format") == "skops":
+        return ("is a scikit-learn model saved in the skops format (MLflow 3's default), which the "
+                "MLflow inside current Seldon images cannot load: log it again with "
+                "mlflow.sklearn.log_model(..., serialization_format='cloudpickle')")
+    return None
+
+
+class Registry:
+    """An MlflowClient with bounded retries whose failures are one-line RegistryErrors."""
+
+    def __init__(self, uri: str, settings: MlflowSettings) -> None:
+        self.uri = uri
+        self.settings = settings
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.retries))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.timeout))
+        try:
+            from mlflow.tracking import MlflowClient
+        except ImportError as exc:
+            raise RegistryError(NO_MLFLOW, f"cannot import mlflow ({exc}): install mlflow-skinny") from exc
+        if uri.startswith("sqlite:"):
+            try:
+                import sqlalchemy  # noqa: F401  - only full mlflow brings the SQL store
+            except ImportError as exc:
+                raise RegistryError(NO_MLFLOW, (
+                    f"the embedded store {uri} needs the full mlflow package (mlflow-skinny only talks "
+                    "to a server): pip install mlflow==3.17.2, or set MLFLOW_TRACKING_URI")) from exc
+        self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    @classmethod
+    def from_config(cls, root: Path, settings: MlflowSettings) -> Registry:
+        return cls(tracking_uri(root, settings), settings)
+
+    def _call(self, what: str, function: Any, *args: Any) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return function(*args)
+        except MlflowException as exc:
+            text = str(exc)
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in text.lower():
+                raise RegistryError(NOT_FOUND, f"{what} not found in MLflow at {self.uri}") from exc
+            if "API request to" in text or exc.error_code in ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE"):
+                raise RegistryError(UNREACHABLE, self._unreachable(exc)) from exc
+            first = text.strip().splitlines()[0] if text.strip() else exc.error_code
+            raise RegistryError(REFUSED, f"MLflow at {self.uri} refused {what}: {first[:200]}") from exc
+        except OSError as exc:  # connection errors outside MLflow's own handling
+            raise RegistryError(UNREACHABLE, self._unreachable(exc)) from exc
+
+    def _unreachable(self, exc: Exception) -> str:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "Max retries exceeded" in reason or "Connection refused" in reason:
+            reason = "connection refused or timed out"
+        return (f"MLflow at {self.uri} failed after {self.settings.retries} retries: {reason[:200]} "
+                "(check MLFLOW_TRACKING_URI or mlflow.tracking_uri)")
+
+    def version(self, name: str, version: int) -> ModelVersion:
+        entry = self._call(f"version {version} of registered model {name!r}",
+                           self._client.get_model_version, name, str(version))
+        return self._complete(entry)
+
+    def by_alias(self, name: str, alias: str) -> ModelVersion:
+        entry = self._call(f"alias {alias!r} of registered model {name!r}",
+                           self._client.get_model_version_by_alias, name, alias)
+        return self._complete(entry)
+
+    def latest(self, name: str) -> ModelVersion:
+        if "'" in name:
+            raise RegistryError(NOT_FOUND, f"registered model name {name!r} contains a quote")
+        found = self._call(f"registered model {name!r}", self._client.search_model_versions,
+                           f"name = '{name}'")
+        if not found:
+            raise RegistryError(NOT_FOUND, f"registered model {name!r} has no versions ({self.uri})")
+        return self.version(name, max(int(v.version) for v in found))
+
+    def candidate(self, name: str, source: str) -> ModelVersion:
+        """`latest`, else the version an alias points at."""
+        return self.latest(name) if source == "latest" else self.by_alias(name, source)
+
+    def _complete(self, entry: Any) -> ModelVersion:
+        version = int(entry.version)
+        download = self._call(f"download URI of {entry.name} version {version}",
+                              self._client.get_model_version_download_uri, entry.name, str(version))
+        run_id = entry.run_id or None
+        metrics: dict[str, float] = {}
+        if run_id:
+            run = self._call(f"run {run_id} of {entry.name} version {version}", self._client.get_run, run_id)
+            metrics = dict(run.data.metrics)
+        return ModelVersion(entry.name, version, entry.source, run_id, download, metrics)
+
+    def mlmodel(self, download_uri: str) -> str | None:
+        """The text of the version's MLmodel file, or None when it cannot be read from here."""
+        from mlflow.artifacts import download_artifacts
+
+        with tempfile.TemporaryDirectory(prefix="modelops-mlmodel-") as folder:
+            try:
+                path = download_artifacts(artifact_uri=download_uri.rstrip("/") + "/MLmodel",
+                                          dst_path=folder, tracking_uri=self.uri)
+                return Path(path).read_text(encoding="utf-8")
+            except Exception:  # noqa: BLE001 - unreachable store, no credentials, no client library
+                return None
+
+    def ui_link(self, name: str, version: int) -> str | None:
+        base = self.settings.ui_url or (self.uri if self.uri.startswith(("http://", "https://")) else None)
+        return f"{base.rstrip('/')}/#/models/{name}/versions/{version}" if base else None

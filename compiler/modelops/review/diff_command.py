@@ -1,0 +1,65 @@
+"""`modelops diff BASE [HEAD]`: what a change does to the cluster, for reviewers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from modelops.compile.emit.tree import GENERATED
+
+
+@click.command(name="diff")
+@click.argument("base")
+@click.argument("head", required=False)
+@click.option("--repo", "-C", "repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Repository root (default: the nearest folder holding modelops.yaml).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="Terminal table, Markdown for a PR comment, or JSON.")
+@click.option("--show-yaml", is_flag=True, help="Also print the raw YAML diff (text format).")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when something changes, like `git diff`.")
+@click.option("--comment", "pull_request", type=int, default=None, metavar="PR",
+              help="Post (or update) the Markdown review as a comment on this pull request "
+              "(GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL).")
+def diff_command(base: str, head: str | None, repo: Path | None, fmt: str, show_yaml: bool,
+                 exit_code: bool, pull_request: int | None) -> None:
+    """Explain what changes in the cluster between BASE and HEAD.
+
+    BASE and HEAD are git refs; their committed generated/ trees are compared. Without HEAD, BASE is
+    compared with what the working tree compiles to.
+    """
+    from modelops.cli.main import _crd_dir, _report, _root
+    from modelops.compile.pipeline import build
+    from modelops.git.refs import files_at
+    from modelops.review.changes import print_terminal, review, to_json, to_markdown
+
+    root = _root(repo)
+    before = files_at(root, base, GENERATED)
+    if head is None:
+        result = build(root, None, _crd_dir(None, root))
+        if result.diagnostics:
+            _report(result.diagnostics, "text")
+            sys.exit(1)
+        after = result.files
+    else:
+        after = files_at(root, head, GENERATED)
+    outcome = review(before, after)
+    if pull_request is not None:
+        from modelops.review.comment import upsert_comment
+
+        repository = os.environ.get("GITHUB_REPOSITORY", "")
+        if not repository:
+            raise click.UsageError("--comment needs GITHUB_REPOSITORY (owner/name)")
+        action = upsert_comment(repository, pull_request, to_markdown(outcome))
+        click.echo(f"{action} the review comment on {repository}#{pull_request}", err=True)
+    if fmt == "markdown":
+        click.echo(to_markdown(outcome), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(to_json(outcome), indent=2, sort_keys=True))
+    else:
+        print_terminal(outcome, show_yaml)
+    if exit_code and not outcome.empty:
+        sys.exit(1)
