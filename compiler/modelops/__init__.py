@@ -1,3 +1,3 @@
 """modelops: compile model specs into Kubernetes manifests for Seldon."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
