@@ -90,9 +90,10 @@ def cli() -> None:
 def validate(paths: tuple[Path, ...], repo: Path | None, crd_dir: Path | None, output: str) -> None:
     """Check model files (default: all of models/) without writing anything."""
     from modelops.compile.pipeline import build
+    from modelops.git.history import past_texts
 
     root = _root(repo)
-    result = build(root, list(paths) or None, _crd_dir(crd_dir, root), history=True)
+    result = build(root, list(paths) or None, _crd_dir(crd_dir, root), history=past_texts(root))
     _report(result.diagnostics, output, {"models": result.models})
     if result.diagnostics:
         sys.exit(1)

@@ -24,7 +24,7 @@ from modelops.compile.generators.gitops import gitops_objects
 from modelops.compile.parallel import map_forked
 from modelops.compile.resolve import ResolvedModel, resolve
 from modelops.compile.rules.checks import check_model, check_spec
-from modelops.compile.rules.policy import check_policy, check_team_caps
+from modelops.compile.rules.policy import HistoryReader, check_policy, check_team_caps
 from modelops.compile.source import Document, load, parse, read_source
 from modelops.compile.spec import NAME_RE, ModelSpec, RepoConfig
 from modelops.compile.summary import ModelSummary, duplicate_names, name_collisions, summarize
@@ -123,13 +123,14 @@ def build(
     paths: list[Path] | None = None,
     crd_dir: Path | None = None,
     *,
-    history: bool = False,
+    history: HistoryReader | None = None,
     on_rendered: Callable[[dict[str, str]], None] | None = None,
 ) -> Build:
     """Run the whole pipeline over the models (all of them unless `paths` narrows it).
 
-    `history` also runs the gates that read git history (validate does; compile stays independent
-    of history so its output and speed depend on the working tree alone). `on_rendered` receives
+    A `history` reader (past texts of a model file) also runs the gates that judge by history
+    (validate passes one read from git; compile stays independent of history so its output and speed
+    depend on the working tree alone). `on_rendered` receives
     each model's rendered files as soon as they exist, before the run is known to be clean.
     """
     result = _build(root, paths, crd_dir, history, on_rendered)
@@ -168,13 +169,12 @@ class _Outcome:
 class _Context:
     config: RepoConfig | None
     config_doc: Document | None
-    root: Path
-    history: bool
+    history: HistoryReader | None
     validator: ManifestValidator
 
 
 def _build(
-    root: Path, paths: list[Path] | None, crd_dir: Path | None, history: bool,
+    root: Path, paths: list[Path] | None, crd_dir: Path | None, history: HistoryReader | None,
     on_rendered: Callable[[dict[str, str]], None] | None,
 ) -> Build:
     result = Build()
@@ -190,14 +190,14 @@ def _build(
             continue
         key = cache.key(shown, text)
         entry = cache.get(key)
-        if entry is not None and not history:  # the rollout gate needs every model resolved
+        if entry is not None and history is None:  # the rollout gate needs every model resolved
             slots.append(ModelSummary.from_json(entry["summary"]))
             result.files.update(entry["files"])
         else:
             slots.append(_Job(path, shown, text, key, entry))
     validator = ManifestValidator(crd_dir, root / FOLDER if cache_enabled() else None)
     jobs = [slot for slot in slots if isinstance(slot, _Job)]
-    work = partial(_compile_model, _Context(config, config_doc, root, history, validator))
+    work = partial(_compile_model, _Context(config, config_doc, history, validator))
     outcomes: list[_Outcome] = []
     for outcome in map_forked(work, jobs, PARALLEL_FROM):
         outcomes.append(outcome)
@@ -240,7 +240,7 @@ def _compile_model(context: _Context, job: _Job) -> _Outcome:
     model, errors = parse_model(job.text, job.shown, job.path)
     if model is None or context.config is None:
         return _Outcome(errors)
-    errors, deployed = _check(model, context.config, context.config_doc, context.root, context.history)
+    errors, deployed = _check(model, context.config, context.config_doc, context.history)
     outcome = _Outcome(errors, summarize(model.spec, model.doc, deployed))
     if not errors and job.entry is None:
         rendered = Build()
@@ -251,7 +251,7 @@ def _compile_model(context: _Context, job: _Job) -> _Outcome:
 
 
 def _check(
-    model: LoadedModel, config: RepoConfig, config_doc: Document | None, root: Path, history: bool
+    model: LoadedModel, config: RepoConfig, config_doc: Document | None, history: HistoryReader | None
 ) -> tuple[list[Diagnostic], list[ResolvedModel]]:
     """Every rule on one model; returns the problems and the environments that passed."""
     errors = check_spec(model.spec, model.doc, config, model.path.stem)
@@ -262,7 +262,7 @@ def _check(
         errors += env_errors
         if not env_errors:
             deployed.append(env_model)
-    errors += check_policy(deployed, config, config_doc, root, history=history)
+    errors += check_policy(deployed, config, config_doc, history)
     return errors, deployed
 
 

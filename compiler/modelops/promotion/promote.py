@@ -378,20 +378,15 @@ def previous_deployment(ctx: _Context, spec_name: str, env: str, current: Pin) -
     from modelops.compile.pipeline import MODELS_DIR
     from modelops.compile.resolve import resolve
     from modelops.compile.source import parse
-    from modelops.git.refs import git
+    from modelops.compile.spec import ModelSpec
+    from modelops.git.history import versions
 
     path = f"{MODELS_DIR}/{spec_name}.yaml"
-    for commit in git(ctx.root, "log", "--format=%H", ctx.base, "--", path).decode().split():
-        try:
-            text = git(ctx.root, "show", f"{commit}:{path}").decode()
-        except UserError:
-            continue  # deleted or renamed in this commit
+    for commit, text in versions(ctx.root, path, ctx.base):
         doc, _ = parse(text, path)
         if doc is None or not isinstance(doc.data, dict):
             continue
         try:
-            from modelops.compile.spec import ModelSpec
-
             spec = ModelSpec.model_validate(doc.data)
         except ValueError:
             continue

@@ -1,13 +1,14 @@
 """Policy gates from `environments.<env>.rules` and `teams` in modelops.yaml.
 
-They run with every validate and compile, and report like any other error. The rollout rule reads
-the git history of each model file.
+They run with every validate and compile, and report like any other error. The rollout rule judges
+each model file by its past versions, read by a history reader the caller passes in (validate builds
+one from git: compile never imports git itself).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
+from collections.abc import Callable, Iterable
 
 from modelops.compile.resolve import ResolvedModel, ResolvedVariant, resolve
 from modelops.compile.source import Document, parse
@@ -15,21 +16,23 @@ from modelops.compile.spec import ModelSpec, RepoConfig
 from modelops.compile.summary import ModelSummary
 from modelops.diagnostics import Diagnostic
 
+# A model file's past texts (given its repository-relative path), newest first.
+HistoryReader = Callable[[str], Iterable[str]]
+
 
 def check_policy(
     models: list[ResolvedModel],
     config: RepoConfig,
     config_doc: Document | None,
-    root: Path,
-    *,
-    history: bool = True,
+    history: HistoryReader | None = None,
 ) -> list[Diagnostic]:
+    """The environments' rules; the rollout gate only when a `history` reader is given."""
     errors: list[Diagnostic] = []
     for model in models:
         errors += _check_rules(model)
     rollout = [m for m in models if m.env_config.rules.require_rollout]
-    if rollout and history:
-        errors += _check_rollouts(rollout, config, config_doc, root)
+    if rollout and history is not None:
+        errors += _check_rollouts(rollout, config, config_doc, history)
     return errors
 
 
@@ -107,18 +110,12 @@ def _artifact(variant: ResolvedVariant) -> str | None:
 
 
 def _check_rollouts(
-    models: list[ResolvedModel], config: RepoConfig, config_doc: Document | None, root: Path
+    models: list[ResolvedModel], config: RepoConfig, config_doc: Document | None, read: HistoryReader
 ) -> list[Diagnostic]:
-    from modelops.git.refs import git
-
     errors = []
     for model in models:
         path = model.doc.path
-        try:
-            commits = git(root, "log", "--format=%H", "--", path).decode().split()
-        except Exception:  # noqa: BLE001 - not a git repository: the rule cannot be judged
-            commits = []
-        history = [_past(root, commit, path, model, config, config_doc) for commit in commits]
+        history = [_past(text, path, model, config, config_doc) for text in read(path)]
         history = [h for h in history if h is not None]
         mains = {uri for m, _ in history for uri in [m] if uri}
         trials = {uri for _, t in history for uri in t}
@@ -133,15 +130,9 @@ def _check_rollouts(
 
 
 def _past(
-    root: Path, commit: str, path: str, model: ResolvedModel, config: RepoConfig, config_doc: Document | None
+    text: str, path: str, model: ResolvedModel, config: RepoConfig, config_doc: Document | None
 ) -> tuple[str | None, set[str]] | None:
-    """(main artifact, canary/shadow artifacts) of the model in this env at a past commit."""
-    from modelops.git.refs import git
-
-    try:
-        text = git(root, "show", f"{commit}:{path}").decode()
-    except Exception:  # noqa: BLE001 - the file did not exist under this name then
-        return None
+    """(main artifact, canary/shadow artifacts) of the model in this env in a past version."""
     doc, errors = parse(text, path)
     if doc is None or not isinstance(doc.data, dict):
         return None
