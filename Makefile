@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MODELOPS_CRD_DIR ?= $(abspath $(firstword $(wildcard schemas/crds ../shared/crds)))
 export MODELOPS_CRD_DIR
 
-.PHONY: run test lint schema clean bench
+.PHONY: run test lint schema readme-rules clean bench
 
 $(BIN)/modelops: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(VENV)/.test-extras
 
 schema: $(BIN)/modelops
 	$(BIN)/modelops schema
+
+# The README's table of checks, from the rule registry (modelops/codes.py).
+readme-rules: $(BIN)/modelops
+	$(BIN)/python -c "from pathlib import Path; from modelops.codes import with_table; \
+	p = Path('README.md'); p.write_text(with_table(p.read_text()))"
 
 # Speed against Kapitan (own venv in bench/) and the floor; BENCH_ARGS="--n 100 --repeat 1" runs small.
 KAPITAN := bench/.venv-kapitan/bin/kapitan

@@ -212,6 +212,7 @@ cli.lazy_commands = {
     "promote": "modelops.promotion.promote:promote_command",
     "rollback": "modelops.promotion.promote:rollback_command",
     "autoupdate": "modelops.promotion.autoupdate:autoupdate_command",
+    "rule": "modelops.cli.commands.rule:rule_command",
 }
 
 

@@ -41,7 +41,7 @@ def pull_command(repo: Path | None, kubeconfig: Path | None, context: str | None
     """Write the cluster's CRD schemas (SeldonDeployment, ServiceMonitor, ...) into schemas/crds/."""
     from modelops.cli.main import _root
     from modelops.cluster.kube import ApiError, plural
-    from modelops.cluster.sync import CLUSTER, SyncAbort, connect
+    from modelops.cluster.sync import SyncAbort, connect
     from modelops.compile.emit.tree import write_file
     from modelops.compile.emit.validate import CRD_FILES
     from modelops.diagnostics import Diagnostic
@@ -67,11 +67,11 @@ def pull_command(repo: Path | None, kubeconfig: Path | None, context: str | None
                     missing += 1
                     click.echo(f"skipped {where}: CRD {name} is not installed")
                     continue
-                problems.append(Diagnostic(where, 1, 1, CLUSTER, f"cannot read CRD {name}: {exc}"))
+                problems.append(Diagnostic(where, 1, 1, "MO707", f"cannot read CRD {name}: {exc}"))
                 continue
             schema = crd_schema(crd, version)
             if schema is None:
-                problems.append(Diagnostic(where, 1, 1, CLUSTER,
+                problems.append(Diagnostic(where, 1, 1, "MO707",
                                            f"CRD {name} in the cluster does not serve {api_version}"))
                 continue
             write_file(target / filename, schema_text(schema))

@@ -23,8 +23,6 @@ from modelops.cluster.prune import Key, decide, key_of, ownership_selector
 from modelops.compile.emit.tree import GENERATED
 from modelops.diagnostics import Diagnostic
 
-CONFLICT, INVALID, FORBIDDEN, RETRIES, API, PRUNE_LIMIT, CLUSTER, NOT_CI, INPUT = (
-    "MO701", "MO702", "MO703", "MO704", "MO705", "MO706", "MO707", "MO708", "MO709")
 _SYMBOLS = {"create": "+", "update": "~", "unchanged": "=", "prune": "-"}
 # Kinds that belong to GitOps controllers, never to an environment's folder.
 _GITOPS_GROUPS = ("argoproj.io", "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io")
@@ -87,7 +85,7 @@ def load_desired(root: Path, env: str) -> list[Desired]:
 
     folder = root / GENERATED / env
     if not folder.is_dir():
-        raise SyncAbort(Diagnostic(f"{GENERATED}/{env}", 1, 1, INPUT,
+        raise SyncAbort(Diagnostic(f"{GENERATED}/{env}", 1, 1, "MO709",
                                    f"nothing generated for environment {env!r}: run `modelops compile`"))
     found = []
     for name, text in read_tree(folder).items():
@@ -100,10 +98,10 @@ def load_desired(root: Path, env: str) -> list[Desired]:
             mark = getattr(exc, "problem_mark", None)
             line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             message = f"not valid YAML: {exc}".splitlines()[0]
-            raise SyncAbort(Diagnostic(file, line, col, INPUT, message)) from exc
+            raise SyncAbort(Diagnostic(file, line, col, "MO709", message)) from exc
         for line, obj in documents:
             if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("metadata", {}).get("name"):
-                raise SyncAbort(Diagnostic(file, line, 1, INPUT, "not a Kubernetes object"))
+                raise SyncAbort(Diagnostic(file, line, 1, "MO709", "not a Kubernetes object"))
             namespace = name.split("/", 1)[0] if "/" in name else None
             obj["metadata"].setdefault("namespace", namespace)
             found.append(Desired(file, obj, line))
@@ -120,10 +118,10 @@ def environment_namespaces(root: Path, env: str, desired: list[Desired]) -> list
 
     config, _, errors = load_config(root)
     if errors or config is None:
-        raise SyncAbort(errors[0] if errors else Diagnostic("modelops.yaml", 1, 1, INPUT, "cannot load"))
+        raise SyncAbort(errors[0] if errors else Diagnostic("modelops.yaml", 1, 1, "MO709", "cannot load"))
     if env not in config.environments:
         known = ", ".join(sorted(config.environments))
-        raise SyncAbort(Diagnostic("modelops.yaml", 1, 1, INPUT,
+        raise SyncAbort(Diagnostic("modelops.yaml", 1, 1, "MO709",
                                    f"unknown environment {env!r} (known: {known})"))
     spaces = {config.environments[env].namespace}
     spaces |= {d.obj["metadata"]["namespace"] for d in desired if d.obj["metadata"].get("namespace")}
@@ -200,7 +198,7 @@ def _plan_prune(cluster: Cluster, env: str, desired: list[Desired], namespaces: 
         result.changes.append(Change("prune", obj, folder, live=obj))
     if not decision.allowed:
         result.diagnostics.append(Diagnostic(
-            folder, 1, 1, PRUNE_LIMIT,
+            folder, 1, 1, "MO706",
             f"refusing to prune {len(decision.delete)} of {decision.owned} objects "
             f"({decision.share:.0%} > {max_share:.0%}): check generated/{env}, or pass --prune-allow-all "
             "(or a higher --prune-max-share)"))
@@ -208,7 +206,7 @@ def _plan_prune(cluster: Cluster, env: str, desired: list[Desired], namespaces: 
 
 def _unreachable(exc: ApiError, env: str) -> None:
     if exc.status == 0:
-        raise SyncAbort(Diagnostic(f"{GENERATED}/{env}", 1, 1, CLUSTER, exc.message))
+        raise SyncAbort(Diagnostic(f"{GENERATED}/{env}", 1, 1, "MO707", exc.message))
 
 
 def _diagnostic(file: str, line: int, obj: dict[str, Any], exc: ApiError, verb: str) -> Diagnostic:
@@ -216,14 +214,14 @@ def _diagnostic(file: str, line: int, obj: dict[str, Any], exc: ApiError, verb: 
     what = f"{obj.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
     if exc.status == 409:
         hint = " (another field manager owns these fields: fix the live object, or --force-conflicts)"
-        return Diagnostic(file, line, 1, CONFLICT, f"{what}: {verb} conflict: {exc.message}{hint}")
+        return Diagnostic(file, line, 1, "MO701", f"{what}: {verb} conflict: {exc.message}{hint}")
     if exc.status == 422:
-        return Diagnostic(file, line, 1, INVALID, f"{what}: rejected as invalid: {exc.message}")
+        return Diagnostic(file, line, 1, "MO702", f"{what}: rejected as invalid: {exc.message}")
     if exc.status in (401, 403):
-        return Diagnostic(file, line, 1, FORBIDDEN, f"{what}: {verb} forbidden: {exc.message}")
+        return Diagnostic(file, line, 1, "MO703", f"{what}: {verb} forbidden: {exc.message}")
     if exc.status in (0, 429) or exc.status >= 500:
-        return Diagnostic(file, line, 1, RETRIES, f"{what}: {verb} failed after retries: {exc}")
-    return Diagnostic(file, line, 1, API, f"{what}: {verb} failed: {exc}")
+        return Diagnostic(file, line, 1, "MO704", f"{what}: {verb} failed after retries: {exc}")
+    return Diagnostic(file, line, 1, "MO705", f"{what}: {verb} failed: {exc}")
 
 
 # --- applying ----------------------------------------------------------------------------------
@@ -287,7 +285,7 @@ def connect(kubeconfig: Path | None, context: str | None, max_retries: int) -> C
     try:
         return Cluster(load_configuration(kubeconfig, context), max_retries=max_retries)
     except ConfigError as exc:
-        raise SyncAbort(Diagnostic(str(kubeconfig or "kubeconfig"), 1, 1, CLUSTER, str(exc))) from exc
+        raise SyncAbort(Diagnostic(str(kubeconfig or "kubeconfig"), 1, 1, "MO707", str(exc))) from exc
 
 
 def emit(diagnostics: list[Diagnostic], output: str, payload: dict[str, Any]) -> None:
@@ -335,7 +333,7 @@ def sync_command(env: str, dry_run: str, prune: bool, prune_max_share: float, pr
         namespaces = environment_namespaces(root, env, desired)
         mode = sync_mode(root, env)
         if mode != "ci" and not (server_dry_run or plan_only):
-            raise SyncAbort(Diagnostic("modelops.yaml", 1, 1, NOT_CI,
+            raise SyncAbort(Diagnostic("modelops.yaml", 1, 1, "MO708",
                                        f"environment {env} is synced by {mode}, not by `modelops sync` "
                                        "(--dry-run=server and --plan-only still work)"))
         cluster = connect(kubeconfig, context, max_retries)

@@ -88,9 +88,7 @@ def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] |
             registry = registry or Registry.from_config(root, config.mlflow)
             decision = _decide(root, spec, doc, config, config_doc, registry, registered, push, crd_dir)
         except RegistryError as exc:
-            from modelops.promotion.registry import UNREACHABLE
-
-            if exc.code == UNREACHABLE:
+            if exc.code == "MO501":
                 where = f"{MODELS_DIR}/{filename}"
                 raise UserError([Diagnostic(where, 1, 1, exc.code, exc.message)]) from exc
             decision = Decision(spec.name, policy.env, action="error", reason=exc.message)

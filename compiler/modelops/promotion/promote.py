@@ -19,7 +19,7 @@ import click
 from modelops.compile.source import Document
 from modelops.diagnostics import Diagnostic, UserError
 from modelops.promotion.edit import EditError, Pin, Role
-from modelops.promotion.registry import NO_DESTINATION, ModelVersion, Registry, RegistryError
+from modelops.promotion.registry import ModelVersion, Registry, RegistryError
 
 if TYPE_CHECKING:
     from modelops.compile.resolve import ResolvedModel, ResolvedVariant
@@ -111,7 +111,7 @@ def _canary(deployed: ResolvedModel | None) -> ResolvedVariant | None:
 
 
 def _registry_error(exc: RegistryError, doc: Document, ctx: _Context) -> UserError:
-    if exc.code == NO_DESTINATION and ctx.config_doc is not None:
+    if exc.code == "MO505" and ctx.config_doc is not None:
         return UserError([ctx.config_doc.diagnostic(("mlflow",), exc.code, exc.message, key=True)])
     return UserError([doc.diagnostic(("name",), exc.code, exc.message)])
 
@@ -345,28 +345,26 @@ def _choose(request: Request, deployed: ResolvedModel | None, doc: Document) -> 
 
 
 def _check_flavor(mlmodel: str | None, candidate: ModelVersion, doc: Document, outcome: Outcome) -> None:
-    from modelops.promotion.registry import SKOPS, skops_problem
+    from modelops.promotion.registry import skops_problem
 
     if mlmodel is None:
         outcome.notes.append("the MLmodel file is not readable from here: its flavor was not checked")
         return
     problem = skops_problem(mlmodel)
     if problem:
-        raise UserError([doc.diagnostic(("name",), SKOPS,
+        raise UserError([doc.diagnostic(("name",), "MO503",
                                         f"{candidate.name} version {candidate.version} {problem}")])
 
 
 def _current(registry: Registry, deployed: ResolvedModel | None, name: str, doc: Document,
              ctx: _Context) -> ModelVersion | None:
-    from modelops.promotion.registry import NOT_FOUND
-
     model, version = mlflow_ref(deployed.main if deployed else None)
     if version is None:
         return None
     try:
         return registry.version(model or name, version)
     except RegistryError as exc:
-        if exc.code == NOT_FOUND:
+        if exc.code == "MO502":
             return None
         raise _registry_error(exc, doc, ctx) from exc
 

@@ -19,17 +19,6 @@ if TYPE_CHECKING:
     from modelops.compile.spec import MlflowSettings
 
 
-
-UNREACHABLE = "MO501"
-NOT_FOUND = "MO502"
-SKOPS = "MO503"
-REGISTRY_URI = "MO504"
-NO_DESTINATION = "MO505"
-LOCAL_PATH = "MO506"
-NO_MLFLOW = "MO507"
-REFUSED = "MO508"
-
-
 class RegistryError(Exception):
     """A registry problem to report as one line; `code` is the MO5xx diagnostic code."""
 
@@ -58,7 +47,7 @@ def tracking_uri(root: Path, settings: MlflowSettings) -> str:
         return uri
     store = (root / settings.embedded_store).resolve()
     if not store.is_file():
-        raise RegistryError(UNREACHABLE, (
+        raise RegistryError("MO501", (
             "no MLflow registry: set MLFLOW_TRACKING_URI or mlflow.tracking_uri in modelops.yaml, "
             f"or register models in the embedded store {settings.embedded_store} "
             f"(mlflow.set_tracking_uri('sqlite:///{settings.embedded_store}'))"))
@@ -70,18 +59,18 @@ def storage_uri(download_uri: str, settings: MlflowSettings) -> str:
     parsed = urlparse(download_uri)
     scheme = parsed.scheme.lower()
     if scheme in ("models", "runs"):
-        raise RegistryError(REGISTRY_URI, (
+        raise RegistryError("MO504", (
             f"MLflow resolved the model to {download_uri}: Seldon cannot read {scheme}:/ URIs, "
             "and modelops never pins them"))
     if scheme == "mlflow-artifacts":
         if not settings.artifacts_destination:
-            raise RegistryError(NO_DESTINATION, (
+            raise RegistryError("MO505", (
                 f"{download_uri} is served by the MLflow server, which Seldon cannot read: set "
                 "mlflow.artifacts_destination in modelops.yaml to the server's --artifacts-destination "
                 "bucket"))
         return settings.artifacts_destination.rstrip("/") + "/" + parsed.path.lstrip("/").rstrip("/")
     if scheme in ("", "file") or len(scheme) == 1:  # a path, file:// or a Windows drive letter
-        raise RegistryError(LOCAL_PATH, (
+        raise RegistryError("MO506", (
             f"{download_uri} is a local path that Seldon cannot read: log the model to an artifact "
             "store the cluster reaches (s3://, gs://, az://)"))
     return download_uri.rstrip("/")
@@ -113,12 +102,12 @@ class Registry:
         try:
             from mlflow.tracking import MlflowClient
         except ImportError as exc:
-            raise RegistryError(NO_MLFLOW, f"cannot import mlflow ({exc}): install mlflow-skinny") from exc
+            raise RegistryError("MO507", f"cannot import mlflow ({exc}): install mlflow-skinny") from exc
         if uri.startswith("sqlite:"):
             try:
                 import sqlalchemy  # noqa: F401  - only full mlflow brings the SQL store
             except ImportError as exc:
-                raise RegistryError(NO_MLFLOW, (
+                raise RegistryError("MO507", (
                     f"the embedded store {uri} needs the full mlflow package (mlflow-skinny only talks "
                     "to a server): pip install mlflow==3.17.2, or set MLFLOW_TRACKING_URI")) from exc
         self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -135,13 +124,13 @@ class Registry:
         except MlflowException as exc:
             text = str(exc)
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in text.lower():
-                raise RegistryError(NOT_FOUND, f"{what} not found in MLflow at {self.uri}") from exc
+                raise RegistryError("MO502", f"{what} not found in MLflow at {self.uri}") from exc
             if "API request to" in text or exc.error_code in ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE"):
-                raise RegistryError(UNREACHABLE, self._unreachable(exc)) from exc
+                raise RegistryError("MO501", self._unreachable(exc)) from exc
             first = text.strip().splitlines()[0] if text.strip() else exc.error_code
-            raise RegistryError(REFUSED, f"MLflow at {self.uri} refused {what}: {first[:200]}") from exc
+            raise RegistryError("MO508", f"MLflow at {self.uri} refused {what}: {first[:200]}") from exc
         except OSError as exc:  # connection errors outside MLflow's own handling
-            raise RegistryError(UNREACHABLE, self._unreachable(exc)) from exc
+            raise RegistryError("MO501", self._unreachable(exc)) from exc
 
     def _unreachable(self, exc: Exception) -> str:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -162,11 +151,11 @@ class Registry:
 
     def latest(self, name: str) -> ModelVersion:
         if "'" in name:
-            raise RegistryError(NOT_FOUND, f"registered model name {name!r} contains a quote")
+            raise RegistryError("MO502", f"registered model name {name!r} contains a quote")
         found = self._call(f"registered model {name!r}", self._client.search_model_versions,
                            f"name = '{name}'")
         if not found:
-            raise RegistryError(NOT_FOUND, f"registered model {name!r} has no versions ({self.uri})")
+            raise RegistryError("MO502", f"registered model {name!r} has no versions ({self.uri})")
         return self.version(name, max(int(v.version) for v in found))
 
     def candidate(self, name: str, source: str) -> ModelVersion:

@@ -1,0 +1,314 @@
+"""Every diagnostic code modelops reports, defined once: `modelops rule CODE` explains one.
+
+Plain data, imported by `modelops rule` and the README generator only (diagnostics carry the code
+as a string literal, so the compile path never loads this module). Emitting sites write the code as
+a literal too (`"MO224"`), so one grep finds its definition, emitters and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    family: str
+    title: str
+    explanation: str
+
+
+RULES: tuple[Rule, ...] = (
+    # --- source: reading YAML safely ------------------------------------------------------------
+    Rule("MO001", "source", "invalid YAML, several documents, or a file that is not UTF-8 text",
+         "The file must be one UTF-8 YAML document. The message quotes the parser's problem at the "
+         "position it found it.\n\nBefore:\n  name: iris\n  team: [risk\nAfter:\n  name: iris\n"
+         "  team: risk"),
+    Rule("MO002", "source", "a custom or Python YAML tag",
+         "Only plain YAML types (maps, lists, strings, numbers, booleans, null) are read: a tag such "
+         "as !!python/object or !include could run code or hide content from review.\n\n"
+         "Before:\n  replicas: !env REPLICAS\nAfter:\n  replicas: 2"),
+    Rule("MO003", "source", "a merge key (<<)",
+         "Merge keys are not part of YAML 1.2 and hide where a value comes from. Write the keys out, "
+         "or put shared settings in the environment's defaults in modelops.yaml.\n\n"
+         "Before:\n  production:\n    <<: *base\nAfter:\n  production:\n    replicas: 2"),
+    Rule("MO004", "source", "a mapping key that is not a plain string",
+         "Keys must be strings: `1:` or `true:` or a list used as a key are refused.\n\n"
+         "Before:\n  env:\n    1: x\nAfter:\n  env:\n    \"1\": x"),
+    Rule("MO005", "source", "a duplicate key",
+         "YAML parsers silently keep the last of two equal keys; modelops refuses them so a review "
+         "sees what is deployed.\n\nBefore:\n  replicas: 2\n  replicas: 3\nAfter:\n  replicas: 3"),
+    Rule("MO006", "source", "a document that expands beyond 100000 nodes or nests too deeply",
+         "Aliases are expanded under a size budget so a 'billion laughs' file cannot exhaust memory. "
+         "Write the values out instead of nesting aliases."),
+    Rule("MO010", "source", "no modelops.yaml in the repository",
+         "Every command looks for modelops.yaml in the current folder and its parents (or `--repo`). "
+         "Create one that defines at least the environments.\n\nAfter:\n  environments:\n"
+         "    staging: {namespace: models-staging}"),
+    # --- git and GitHub ---------------------------------------------------------------------------
+    Rule("MO020", "git", "a git command failed, or git is not installed",
+         "Commands that read history or make branches (`diff`, `promote`, `rollback`) run git; the "
+         "message is git's own last line, e.g. an unknown revision given to `modelops diff --base`."),
+    Rule("MO030", "github", "no GitHub token to comment or open a pull request with",
+         "`modelops diff --comment` needs GITHUB_TOKEN; `promote` and `rollback` read the variable "
+         "named by github.token_env (default GITHUB_TOKEN). Set it, or use --no-push / drop "
+         "--comment."),
+    Rule("MO031", "github", "GitHub refused a call or stayed unreachable after retries",
+         "5xx answers and rate limits are retried with backoff; after that, or on a refusal (401, "
+         "403, 404), the message names the repository and GitHub's answer. Check the token's "
+         "permissions (pull requests and contents: write) and github.api_url."),
+    # --- spec: the shape of model files and modelops.yaml ---------------------------------------
+    Rule("MO100", "spec", "a value of the wrong type or form",
+         "The message names the key and what it expects (a number, a quantity such as 512Mi, a "
+         "lowercase name...). The editor schema in schemas/ shows the same rules while typing.\n\n"
+         "Before:\n  replicas: two\nAfter:\n  replicas: 2"),
+    Rule("MO101", "spec", "an unknown key",
+         "Unknown keys are errors, not ignored, so a typo never silently drops a setting; the "
+         "message suggests the closest known key.\n\nBefore:\n  replica: 2\nAfter:\n  replicas: 2"),
+    Rule("MO102", "spec", "a required key is missing",
+         "Every model needs name, team and framework; the message names the key and where.\n\n"
+         "Before:\n  name: iris\nAfter:\n  name: iris\n  team: risk\n  framework: sklearn"),
+    Rule("MO103", "spec", "an invalid name used as a key",
+         "Environment, variant and team names become parts of Kubernetes names: lowercase letters, "
+         "digits and '-', starting and ending with a letter or digit.\n\n"
+         "Before:\n  traffic:\n    Canary_1: {weight: 10}\nAfter:\n  traffic:\n"
+         "    canary-1: {weight: 10}"),
+    # --- model: rules on the model file itself --------------------------------------------------
+    Rule("MO201", "model", "the model's name differs from its file name",
+         "models/NAME.yaml must say `name: NAME`, so a file name finds the model and its generated "
+         "objects.\n\nBefore (models/iris.yaml):\n  name: iris-classifier\nAfter:\n  name: iris"),
+    Rule("MO202", "model", "a team not listed in modelops.yaml",
+         "When modelops.yaml lists teams, every model's team must be one of them (it decides "
+         "CODEOWNERS and the team's replica cap).\n\nBefore:\n  team: riskk\nAfter:\n  team: risk"),
+    Rule("MO203", "model", "an environment not defined in modelops.yaml",
+         "A model's `environments` keys (and `--env` of promote and rollback) must be environments "
+         "of modelops.yaml.\n\nBefore:\n  environments:\n    prod: {}\nAfter:\n  environments:\n"
+         "    production: {}"),
+    Rule("MO204", "model", "`image` without framework custom, or custom without `image`",
+         "Prepackaged servers (sklearn, xgboost, ...) bring their own image; only framework custom "
+         "runs yours.\n\nBefore:\n  framework: sklearn\n  image: acme/iris:1\nAfter:\n"
+         "  framework: custom\n  image: acme/iris:1"),
+    Rule("MO205", "model", "a protocol the model server does not speak",
+         "The sklearn, xgboost, mlflow and huggingface servers do not speak the tensorflow protocol; "
+         "Triton speaks only v2.\n\nBefore:\n  framework: sklearn\n  protocol: tensorflow\nAfter:\n"
+         "  framework: sklearn\n  protocol: v2"),
+    Rule("MO206", "model", "two files define the same model name",
+         "One file per model: a model's name decides its generated objects, so two files of one "
+         "name would overwrite each other. Rename or merge one of them."),
+    Rule("MO207", "model", "`autoupdate.env` is not an environment the model runs in",
+         "Automatic updates open promotions for one environment of the model.\n\nBefore:\n"
+         "  environments: {staging: {}}\n  autoupdate: {env: production}\nAfter:\n"
+         "  autoupdate: {env: staging}"),
+    # --- target: names and features the platform takes ------------------------------------------
+    Rule("MO210", "target",
+         "a name the target derives is over 63 characters (Seldon v1 `<model>-<variant>-0-<model>` "
+         "Deployments, `<model>-<variant>` Services, `<model>-metrics`; Core 2 Models and the "
+         "Experiment; KServe `<model>-predictor` and the host label `<model>-predictor-<namespace>`)",
+         "Kubernetes names are at most 63 characters. The target derives names from the model and "
+         "variant names: Seldon v1 `<model>-<variant>-0-<model>` Deployments, `<model>-<variant>` "
+         "Services, `<model>-metrics`; Core 2 Models and the Experiment; KServe `<model>-predictor` "
+         "and the host label `<model>-predictor-<namespace>`. The message says by how much it is "
+         "over: shorten the model or variant name."),
+    Rule("MO211", "target", "two objects derive the same name in one namespace",
+         "Within one model or across models, no two objects of an environment's namespace may share a "
+         "derived name (e.g. model `a-b` variant `c` and model `a` variant `b-c`). Rename the model or "
+         "the variant."),
+    Rule("MO301", "target", "a feature the model's target cannot express (e.g. `lightgbm` on Seldon "
+         "Core v1, a shadow on KServe, `resources.requests.cpu` on Seldon Core 2): never dropped "
+         "silently, see Targets",
+         "Never dropped silently: e.g. `lightgbm` on Seldon Core v1, a shadow on KServe, "
+         "`resources.requests.cpu` on Seldon Core 2, `logging.sample` where the logger records every "
+         "request. See the README's Targets section; move the model to a target that has it, or "
+         "remove the setting.\n\nBefore:\n  target: kserve\n  traffic:\n    main: {}\n"
+         "    next: {shadow: true}\nAfter:\n  target: seldon-v1\n  traffic:\n    main: {}\n"
+         "    next: {shadow: true}"),
+    # --- traffic: the rules Seldon's admission webhook enforces ---------------------------------
+    Rule("MO220", "traffic", "a shadow variant with a weight",
+         "A shadow gets a copy of all traffic, so it takes no weight.\n\nBefore:\n"
+         "  traffic:\n    next: {shadow: true, weight: 10}\nAfter:\n  traffic:\n"
+         "    next: {shadow: true}"),
+    Rule("MO221", "traffic", "more than one shadow variant",
+         "Seldon allows at most one shadow per deployment: remove or merge the others."),
+    Rule("MO222", "traffic", "a shadow is the only variant",
+         "A shadow mirrors traffic served by another variant: add a main variant.\n\nBefore:\n"
+         "  traffic:\n    next: {shadow: true}\nAfter:\n  traffic:\n    main: {}\n"
+         "    next: {shadow: true}"),
+    Rule("MO223", "traffic", "a variant without a weight while several share traffic",
+         "With two or more serving variants each needs a weight, and they sum to 100.\n\nBefore:\n"
+         "  traffic:\n    main: {}\n    canary: {weight: 10}\nAfter:\n  traffic:\n"
+         "    main: {weight: 90}\n    canary: {weight: 10}"),
+    Rule("MO224", "traffic", "serving weights that do not sum to 100",
+         "Seldon rejects traffic that does not add up to 100; a single serving variant takes all of "
+         "it (weight unset or 100).\n\nBefore:\n  traffic:\n    main: {weight: 85}\n"
+         "    canary: {weight: 10}\nAfter:\n  traffic:\n    main: {weight: 90}\n"
+         "    canary: {weight: 10}"),
+    # --- artifact ---------------------------------------------------------------------------------
+    Rule("MO230", "artifact", "a prepackaged server without `artifact.uri`",
+         "Every server but custom and huggingface loads the model from its storage URI.\n\n"
+         "Before:\n  framework: sklearn\nAfter:\n  framework: sklearn\n  artifact:\n"
+         "    uri: s3://acme-models/iris/3"),
+    Rule("MO231", "artifact", "an artifact URI Seldon cannot read or policy refuses: `models:/`, "
+         "`mlflow-artifacts:/`, local paths, credentials in URIs, schemes and buckets outside `policy`",
+         "Refused: `models:/` and `mlflow-artifacts:/` (pin the storage URI: `modelops promote` does "
+         "this), local paths, credentials in URIs (name a Secret in artifact.secret), and schemes or "
+         "buckets outside policy.allowed_schemes / allowed_buckets.\n\nBefore:\n"
+         "  artifact: {uri: models:/iris/3}\nAfter:\n  artifact: {uri: s3://acme-models/iris/3}"),
+    # --- scaling ------------------------------------------------------------------------------------
+    Rule("MO240", "scaling", "replicas or autoscaling.max above policy.max_replicas",
+         "modelops.yaml's policy.max_replicas caps every variant.\n\nBefore:\n  replicas: 50\n"
+         "After:\n  replicas: 10"),
+    Rule("MO241", "scaling", "both `replicas` and `autoscaling`",
+         "With autoscaling, min and max decide the replicas.\n\nBefore:\n  replicas: 2\n"
+         "  autoscaling: {min: 2, max: 6, cpu: 70}\nAfter:\n  autoscaling: {min: 2, max: 6, cpu: 70}"),
+    Rule("MO242", "scaling", "autoscaling without `max`",
+         "An autoscaler needs an upper bound.\n\nBefore:\n  autoscaling: {min: 2, cpu: 70}\n"
+         "After:\n  autoscaling: {min: 2, max: 6, cpu: 70}"),
+    Rule("MO243", "scaling", "autoscaling.min above autoscaling.max",
+         "Before:\n  autoscaling: {min: 8, max: 6, cpu: 70}\nAfter:\n"
+         "  autoscaling: {min: 2, max: 6, cpu: 70}"),
+    Rule("MO244", "scaling", "autoscaling without a target",
+         "Name what to scale on: cpu or memory (percent of the request) or rps.\n\nBefore:\n"
+         "  autoscaling: {min: 2, max: 6}\nAfter:\n  autoscaling: {min: 2, max: 6, cpu: 70}"),
+    # --- resources and secrets --------------------------------------------------------------------
+    Rule("MO250", "resources", "a resource request above its limit",
+         "Kubernetes rejects a pod whose request exceeds its limit.\n\nBefore:\n  resources:\n"
+         "    requests: {memory: 2Gi}\n    limits: {memory: 1Gi}\nAfter:\n  resources:\n"
+         "    requests: {memory: 1Gi}\n    limits: {memory: 1Gi}"),
+    Rule("MO260", "secrets", "an environment variable that looks like a credential",
+         "Names such as *_TOKEN or *PASSWORD, and values such as AWS keys or signed URLs, must not be "
+         "in git: store them in a Kubernetes Secret and name it in artifact.secret.\n\nBefore:\n"
+         "  env: {AWS_SECRET_ACCESS_KEY: abc}\nAfter:\n  artifact: {uri: s3://acme-models/iris/3, "
+         "secret: iris-s3}"),
+    # --- logging ------------------------------------------------------------------------------------
+    Rule("MO270", "logging", "logging to Kafka without a broker",
+         "Set logging.kafka.broker (host:port) in the model or in the environment's defaults.\n\n"
+         "Before:\n  logging: {mode: all, kafka: {topic: payloads}}\nAfter:\n"
+         "  logging: {mode: all, kafka: {broker: kafka:9092, topic: payloads}}"),
+    Rule("MO271", "logging", "logging sets both `url` and `kafka`",
+         "Choose one sink: `url: null` drops an inherited HTTP sink, `kafka: null` an inherited Kafka "
+         "sink.\n\nBefore:\n  logging: {mode: all, url: http://sink, kafka: {broker: kafka:9092}}\n"
+         "After:\n  logging: {mode: all, url: http://sink}"),
+    Rule("MO272", "logging", "a sink or `sample` in a model file while logging.mode is none",
+         "They would have no effect: set mode to request, response or all, or remove them.\n\n"
+         "Before:\n  logging: {url: http://sink}\nAfter:\n  logging: {mode: all, url: http://sink}"),
+    Rule("MO273", "logging", "a logging.url that is not http(s)",
+         "Before:\n  logging: {mode: all, url: sink:8080}\nAfter:\n"
+         "  logging: {mode: all, url: http://sink:8080}"),
+    # --- policy: environments' rules and teams' caps in modelops.yaml -------------------------------
+    Rule("MO401", "policy", "monitoring switched off where rules.require_monitoring is set",
+         "Before:\n  monitoring: {enabled: false}\nAfter: remove the key (monitoring is on by "
+         "default), or run the model only in environments without the rule."),
+    Rule("MO402", "policy", "a serving variant may run fewer than rules.min_replicas",
+         "replicas, or autoscaling.min when it autoscales, must reach the environment's minimum.\n\n"
+         "Before:\n  replicas: 1\nAfter:\n  replicas: 2"),
+    Rule("MO403", "policy", "a variant without resources.limits.memory where rules.require_memory_limit "
+         "is set",
+         "Before:\n  resources: {requests: {memory: 1Gi}}\nAfter:\n"
+         "  resources: {requests: {memory: 1Gi}, limits: {memory: 1Gi}}"),
+    Rule("MO404", "policy", "a team's models together exceed teams.<team>.max_replicas",
+         "Each team's models may run at most its cap of replicas per environment (autoscaling counts "
+         "its max); the message lists each model's share. Lower replicas, or raise the cap."),
+    Rule("MO405", "policy", "a new artifact reaches main without a canary or shadow first",
+         "With rules.require_rollout, the main variant's artifact.uri in that environment must be one "
+         "the environment ran before, as main or as a canary or shadow variant. It is judged from the "
+         "git history of the model file (`modelops validate` only, so CI needs the full history: "
+         "fetch-depth: 0); a file without history is not judged.\n\nBefore (main jumps to 13):\n"
+         "  traffic:\n    main: {artifact: {uri: s3://acme-models/eta/13}}\nAfter (13 runs as a "
+         "canary first, and becomes main in a later change):\n  traffic:\n    main: {weight: 90}\n"
+         "    canary: {weight: 10, artifact: {uri: s3://acme-models/eta/13}}"),
+    # --- promotion: MLflow, pull requests, rollback -----------------------------------------------
+    Rule("MO501", "promotion", "MLflow unreachable, or no registry configured",
+         "Set MLFLOW_TRACKING_URI or mlflow.tracking_uri in modelops.yaml (or register models in the "
+         "embedded store); calls are retried mlflow.retries times with mlflow.timeout."),
+    Rule("MO502", "promotion", "the model version or alias is not in MLflow",
+         "Check the registered model's name (autoupdate.registered_model, else the pinned "
+         "artifact.mlflow.model, else the model's name) and the version or alias asked for."),
+    Rule("MO503", "promotion", "a scikit-learn model saved as skops",
+         "Seldon's sklearn server loads pickle/joblib models only (read from the version's MLmodel): "
+         "log the model with serialization_format='cloudpickle' or 'pickle'."),
+    Rule("MO504", "promotion", "MLflow resolved the model to a registry URI",
+         "Seldon cannot read models:/ or runs:/ URIs and modelops never pins them: log the model "
+         "to an artifact store the cluster reaches."),
+    Rule("MO505", "promotion", "an mlflow-artifacts:/ URI without mlflow.artifacts_destination",
+         "The MLflow server proxies these; Seldon cannot read them. Set mlflow.artifacts_destination "
+         "to the server's --artifacts-destination bucket.\n\nAfter (modelops.yaml):\n  mlflow:\n"
+         "    artifacts_destination: s3://acme-mlflow"),
+    Rule("MO506", "promotion", "the model version's artifact is a local path",
+         "Log the model to an artifact store the cluster reaches (s3://, gs://, az://)."),
+    Rule("MO507", "promotion", "mlflow cannot be imported, or is too small for the embedded store",
+         "Install the promote extra (`pip install 'modelops-gitops[promote]'`); the embedded sqlite "
+         "store needs the full mlflow package, a server only mlflow-skinny."),
+    Rule("MO508", "promotion", "MLflow refused the request",
+         "An answer other than not-found or unavailable (e.g. permission denied); the message quotes "
+         "MLflow's first line."),
+    Rule("MO510", "promotion", "the model is not on the base branch",
+         "Promotions start from `<remote>/<base>` (git.remote, git.base): merge the model file first, "
+         "or check the model's name."),
+    Rule("MO511", "promotion", "the model file cannot be edited that way",
+         "E.g. --from-canary without a canary that pins an MLflow version, a candidate that already "
+         "runs as main, or an environment written in a form the editor cannot change safely."),
+    Rule("MO512", "promotion", "no git remote to push the promotion to",
+         "Add the remote, set git.remote in modelops.yaml, or use --no-push for a local branch."),
+    Rule("MO513", "promotion", "the GitHub repository cannot be told from the remote URL",
+         "Set github.repository (owner/name) in modelops.yaml.\n\nAfter:\n  github:\n"
+         "    repository: acme/models"),
+    Rule("MO514", "promotion", "nothing to roll back to",
+         "The model does not run in that environment, or the git history of its file on the base "
+         "branch shows no earlier main artifact there."),
+    Rule("MO520", "promotion", "the webhook secret is unset",
+         "`modelops autoupdate serve` accepts only signed MLflow webhooks: export the variable named "
+         "by mlflow.webhook_secret_env (the secret given to MLflow's create_webhook)."),
+    # --- cluster: `modelops sync` and `schemas pull` ----------------------------------------------
+    Rule("MO701", "cluster", "server-side apply conflict",
+         "Another field manager (e.g. a `kubectl edit`) owns fields modelops sets: fix the live object, "
+         "or take them back with --force-conflicts."),
+    Rule("MO702", "cluster", "the API server rejected an object as invalid",
+         "A 422 answer; the message quotes the server's reason. The cluster may run an older CRD "
+         "than the output was validated against: `modelops schemas pull` reads the cluster's."),
+    Rule("MO703", "cluster", "forbidden",
+         "A 401 or 403 answer: the credentials may not do this in that namespace (RBAC)."),
+    Rule("MO704", "cluster", "still failing after retries",
+         "429 and 5xx answers and lost connections are retried (--max-retries, exponential backoff, "
+         "Retry-After honoured); this one kept failing."),
+    Rule("MO705", "cluster", "another API error",
+         "An answer that is not a conflict, invalid, forbidden or retryable, e.g. 404 for a kind "
+         "whose CRD is not installed: the message quotes the server."),
+    Rule("MO706", "cluster", "prune refused: it would delete too much",
+         "Nothing changed. More than --prune-max-share (default 0.5) of the environment's owned "
+         "objects would go: check generated/ENV, or pass --prune-allow-all."),
+    Rule("MO707", "cluster", "the cluster cannot be reached or configured",
+         "From --kubeconfig / $KUBECONFIG / ~/.kube/config and --context, else the in-cluster service "
+         "account, like kubectl; also a CRD that `schemas pull` cannot read."),
+    Rule("MO708", "cluster", "the environment is synced by Argo CD or Flux",
+         "`sync: argocd|flux` environments are applied by their controller; --dry-run=server and "
+         "--plan-only still work."),
+    Rule("MO709", "cluster", "generated/ENV cannot be synced as it is",
+         "Nothing generated for the environment, an unknown environment, or a file that is not YAML "
+         "Kubernetes objects: run `modelops compile`."),
+    # --- output -------------------------------------------------------------------------------------
+    Rule("MO900", "output", "a generated object failed schema validation",
+         "Every object is validated before writing (custom resources against the CRD schemas, core "
+         "objects against Kubernetes' strict schemas). A model that passes every check should never "
+         "produce one: it is a modelops bug, please report it with the model file."),
+)
+
+BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+
+README_BEGIN = "<!-- rules:begin -->"
+README_END = "<!-- rules:end -->"
+
+
+def markdown_table() -> str:
+    """The README's table of checks: one row per code."""
+    rows = ["| code | family | rule |", "|---|---|---|"]
+    rows += [f"| {rule.code} | {rule.family} | {rule.title} |" for rule in RULES]
+    return "\n".join(rows) + "\n"
+
+
+def with_table(readme: str) -> str:
+    """`readme` with the table between its rules markers regenerated (`make readme-rules`)."""
+    head, begin, rest = readme.partition(README_BEGIN + "\n")
+    _, end, tail = rest.partition(README_END)
+    if not begin or not end:
+        raise ValueError(f"the README has no {README_BEGIN} ... {README_END} markers")
+    return head + begin + markdown_table() + end + tail
