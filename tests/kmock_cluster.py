@@ -106,7 +106,8 @@ class ApiServer(kmock.KubernetesEmulator):
         queue = self.failures.get((method, request.url.path))
         if queue:
             code, message = queue.pop(0)
-            reasons = {409: "Conflict", 422: "Invalid", 403: "Forbidden", 429: "TooManyRequests"}
+            reasons = {404: "NotFound", 409: "Conflict", 422: "Invalid", 403: "Forbidden",
+                       429: "TooManyRequests"}
             return status(code, reasons.get(code, "InternalError"), message, **{"Retry-After": "0"})
         content_type = {k.lower(): v for k, v in request.headers.items()}.get("content-type", "")
         if method == "PATCH" and content_type.startswith(APPLY):

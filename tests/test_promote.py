@@ -364,3 +364,78 @@ def test_github_down_is_one_clear_error(repo: Repo, github: FakeGitHubPulls, crd
                 crd_dir=crd_dir)
     (diagnostic,) = error.value.diagnostics
     assert "GitHub" in diagnostic.message and "503" in diagnostic.message, diagnostic.message
+
+
+# --- every promotion refusal is one line at the model file ---------------------------------------
+
+def refusal(repo: Repo, request: Request, crd_dir: Path, *, push: bool = True) -> str:
+    """The one diagnostic `promote` stops with; nothing reaches origin."""
+    with pytest.raises(UserError) as error:
+        promote(repo.root, request, push=push, crd_dir=crd_dir)
+    (diagnostic,) = error.value.diagnostics
+    assert repo.origin_branches() == ["main"]
+    return str(diagnostic)
+
+
+def test_model_missing_on_the_base_branch(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    assert refusal(repo, Request("eta-bike", "production", version=2), crd_dir) == (
+        "models/eta-bike.yaml:1:1: MO510 no model 'eta-bike' on the base branch (models/eta-bike.yaml)")
+
+
+def test_from_canary_without_a_canary(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    assert refusal(repo, Request(MODEL, "production", from_canary=True), crd_dir) == (
+        "models/eta-courier.yaml:26:5: MO511 no canary with a pinned MLflow version runs in production")
+
+
+def test_the_main_version_is_not_tried_again_as_a_canary(
+        repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    assert refusal(repo, Request(MODEL, "production", version=1, role="canary", traffic=10), crd_dir) == (
+        "models/eta-courier.yaml:4:7: MO511 version 1 already runs as main in production: "
+        "nothing to try as canary")
+
+
+def test_an_alias_mlflow_refuses(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    store = (repo.root / ".mlflow" / "mlflow.db").resolve()
+    assert refusal(repo, Request(MODEL, "production", alias="next one!"), crd_dir) == (
+        f"models/eta-courier.yaml:4:7: MO508 MLflow at sqlite:///{store} refused alias 'next one!' of "
+        "registered model 'eta-courier': Invalid alias name: 'next one!'. Names may only contain "
+        "alphanumerics, underscores (_), and dashes (-).")
+
+
+def test_without_mlflow_installed(repo: Repo, github: FakeGitHubPulls, crd_dir: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow.tracking", None)  # what `import` meets without mlflow
+    assert refusal(repo, Request(MODEL, "production", version=2), crd_dir) == (
+        "models/eta-courier.yaml:4:7: MO507 cannot import mlflow (import of mlflow.tracking halted; "
+        "None in sys.modules): install mlflow-skinny")
+
+
+def test_no_remote_to_push_to(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    git(repo.root, "remote", "remove", "origin")
+    with pytest.raises(UserError) as error:
+        promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    assert [str(d) for d in error.value.diagnostics] == [
+        ".:1:1: MO512 no git remote 'origin' to push to: add it, set git.remote in modelops.yaml, "
+        "or use --no-push"]
+    assert not github.requests
+
+
+def test_repository_unknown_without_github_repository(
+        tmp_path: Path, crd_dir: Path, mlflow_template: Path, github: FakeGitHubPulls) -> None:
+    config = CONFIG.replace("github:\n  repository: acme/models\n", "")
+    repo = make_repo(tmp_path, crd_dir, config=config, store=mlflow_template)
+    with pytest.raises(UserError) as error:
+        promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    assert [str(d) for d in error.value.diagnostics] == [
+        ".:1:1: MO513 cannot tell the GitHub repository from the remote URL: set github.repository "
+        "(owner/name) in modelops.yaml"]
+    assert not github.pulls
+
+
+def test_rollback_without_an_earlier_artifact(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    with pytest.raises(UserError) as error:
+        rollback(repo.root, MODEL, "production", crd_dir=crd_dir)
+    assert [str(d) for d in error.value.diagnostics] == [
+        "models/eta-courier.yaml:4:7: MO514 the git history of models/eta-courier.yaml shows no earlier "
+        "artifact for production's main variant"]
+    assert repo.origin_branches() == ["main"] and not github.requests

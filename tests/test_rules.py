@@ -132,6 +132,11 @@ BAD = {
         BASE.replace("sklearn", "triton") + "protocol: seldon\n",
         (6, 11, "MO205", "Triton serves only protocol v2"),
     ),
+    "autoupdate-env-not-run": (
+        BASE + "environments:\n  staging: {}\n"
+        "autoupdate:\n  metric: rmse\n  direction: minimize\n  env: production\n",
+        (11, 8, "MO207", "autoupdate.env 'production' is not an environment this model runs in (staging)"),
+    ),
     "weights-not-100": (
         BASE + "traffic:\n  main: {weight: 60}\n  canary: {weight: 30}\n",
         (6, 1, "MO224", "variant weights sum to 90, they must sum to 100"),

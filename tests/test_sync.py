@@ -120,6 +120,18 @@ def test_retries_are_bounded(root, server):
     assert "MO704 SeldonDeployment models-staging/churn-score: apply failed after retries" in result.stderr
 
 
+def test_other_api_errors_are_reported_as_they_are(root, server):
+    """A 404 on apply (the SeldonDeployment CRD is not installed) is neither retried nor hidden."""
+    path = f"/apis/{SDEP}/namespaces/{NS}/seldondeployments/eta-courier"
+    server.handler.fail("PATCH", path, (404, "the server could not find the requested resource"))
+    result = sync(root, server)
+    assert result.exit_code == 1
+    assert [r.url.path for r in sent(server, "PATCH")].count(path) == 1
+    assert [line for line in result.stderr.splitlines() if " MO7" in line] == [
+        f"generated/staging/{NS}/eta-courier.yaml:2:1: MO705 SeldonDeployment {NS}/eta-courier: apply "
+        "failed: 404 NotFound: the server could not find the requested resource"]
+
+
 def test_an_error_points_at_the_line_where_its_object_starts(root, server):
     """Every model's objects share one file: the error names the line of the failing document."""
     path = f"/apis/monitoring.coreos.com/v1/namespaces/{NS}/servicemonitors/eta-courier"

@@ -99,7 +99,7 @@ RULES: tuple[Rule, ...] = (
          "Automatic updates open promotions for one environment of the model.\n\nBefore:\n"
          "  environments: {staging: {}}\n  autoupdate: {env: production}\nAfter:\n"
          "  autoupdate: {env: staging}"),
-    # --- target: names and features the platform takes ------------------------------------------
+    # --- target: names the platform takes --------------------------------------------------------
     Rule("MO210", "target",
          "a name the target derives is over 63 characters (Seldon v1 `<model>-<variant>-0-<model>` "
          "Deployments, `<model>-<variant>` Services, `<model>-metrics`; Core 2 Models and the "
@@ -113,15 +113,6 @@ RULES: tuple[Rule, ...] = (
          "Within one model or across models, no two objects of an environment's namespace may share a "
          "derived name (e.g. model `a-b` variant `c` and model `a` variant `b-c`). Rename the model or "
          "the variant."),
-    Rule("MO301", "target", "a feature the model's target cannot express (e.g. `lightgbm` on Seldon "
-         "Core v1, a shadow on KServe, `resources.requests.cpu` on Seldon Core 2): never dropped "
-         "silently, see Targets",
-         "Never dropped silently: e.g. `lightgbm` on Seldon Core v1, a shadow on KServe, "
-         "`resources.requests.cpu` on Seldon Core 2, `logging.sample` where the logger records every "
-         "request. See the README's Targets section; move the model to a target that has it, or "
-         "remove the setting.\n\nBefore:\n  target: kserve\n  traffic:\n    main: {}\n"
-         "    next: {shadow: true}\nAfter:\n  target: seldon-v1\n  traffic:\n    main: {}\n"
-         "    next: {shadow: true}"),
     # --- traffic: the rules Seldon's admission webhook enforces ---------------------------------
     Rule("MO220", "traffic", "a shadow variant with a weight",
          "A shadow gets a copy of all traffic, so it takes no weight.\n\nBefore:\n"
@@ -194,6 +185,16 @@ RULES: tuple[Rule, ...] = (
     Rule("MO273", "logging", "a logging.url that is not http(s)",
          "Before:\n  logging: {mode: all, url: sink:8080}\nAfter:\n"
          "  logging: {mode: all, url: http://sink:8080}"),
+    # --- target: features ---------------------------------------------------------------------
+    Rule("MO301", "target", "a feature the model's target cannot express (e.g. `lightgbm` on Seldon "
+         "Core v1, a shadow on KServe, `resources.requests.cpu` on Seldon Core 2): never dropped "
+         "silently, see Targets",
+         "Never dropped silently: e.g. `lightgbm` on Seldon Core v1, a shadow on KServe, "
+         "`resources.requests.cpu` on Seldon Core 2, `logging.sample` where the logger records every "
+         "request. See the README's Targets section; move the model to a target that has it, or "
+         "remove the setting.\n\nBefore:\n  target: kserve\n  traffic:\n    main: {}\n"
+         "    next: {shadow: true}\nAfter:\n  target: seldon-v1\n  traffic:\n    main: {}\n"
+         "    next: {shadow: true}"),
     # --- policy: environments' rules and teams' caps in modelops.yaml -------------------------------
     Rule("MO401", "policy", "monitoring switched off where rules.require_monitoring is set",
          "Before:\n  monitoring: {enabled: false}\nAfter: remove the key (monitoring is on by "

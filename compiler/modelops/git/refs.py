@@ -26,7 +26,13 @@ def git(root: Path, *args: str, input_bytes: bytes | None = None) -> bytes:
 
 def files_at(root: Path, ref: str, folder: str) -> dict[str, str]:
     """Text of every file under `folder` at `ref`, keyed by path relative to `folder`."""
-    git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    try:
+        git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except UserError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):  # git itself is missing
+            raise
+        raise UserError([Diagnostic(".", 1, 1, "MO020", f"unknown git revision {ref!r}: "
+                                    "give a branch, tag or commit (fetch it first in CI)")]) from exc
     listed = git(root, "ls-tree", "-r", "--name-only", ref, "--", folder).decode().split("\n")
     if not any(listed):
         return {}
