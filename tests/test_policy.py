@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,24 @@ def test_committed_codeowners_is_current() -> None:
     root = Path(__file__).resolve().parents[1]
     done = run(root, "compile", "--check", crd_dir=CRD_DIR)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+
+
+def test_rollout_gate_is_not_judged_without_git_history(tmp_path: Path) -> None:
+    """A copy that is no git repository has no history to judge by: validate passes."""
+    root = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "plain"
+    copy.mkdir()
+    shutil.copy(root / "modelops.yaml", copy / "modelops.yaml")
+    shutil.copytree(root / "models", copy / "models")
+    edit(copy / "models" / "eta-courier.yaml", "      main: {weight: 90}", "      main:\n        weight: 90\n"
+         "        artifact: {uri: s3://acme-models/eta-courier/13}")
+    assert errors(copy) == []
+
+
+def test_compile_reads_history_only_through_what_it_is_given() -> None:
+    """compile/ imports none of git, review, cluster, promotion or cli: validate hands it a reader."""
+    package = Path(__file__).resolve().parents[1] / "compiler" / "modelops"
+    outside = re.compile(r"^\s*(?:from|import)\s+modelops\.(git|review|cluster|promotion|cli)\b", re.M)
+    found = {p.relative_to(package).as_posix(): outside.findall(p.read_text())
+             for p in sorted((package / "compile").rglob("*.py"))}
+    assert {path: names for path, names in found.items() if names} == {}

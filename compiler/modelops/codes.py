@@ -165,7 +165,7 @@ RULES: tuple[Rule, ...] = (
          "Kubernetes rejects a pod whose request exceeds its limit.\n\nBefore:\n  resources:\n"
          "    requests: {memory: 2Gi}\n    limits: {memory: 1Gi}\nAfter:\n  resources:\n"
          "    requests: {memory: 1Gi}\n    limits: {memory: 1Gi}"),
-    Rule("MO260", "secrets", "an environment variable that looks like a credential",
+    Rule("MO260", "secrets", "an environment variable that looks like a credential (use a Secret)",
          "Names such as *_TOKEN or *PASSWORD, and values such as AWS keys or signed URLs, must not be "
          "in git: store them in a Kubernetes Secret and name it in artifact.secret.\n\nBefore:\n"
          "  env: {AWS_SECRET_ACCESS_KEY: abc}\nAfter:\n  artifact: {uri: s3://acme-models/iris/3, "
@@ -287,7 +287,8 @@ RULES: tuple[Rule, ...] = (
          "Nothing generated for the environment, an unknown environment, or a file that is not YAML "
          "Kubernetes objects: run `modelops compile`."),
     # --- output -------------------------------------------------------------------------------------
-    Rule("MO900", "output", "a generated object failed schema validation",
+    Rule("MO900", "output", "a generated object failed schema validation: a modelops bug, please "
+         "report it",
          "Every object is validated before writing (custom resources against the CRD schemas, core "
          "objects against Kubernetes' strict schemas). A model that passes every check should never "
          "produce one: it is a modelops bug, please report it with the model file."),
