@@ -8,13 +8,14 @@ file name, so `modelops compile` checks output against exactly the CRD versions 
 from __future__ import annotations
 
 import json
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
+from modelops.diagnostics import Diagnostic
 
-from modelops.cluster.sync import cluster_options
+if TYPE_CHECKING:
+    from modelops.cluster.kube import Cluster
 
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
@@ -30,56 +31,40 @@ def schema_text(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-@click.group(name="schemas")
-def schemas_group() -> None:
-    """Manage the CRD schemas in schemas/crds/."""
+@dataclass
+class Pulled:
+    lines: list[str] = field(default_factory=list)  # `wrote ...` / `skipped ...`, in file order
+    problems: list[Diagnostic] = field(default_factory=list)
+    written: int = 0
+    missing: int = 0
 
 
-@schemas_group.command(name="pull")
-@cluster_options
-def pull_command(repo: Path | None, kubeconfig: Path | None, context: str | None, max_retries: int) -> None:
-    """Write the cluster's CRD schemas (SeldonDeployment, ServiceMonitor, ...) into schemas/crds/."""
-    from modelops.cli.main import _root
+def pull_schemas(cluster: Cluster, target: Path) -> Pulled:
+    """Write the schema of every CRD modelops validates against that the cluster serves into `target`."""
     from modelops.cluster.kube import ApiError, plural
-    from modelops.cluster.sync import SyncAbort, connect
     from modelops.compile.emit.tree import write_file
     from modelops.compile.emit.validate import CRD_FILES
-    from modelops.diagnostics import Diagnostic
 
-    root = _root(repo)
-    target = root / "schemas" / "crds"
-    problems: list[Diagnostic] = []
-    written = missing = 0
-    try:
-        cluster = connect(kubeconfig, context, max_retries)
-    except SyncAbort as abort:
-        click.echo(str(abort.diagnostic), err=True)
-        sys.exit(1)
-    try:
-        for (api_version, kind), filename in sorted(CRD_FILES.items(), key=lambda item: item[1]):
-            group, _, version = api_version.rpartition("/")
-            name = f"{plural(kind)}.{group}"
-            where = f"schemas/crds/{filename}"
-            try:
-                crd = cluster.raw_get(f"{CRD_PATH}/{name}")
-            except ApiError as exc:
-                if exc.status == 404:
-                    missing += 1
-                    click.echo(f"skipped {where}: CRD {name} is not installed")
-                    continue
-                problems.append(Diagnostic(where, 1, 1, "MO707", f"cannot read CRD {name}: {exc}"))
+    pulled = Pulled()
+    for (api_version, kind), filename in sorted(CRD_FILES.items(), key=lambda item: item[1]):
+        group, _, version = api_version.rpartition("/")
+        name = f"{plural(kind)}.{group}"
+        where = f"schemas/crds/{filename}"
+        try:
+            crd = cluster.raw_get(f"{CRD_PATH}/{name}")
+        except ApiError as exc:
+            if exc.status == 404:
+                pulled.missing += 1
+                pulled.lines.append(f"skipped {where}: CRD {name} is not installed")
                 continue
-            schema = crd_schema(crd, version)
-            if schema is None:
-                problems.append(Diagnostic(where, 1, 1, "MO707",
-                                           f"CRD {name} in the cluster does not serve {api_version}"))
-                continue
-            write_file(target / filename, schema_text(schema))
-            written += 1
-            click.echo(f"wrote {where} ({api_version} {kind})")
-    finally:
-        cluster.close()
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    click.echo(f"{written} schema(s) written, {missing} not installed in the cluster.")
-    sys.exit(1 if problems else 0)
+            pulled.problems.append(Diagnostic(where, 1, 1, "MO707", f"cannot read CRD {name}: {exc}"))
+            continue
+        schema = crd_schema(crd, version)
+        if schema is None:
+            pulled.problems.append(Diagnostic(where, 1, 1, "MO707",
+                                              f"CRD {name} in the cluster does not serve {api_version}"))
+            continue
+        write_file(target / filename, schema_text(schema))
+        pulled.written += 1
+        pulled.lines.append(f"wrote {where} ({api_version} {kind})")
+    return pulled

@@ -9,13 +9,9 @@ the exit code is 1 when any failed. Errors are `path:line:col: CODE message` lin
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import click
 
 from modelops.cluster.fields import differences, without, yielded_paths
 from modelops.cluster.kube import ApiError, Cluster
@@ -23,7 +19,7 @@ from modelops.cluster.prune import Key, decide, key_of, ownership_selector
 from modelops.compile.emit.tree import GENERATED
 from modelops.diagnostics import Diagnostic
 
-_SYMBOLS = {"create": "+", "update": "~", "unchanged": "=", "prune": "-"}
+SYMBOLS = {"create": "+", "update": "~", "unchanged": "=", "prune": "-"}
 # Kinds that belong to GitOps controllers, never to an environment's folder.
 _GITOPS_GROUPS = ("argoproj.io", "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io")
 
@@ -63,7 +59,7 @@ class Plan:
     prune_allowed: bool = True
 
     def counts(self) -> dict[str, int]:
-        return {a: sum(c.action == a for c in self.changes) for a in _SYMBOLS}
+        return {a: sum(c.action == a for c in self.changes) for a in SYMBOLS}
 
 
 class SyncAbort(Exception):
@@ -261,22 +257,7 @@ def execute(cluster: Cluster, the_plan: Plan, *, force: bool, dry_run: bool) -> 
     return outcome
 
 
-# --- the command -------------------------------------------------------------------------------
-
-
-def cluster_options(command: Any) -> Any:
-    """--kubeconfig, --context, --max-retries, shared by the commands that talk to a cluster."""
-    command = click.option("--max-retries", type=click.IntRange(0, 10), default=4, show_default=True,
-                           help="Retries on 429 and 5xx answers, with exponential backoff.")(command)
-    command = click.option("--context", default=None, help="kubeconfig context (default: the current one).")(
-        command)
-    command = click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                           help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else in-cluster).")(
-        command)
-    command = click.option("--repo", "-C", "repo", type=click.Path(file_okay=False, path_type=Path),
-                           default=None, help="Repository root (default: the nearest folder holding "
-                           "modelops.yaml).")(command)
-    return command
+# --- connecting ---------------------------------------------------------------------------------
 
 
 def connect(kubeconfig: Path | None, context: str | None, max_retries: int) -> Cluster:
@@ -286,84 +267,3 @@ def connect(kubeconfig: Path | None, context: str | None, max_retries: int) -> C
         return Cluster(load_configuration(kubeconfig, context), max_retries=max_retries)
     except ConfigError as exc:
         raise SyncAbort(Diagnostic(str(kubeconfig or "kubeconfig"), 1, 1, "MO707", str(exc))) from exc
-
-
-def emit(diagnostics: list[Diagnostic], output: str, payload: dict[str, Any]) -> None:
-    if output == "json":
-        body = {"ok": not diagnostics, "diagnostics": [d.to_json() for d in diagnostics], **payload}
-        click.echo(json.dumps(body, indent=2, sort_keys=True))
-        return
-    for diagnostic in diagnostics:
-        click.echo(str(diagnostic), err=True)
-
-
-def print_plan(the_plan: Plan, env: str, namespaces: list[str]) -> None:
-    click.echo(f"Plan for environment {env} (namespaces: {', '.join(namespaces)}):")
-    for change in the_plan.changes:
-        detail = f"  ({', '.join(change.fields)})" if change.fields else ""
-        click.echo(f"  {_SYMBOLS[change.action]} {change.action:<9} {change.label}{detail}")
-    counts = the_plan.counts()
-    click.echo(f"Plan: {counts['create']} to create, {counts['update']} to update, "
-               f"{counts['unchanged']} unchanged, {counts['prune']} to prune.")
-
-
-@click.command(name="sync")
-@click.option("--env", "env", required=True, help="The environment whose generated/ENV to apply.")
-@click.option("--dry-run", "dry_run", type=click.Choice(["none", "server"]), default="none",
-              show_default=True, help="server: send every request with dryRun=All (webhooks judge, "
-              "nothing changes).")
-@click.option("--prune", is_flag=True, help="Delete owned objects of ENV that are no longer generated.")
-@click.option("--prune-max-share", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="Refuse to prune more than this share of the environment's owned objects.")
-@click.option("--prune-allow-all", is_flag=True, help="Lift the prune share limit.")
-@click.option("--force-conflicts", is_flag=True, help="Take ownership of fields other managers set.")
-@click.option("--plan-only", is_flag=True, help="Print the plan and change nothing.")
-@cluster_options
-@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def sync_command(env: str, dry_run: str, prune: bool, prune_max_share: float, prune_allow_all: bool,
-                 force_conflicts: bool, plan_only: bool, repo: Path | None, kubeconfig: Path | None,
-                 context: str | None, max_retries: int, output: str) -> None:
-    """Apply generated/ENV to the cluster with server-side apply (field manager `modelops`)."""
-    from modelops.cli.main import _root
-
-    root = _root(repo)
-    server_dry_run = dry_run == "server"
-    try:
-        desired = load_desired(root, env)
-        namespaces = environment_namespaces(root, env, desired)
-        mode = sync_mode(root, env)
-        if mode != "ci" and not (server_dry_run or plan_only):
-            raise SyncAbort(Diagnostic("modelops.yaml", 1, 1, "MO708",
-                                       f"environment {env} is synced by {mode}, not by `modelops sync` "
-                                       "(--dry-run=server and --plan-only still work)"))
-        cluster = connect(kubeconfig, context, max_retries)
-        try:
-            the_plan = plan(cluster, env, desired, namespaces, prune=prune, max_share=prune_max_share,
-                            allow_all=prune_allow_all)
-            refused = not the_plan.prune_allowed
-            outcome = Outcome() if plan_only or refused else execute(
-                cluster, the_plan, force=force_conflicts, dry_run=server_dry_run)
-        finally:
-            cluster.close()
-    except SyncAbort as abort:
-        emit([abort.diagnostic], output, {})
-        sys.exit(1)
-    diagnostics = sorted(set(the_plan.diagnostics + outcome.diagnostics))
-    if output == "text":
-        print_plan(the_plan, env, namespaces)
-        suffix = " (server dry run: nothing changed)" if server_dry_run else ""
-        for verb, change in outcome.done:
-            click.echo(f"{verb} {change.label}{suffix}")
-    emit(diagnostics, output, {
-        "env": env, "dry_run": server_dry_run, "namespaces": namespaces,
-        "plan": [c.to_json() for c in the_plan.changes],
-        "done": [{"result": verb, **c.to_json()} for verb, c in outcome.done],
-    })
-    if output == "text":
-        if diagnostics:
-            click.echo(f"Sync of {env} failed: {len(diagnostics)} error(s); "
-                       f"{len(outcome.done)} change(s) made.", err=True)
-        elif not plan_only:
-            click.echo(f"Sync of {env} complete: {len(outcome.done)} change(s)"
-                       f"{' validated' if server_dry_run else ' made'}.")
-    sys.exit(1 if diagnostics else 0)

@@ -13,22 +13,17 @@ from __future__ import annotations
 import json
 import math
 import queue
-import re
-import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from modelops.diagnostics import Diagnostic, UserError
-from modelops.promotion.promote import repo_options
 
 if TYPE_CHECKING:
     from modelops.compile.spec import AutoUpdate
-
 
 
 @dataclass
@@ -170,105 +165,16 @@ def table(decisions: list[Decision]) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def _emit(decisions: list[Decision], output: str) -> None:
-    if output == "json":
-        click.echo(json.dumps({"decisions": [asdict(d) for d in decisions]}, sort_keys=True))
-    else:
-        click.echo(table(decisions), nl=False)
-    sys.stdout.flush()
-
-
-def seconds(text: str) -> float:
-    """`90`, `30s`, `5m`, `1h` -> seconds."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(s|m|h)?", text.strip())
-    if not match:
-        raise click.BadParameter(f"{text!r} is not a duration such as 60, 30s, 5m or 1h")
-    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
-
-
-def _safe_pass(root: Path, output: str, **kwargs: Any) -> bool:
-    """Run and print a pass; errors are printed, not raised (watch and serve keep going)."""
-    try:
-        decisions = run_pass(root, **kwargs)
-    except UserError as exc:
-        for diagnostic in exc.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        return False
-    _emit(decisions, output)
-    return not any(d.action == "error" for d in decisions)
-
-
-# --- commands -------------------------------------------------------------------------------------
-
-@click.group(name="autoupdate", invoke_without_command=True)
-@click.option("--model", "models", multiple=True, help="Only these models (repeatable).")
-@click.option("--watch", "interval", default=None, metavar="INTERVAL",
-              help="Repeat passes every INTERVAL (60, 30s, 5m, 1h) until stopped.")
-@click.option("--max-passes", type=int, default=None, hidden=True)
-@repo_options
-@click.pass_context
-def autoupdate_command(ctx: click.Context, models: tuple[str, ...], interval: str | None,
-                       max_passes: int | None, no_push: bool, repo: Path | None, crd_dir: Path | None,
-                       output: str) -> None:
-    """Open promotion pull requests for models whose MLflow candidate beats the deployed version.
-
-    Without a subcommand: one pass (exit 1 only on errors), or repeated passes with --watch.
-    """
-    if ctx.invoked_subcommand is not None:
-        return
-    from modelops.cli.main import _crd_dir, _root
-
-    root = _root(repo)
-    kwargs = {"only": set(models) or None, "push": not no_push, "crd_dir": _crd_dir(crd_dir, root)}
-    if interval is None:
-        decisions = run_pass(root, **kwargs)  # type: ignore[arg-type]
-        _emit(decisions, output)
-        sys.exit(1 if any(d.action == "error" for d in decisions) else 0)
-    pause, done = seconds(interval), 0
-    while max_passes is None or done < max_passes:
-        _safe_pass(root, output, **kwargs)
-        done += 1
-        if max_passes is None or done < max_passes:
-            time.sleep(pause)
-
-
-@autoupdate_command.command(name="serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=8080, show_default=True, help="Port (0: any free port).")
-@click.option("--poll", default="5m", show_default=True,
-              help="Also run a full pass every INTERVAL (0 disables): deliveries can be lost.")
-@click.option("--tolerance", type=int, default=300, show_default=True,
-              help="Reject deliveries whose timestamp is further off than this many seconds.")
-@repo_options
-def serve_command(host: str, port: int, poll: str, tolerance: int, no_push: bool, repo: Path | None,
-                  crd_dir: Path | None, output: str) -> None:
-    """Receive MLflow registry webhooks and run a pass for the model they name."""
-    import os
-
-    from modelops.cli.main import _crd_dir, _root
-    from modelops.compile.pipeline import load_config
-
-    root = _root(repo)
-    config, _, errors = load_config(root)
-    if config is None:
-        raise UserError(errors)
-    secret = os.environ.get(config.mlflow.webhook_secret_env)
-    if not secret:
-        raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO520",
-                                    f"{config.mlflow.webhook_secret_env} is not set: webhooks must be signed "
-                                    "(the secret given to MLflow's create_webhook)")])
-    service = Service(root, secret, tolerance=tolerance, output=output, push=not no_push,
-                      crd_dir=_crd_dir(crd_dir, root))
-    service.serve(host, port, seconds(poll))
-
-
 class Service:
-    """The webhook receiver: a threaded HTTP server feeding one worker that runs passes in order."""
+    """The webhook receiver: a threaded HTTP server feeding one worker that runs passes in order.
 
-    def __init__(self, root: Path, secret: str, *, tolerance: int, output: str, push: bool,
-                 crd_dir: Path | None) -> None:
-        self.root, self.secret, self.tolerance = root, secret, tolerance
-        self.output, self.push, self.crd_dir = output, push, crd_dir
+    `run` runs one pass (None: every model, else the registered models named); `log` gets one line per
+    event (a rejected delivery, a pass starting, the address listened on).
+    """
+
+    def __init__(self, secret: str, *, tolerance: int, run: Callable[[set[str] | None], object],
+                 log: Callable[[str], None]) -> None:
+        self.secret, self.tolerance, self.run, self.log = secret, tolerance, run, log
         self.jobs: queue.Queue[str | None] = queue.Queue()
         self.seen: dict[str, float] = {}
         self.lock = threading.Lock()
@@ -287,7 +193,7 @@ class Service:
                 self.seen[delivery] = now
             name = registered_model(body)
         except Rejected as exc:
-            click.echo(f"webhook rejected: {exc.reason}", err=True)
+            self.log(f"webhook rejected: {exc.reason}")
             return exc.status, {"error": exc.reason}
         if name is None:
             return 200, {"ignored": "not a model_version or model_version_alias creation"}
@@ -298,9 +204,8 @@ class Service:
         while True:
             name = self.jobs.get()
             label = "full pass" if name is None else f"pass for registered model {name}"
-            click.echo(f"autoupdate: {label}", err=True)
-            _safe_pass(self.root, self.output, registered=None if name is None else {name},
-                       push=self.push, crd_dir=self.crd_dir)
+            self.log(f"autoupdate: {label}")
+            self.run(None if name is None else {name})
 
     def _poll(self, interval: float) -> None:
         while True:
@@ -314,7 +219,7 @@ class Service:
         threading.Thread(target=self._work, daemon=True).start()
         if poll > 0:
             threading.Thread(target=self._poll, args=(poll,), daemon=True).start()
-        click.echo(f"autoupdate: listening on http://{host}:{server.server_address[1]}/", err=True)
+        self.log(f"autoupdate: listening on http://{host}:{server.server_address[1]}/")
         try:
             server.serve_forever()
         finally:

@@ -8,13 +8,9 @@ same branch and pull request and updates them instead of opening new ones.
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import click
 
 from modelops.compile.source import Document
 from modelops.diagnostics import Diagnostic, UserError
@@ -441,85 +437,3 @@ def rollback(root: Path, model: str, env: str, *, push: bool = True,
     _deliver(ctx, outcome, commit, push=push, title=title, body=body,
              labels=[*_labels(spec, env), "rollback"])
     return outcome
-
-
-# --- commands -------------------------------------------------------------------------------------
-
-def _print(outcome: Outcome, output: str, verb: str) -> None:
-    if output == "json":
-        click.echo(json.dumps(asdict(outcome), indent=2, sort_keys=True))
-        return
-    for note in outcome.notes:
-        click.echo(f"note: {note}", err=True)
-    if outcome.state == "nothing-to-do":
-        click.echo("Nothing to do.")
-        return
-    where = {"local": "created locally (not pushed)", "pushed": "pushed",
-             "unchanged": "already up to date on the remote"}[outcome.state]
-    click.echo(f"{verb} {outcome.model} in {outcome.env}: branch {outcome.branch} {where}.")
-    if outcome.pull_request:
-        pr = outcome.pull_request
-        click.echo(f"Pull request #{pr['number']} {pr['action']}: {pr['url']}")
-    elif outcome.compare_url:
-        click.echo(f"Open the pull request: {outcome.compare_url}")
-
-
-def repo_options(function: Any) -> Any:
-    """-C/--repo, --crd-dir, --output and --no-push, as the other commands spell them."""
-    for option in (
-        click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
-                     show_default=True, help="Human-readable text or JSON for machines."),
-        click.option("--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Folder of upstream CRD schemas (default: $MODELOPS_CRD_DIR, else schemas/crds)."),
-        click.option("--repo", "-C", "repo", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Repository root (default: the nearest folder holding modelops.yaml)."),
-        click.option("--no-push", is_flag=True, help="Only create the branch locally: no push, no PR."),
-    ):
-        function = option(function)
-    return function
-
-
-@click.command(name="promote")
-@click.argument("model")
-@click.option("--version", type=click.IntRange(min=1), default=None, help="MLflow version to deploy.")
-@click.option("--alias", default=None, help="Deploy the version this MLflow alias points at.")
-@click.option("--from-canary", is_flag=True, help="Move the canary's version to main and drop the canary.")
-@click.option("--as", "role", type=click.Choice(["main", "canary", "shadow"]), default="main",
-              show_default=True, help="How the version runs.")
-@click.option("--traffic", type=click.IntRange(1, 99), default=None,
-              help="Canary share in percent (--as canary; default 10).")
-@click.option("--env", required=True, help="Environment to change.")
-@repo_options
-def promote_command(model: str, env: str, version: int | None, alias: str | None, from_canary: bool,
-                    role: str, traffic: int | None, no_push: bool, repo: Path | None,
-                    crd_dir: Path | None, output: str) -> None:
-    """Open a pull request deploying an MLflow model version to an environment."""
-    from modelops.cli.main import _crd_dir, _root
-
-    if sum([version is not None, alias is not None, from_canary]) != 1:
-        raise click.UsageError("give exactly one of --version, --alias or --from-canary")
-    if from_canary and role != "main":
-        raise click.UsageError("--from-canary promotes to main: leave out --as")
-    if traffic is not None and role != "canary":
-        raise click.UsageError("--traffic is for --as canary")
-    if role == "canary" and traffic is None:
-        traffic = 10
-    root = _root(repo)
-    request = Request(model, env, version, alias, from_canary, role, traffic)  # type: ignore[arg-type]
-    outcome = promote(root, request, push=not no_push, crd_dir=_crd_dir(crd_dir, root))
-    _print(outcome, output, "Promoted")
-    sys.exit(0)
-
-
-@click.command(name="rollback")
-@click.argument("model")
-@click.option("--env", required=True, help="Environment to change.")
-@repo_options
-def rollback_command(model: str, env: str, no_push: bool, repo: Path | None, crd_dir: Path | None,
-                     output: str) -> None:
-    """Open a pull request moving an environment back to the version it ran before (from git history)."""
-    from modelops.cli.main import _crd_dir, _root
-
-    root = _root(repo)
-    outcome = rollback(root, model, env, push=not no_push, crd_dir=_crd_dir(crd_dir, root))
-    _print(outcome, output, "Rolled back")

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from modelops.compile.emit.tree import GENERATED
+from modelops.cli.options import format_option, repo_option, repo_root, resolve_crd_dir
+from modelops.cli.report import report
 
 
 @click.command(name="diff")
 @click.argument("base")
 @click.argument("head", required=False)
-@click.option("--repo", "-C", "repo", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Repository root (default: the nearest folder holding modelops.yaml).")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True, help="Terminal table, Markdown for a PR comment, or JSON.")
+@repo_option
+@format_option
 @click.option("--show-yaml", is_flag=True, help="Also print the raw YAML diff (text format).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when something changes, like `git diff`.")
 @click.option("--comment", "pull_request", type=int, default=None, metavar="PR",
@@ -31,17 +29,17 @@ def diff_command(base: str, head: str | None, repo: Path | None, fmt: str, show_
     BASE and HEAD are git refs; their committed generated/ trees are compared. Without HEAD, BASE is
     compared with what the working tree compiles to.
     """
-    from modelops.cli.main import _crd_dir, _report, _root
+    from modelops.compile.emit.tree import GENERATED
     from modelops.compile.pipeline import build
     from modelops.git.refs import files_at
     from modelops.review.changes import print_terminal, review, to_json, to_markdown
 
-    root = _root(repo)
+    root = repo_root(repo)
     before = files_at(root, base, GENERATED)
     if head is None:
-        result = build(root, None, _crd_dir(None, root))
+        result = build(root, None, resolve_crd_dir(None, root))
         if result.diagnostics:
-            _report(result.diagnostics, "text")
+            report("diff", fmt, result.diagnostics, count=True)
             sys.exit(1)
         after = result.files
     else:
@@ -55,11 +53,7 @@ def diff_command(base: str, head: str | None, repo: Path | None, fmt: str, show_
             raise click.UsageError("--comment needs GITHUB_REPOSITORY (owner/name)")
         action = upsert_comment(repository, pull_request, to_markdown(outcome))
         click.echo(f"{action} the review comment on {repository}#{pull_request}", err=True)
-    if fmt == "markdown":
-        click.echo(to_markdown(outcome), nl=False)
-    elif fmt == "json":
-        click.echo(json.dumps(to_json(outcome), indent=2, sort_keys=True))
-    else:
-        print_terminal(outcome, show_yaml)
-    if exit_code and not outcome.empty:
-        sys.exit(1)
+    failed = exit_code and not outcome.empty
+    report("diff", fmt, [], to_json(outcome), ok=not failed,
+           text=lambda: print_terminal(outcome, show_yaml), markdown=lambda: to_markdown(outcome))
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,77 @@
+"""`modelops compile [--check]`: write generated/ (atomically), or say whether it is stale."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+import click
+
+from modelops.cli.options import crd_dir_option, output_option, repo_option, repo_root, resolve_crd_dir
+from modelops.cli.report import report
+
+
+@click.command(name="compile")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff if generated/ is stale.")
+@repo_option
+@crd_dir_option
+@output_option
+def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output: str) -> None:
+    """Compile every model into generated/<env>/<namespace>/<model>.yaml."""
+    from modelops.compile.cache import compile_lock
+
+    root = repo_root(repo)
+    with nullcontext() if check else compile_lock(root):
+        _compile(root, check, crd_dir, output)
+
+
+def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None:
+    from modelops.compile.cache import spare_tree
+    from modelops.compile.emit.tree import (
+        GENERATED,
+        Staging,
+        read_files,
+        read_tree,
+        replace_tree,
+        stale_diff,
+        write_file,
+    )
+    from modelops.compile.pipeline import build
+
+    tree = read_tree(root / GENERATED)
+    spare = spare_tree(root)
+    # No spare tree to patch (a fresh checkout): build the new tree while the models compile.
+    fresh = not check and not (spare and spare.is_dir()) and root.is_dir()
+    with Staging(root / GENERATED, tree) if fresh else nullcontext() as staged:
+        result = build(root, None, resolve_crd_dir(crd_dir, root), on_rendered=staged.add if staged else None)
+        if result.diagnostics:
+            report("compile", output, result.diagnostics, count=True)
+            sys.exit(1)
+        wanted = {f"{GENERATED}/{name}": text for name, text in result.files.items()}
+        wanted.update(result.repo_files)
+        current = {f"{GENERATED}/{name}": text for name, text in tree.items()}
+        current.update(read_files(root, list(result.repo_files)))
+        changed = sorted(n for n in set(current) | set(wanted) if current.get(n) != wanted.get(n))
+        if not check and any(name.startswith(f"{GENERATED}/") for name in changed):
+            replace_tree(root / GENERATED, result.files, tree, spare, staged)
+    summary = {"models": result.models, "files": len(wanted), "changed": changed}
+    if check:
+        diff = stale_diff(current, wanted, prefix="")
+
+        def stale_text() -> None:
+            if changed:
+                click.echo(diff, nl=False)
+                click.echo(f"{len(changed)} generated file(s) are stale or hand-edited: "
+                           "run `modelops compile` and commit the result.", err=True)
+            else:
+                click.echo(f"{GENERATED}/ is up to date ({len(wanted)} files).")
+
+        report("compile", output, [], {**summary, "stale": bool(changed), "diff": diff},
+               text=stale_text, ok=not changed)
+        sys.exit(1 if changed else 0)
+    for name in changed:
+        if name in result.repo_files:
+            write_file(root / name, result.repo_files[name])
+    report("compile", output, [], summary, text=lambda: click.echo(
+        f"Compiled {len(result.models)} model(s) into {len(wanted)} files; {len(changed)} changed."))
