@@ -166,7 +166,8 @@ def test_pr_comment_needs_a_token(repo: Path) -> None:
 
 
 def test_objects_of_a_repeated_kind_are_told_apart_by_name() -> None:
-    """Seldon Core 2 writes a Model per variant into the model's one file: each is named."""
+    """Seldon Core 2 writes a Model per variant into the model's one file: without labels, each
+    variant is told by its Model's name."""
     def model(name: str, uri: str) -> dict:
         return {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
                 "metadata": {"name": name, "namespace": "models"}, "spec": {"storageUri": uri}}
@@ -179,7 +180,7 @@ def test_objects_of_a_repeated_kind_are_told_apart_by_name() -> None:
     [change] = review(before, after).changes
     assert (change.env, change.namespace, change.model) == ("production", "models", "eta")
     assert change.status == "changed"
-    assert change.details == ["Model eta-canary changed"]
+    assert change.details == ["eta-canary: model URI s3://m/2 -> s3://m/3"]
 
 
 def test_a_diff_across_the_one_file_per_model_layout_shows_no_change() -> None:
