@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from modelops.compile.resolve import Merged, ResolvedModel
+from modelops.compile.source import Loc
 from modelops.diagnostics import Diagnostic
 from modelops.labels import (
     ANNOTATION_SOURCE,
@@ -123,7 +124,7 @@ def monitoring_of(settings: Merged) -> dict[str, Any]:
 
 
 def unsupported(
-    model: ResolvedModel, settings: Merged | None, path: tuple[str, ...], what: str, hint: str = ""
+    model: ResolvedModel, settings: Merged | None, path: Loc, what: str, hint: str = ""
 ) -> Diagnostic:
     """MO301 `WHAT is not supported on target T: HINT` at the key that asks for the feature.
 

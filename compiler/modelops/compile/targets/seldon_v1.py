@@ -24,6 +24,7 @@ from modelops.compile.targets.contract import (
     Description,
     ObjectRef,
     Replicas,
+    Role,
     VariantDescription,
     name_of,
     role_of,
@@ -282,6 +283,7 @@ def describe(objects: Sequence[Mapping[str, Any]]) -> Description:
     variants = []
     for predictor in predictors:
         share = _traffic(predictor)
+        role: Role
         if predictor.get("shadow"):
             role, traffic, mirror = "shadow", None, 100.0
         else:
@@ -292,7 +294,7 @@ def describe(objects: Sequence[Mapping[str, Any]]) -> Description:
         container = (((component.get("spec") or {}).get("containers")) or [{}])[0]
         variants.append(VariantDescription(
             name=str(predictor.get("name")),
-            role=role,  # type: ignore[arg-type]
+            role=role,
             version=(predictor.get("labels") or {}).get(LABEL_VERSION),
             artifact=graph.get("modelUri"),
             traffic=traffic,
