@@ -324,3 +324,15 @@ def test_core2_experiment_weights_are_relative() -> None:
     assert change.details == ["main: traffic 75% -> 50%", "canary: traffic 25% -> 50%"]
     [added] = review({}, tree(6)).changes
     assert added.details == ["variant main (version 1, 33.3%)", "variant canary (version 2, 66.7%)"]
+
+
+def test_a_model_moved_to_another_target_says_so(platforms: Path) -> None:
+    edit(platforms / "modelops.yaml", "target: seldon-v2", "target: kserve")
+    commit_compiled(platforms, "core2 environment moves to KServe")
+
+    [change] = review_json(platforms, "HEAD~1", "HEAD")
+    assert change["environment"] == "core2"
+    # the variants are the same; the Models and the Experiment gave way to an InferenceService
+    assert change["details"][0] == "target seldon-v2 -> kserve"
+    assert not any(d.startswith(("main:", "canary:", "Model", "Experiment", "InferenceService"))
+                   for d in change["details"])

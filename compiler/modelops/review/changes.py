@@ -113,6 +113,9 @@ def _compare(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     details: list[str] = []
     old_d, new_d = _description(old), _description(new)
     old_v, new_v = _variants(old_d), _variants(new_d)
+    moved = old_d is not None and new_d is not None and old_d.target != new_d.target
+    if old_d is not None and new_d is not None and moved:
+        details.append(f"target {old_d.target} -> {new_d.target}")
     mains = {v.name for v in (*old_v.values(), *new_v.values()) if v.role == "main"}
     for name in sorted(set(old_v) | set(new_v), key=lambda n: (n not in mains, n)):
         if name not in old_v:
@@ -121,7 +124,7 @@ def _compare(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         elif name not in new_v:
             details.append(f"variant {name} removed (was {_summary(old_v[name])})")
         else:
-            details += _compare_variant(name, old_v[name], new_v[name])
+            details += _compare_variant(name, old_v[name], new_v[name], same_target=not moved)
     old_o, new_o = _others(old, old_d), _others(new, new_d)
     for kind in sorted(set(old_o) | set(new_o)):
         if kind not in old_o:
@@ -135,7 +138,8 @@ def _compare(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return details
 
 
-def _compare_variant(name: str, old: VariantDescription, new: VariantDescription) -> list[str]:
+def _compare_variant(name: str, old: VariantDescription, new: VariantDescription, *,
+                     same_target: bool = True) -> list[str]:
     details = []
 
     def changed(label: str, before: Any, after: Any) -> None:
@@ -150,7 +154,7 @@ def _compare_variant(name: str, old: VariantDescription, new: VariantDescription
     changed("replicas", _show(old.replicas), _show(new.replicas))
     changed("resources", _resources(old.resources), _resources(new.resources))
     changed("logging", old.logging, new.logging)
-    if not details and old.spec != new.spec:
+    if not details and same_target and old.spec != new.spec:  # other targets render other specs
         details.append(f"{name}: settings changed")
     return details
 
