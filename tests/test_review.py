@@ -166,7 +166,8 @@ def test_pr_comment_needs_a_token(repo: Path) -> None:
 
 
 def test_objects_of_a_repeated_kind_are_told_apart_by_name() -> None:
-    """Seldon Core 2 writes a Model per variant into the model's one file: each is named."""
+    """Seldon Core 2 writes a Model per variant into the model's one file: without labels, each
+    variant is told by its Model's name."""
     def model(name: str, uri: str) -> dict:
         return {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
                 "metadata": {"name": name, "namespace": "models"}, "spec": {"storageUri": uri}}
@@ -179,7 +180,7 @@ def test_objects_of_a_repeated_kind_are_told_apart_by_name() -> None:
     [change] = review(before, after).changes
     assert (change.env, change.namespace, change.model) == ("production", "models", "eta")
     assert change.status == "changed"
-    assert change.details == ["Model eta-canary changed"]
+    assert change.details == ["eta-canary: model URI s3://m/2 -> s3://m/3"]
 
 
 def test_a_diff_across_the_one_file_per_model_layout_shows_no_change() -> None:
@@ -208,3 +209,130 @@ def test_gitops_files_are_not_models_and_any_model_name_is() -> None:
              "production/models/kustomization.yaml": to_documents([model])}
     assert [(c.env, c.model, c.status) for c in review(before, after).changes] == [
         ("production", "kustomization", "added")]
+
+
+# --- Seldon Core 2 and KServe: the same explanations, read from each target's objects -------------
+
+PLATFORMS = """\
+environments:
+  core2: {namespace: models-core2, target: seldon-v2}
+  standard: {namespace: models-edge, target: kserve, kserve_mode: Standard}
+  serverless: {namespace: models-knative, target: kserve, kserve_mode: Serverless}
+teams:
+  logistics: {reviewers: ["@acme/logistics-ds"]}
+"""
+
+ETA = """\
+name: eta
+team: logistics
+framework: xgboost
+artifact: {uri: s3://acme-models/eta/7, mlflow: {model: eta, version: 7}}
+traffic:
+  main: {weight: 80}
+  canary:
+    weight: 20
+    artifact: {uri: s3://acme-models/eta/8, mlflow: {model: eta, version: 8}}
+"""
+
+
+@pytest.fixture
+def platforms(tmp_path: Path) -> Path:
+    """A repo whose one model runs on Seldon Core 2, KServe Standard and KServe Serverless."""
+    root = copy_example_repo(tmp_path / "platforms")
+    (root / "modelops.yaml").write_text(PLATFORMS)
+    for model in (root / "models").iterdir():
+        model.unlink()
+    (root / "models" / "eta.yaml").write_text(ETA)
+    commit_compiled(root, "eta on every platform")
+    return root
+
+
+def test_canary_version_and_weight_change_on_core2_and_kserve(platforms: Path) -> None:
+    model = platforms / "models" / "eta.yaml"
+    edit(model, "main: {weight: 80}", "main: {weight: 50}")
+    edit(model, "weight: 20", "weight: 50")
+    edit(model, "eta/8, mlflow: {model: eta, version: 8}", "eta/9, mlflow: {model: eta, version: 9}")
+    commit_compiled(platforms, "eta 9 at half the traffic")
+
+    changes = {c["environment"]: c["details"] for c in review_json(platforms, "HEAD~1", "HEAD")}
+    for env in ("core2", "standard", "serverless"):
+        assert changes[env][:4] == [
+            "main: traffic 80% -> 50%",
+            "canary: version 8 -> 9",
+            "canary: traffic 20% -> 50%",
+            "canary: model URI s3://acme-models/eta/8 -> s3://acme-models/eta/9",
+        ], env
+        # the Models, the Experiment and the InferenceService are explained above, not listed
+        assert not any(d.startswith(("Model", "Experiment", "InferenceService")) for d in changes[env])
+
+
+def test_core2_shadow_added(platforms: Path) -> None:
+    (platforms / "models" / "eta.yaml").write_text(ETA + (
+        "environments:\n"
+        "  core2:\n"
+        "    traffic:\n"
+        "      main: {weight: 80}\n"
+        "      canary:\n"
+        "        weight: 20\n"
+        "        artifact: {uri: s3://acme-models/eta/8, mlflow: {model: eta, version: 8}}\n"
+        "      challenger:\n"
+        "        shadow: true\n"
+        "        artifact: {uri: s3://acme-models/eta/10, mlflow: {model: eta, version: 10}}\n"
+        "  standard: {}\n"
+        "  serverless: {}\n"
+    ))
+    commit_compiled(platforms, "eta 10 in the shadow on core2")
+
+    changes = {c["environment"]: c["details"] for c in review_json(platforms, "HEAD~1", "HEAD")}
+    assert set(changes) == {"core2"}
+    assert changes["core2"][0] == "shadow challenger added (version 10, shadow)"
+    assert "PodMonitor changed" in changes["core2"]  # it now keeps the shadow's series too
+    assert not any(d.startswith(("main:", "canary:", "Model", "Experiment")) for d in changes["core2"])
+
+
+def test_kserve_serverless_canary_added_over_the_rolled_out_main(platforms: Path) -> None:
+    model = platforms / "models" / "eta.yaml"
+    alone = "environments:\n  serverless: {traffic: {main: {}}}\n  core2: {}\n  standard: {}\n"
+    model.write_text(ETA + alone)
+    commit_compiled(platforms, "serverless runs main alone")
+    model.write_text(ETA)
+    commit_compiled(platforms, "canary on serverless")
+
+    [change] = review_json(platforms, "HEAD~1", "HEAD")
+    assert change["environment"] == "serverless"
+    # the InferenceService now describes the canary; main is the revision KServe keeps running
+    assert change["details"] == ["main: traffic 100% -> 80%", "variant canary added (version 8, 20%)"]
+
+
+def test_core2_experiment_weights_are_relative() -> None:
+    """An Experiment's candidate weights need not sum to 100: Core 2 splits by weight / sum."""
+    def model(name: str, variant: str, version: str) -> dict:
+        return {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+                "metadata": {"name": name, "namespace": "models",
+                             "labels": {"modelops.io/variant": variant, "modelops.io/version": version}},
+                "spec": {"storageUri": f"s3://m/{version}", "replicas": 1}}
+
+    def tree(canary_weight: int) -> dict[str, str]:
+        experiment = {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Experiment",
+                      "metadata": {"name": "eta-experiment", "namespace": "models"},
+                      "spec": {"default": "eta", "candidates": [
+                          {"name": "eta", "weight": 3}, {"name": "eta-canary", "weight": canary_weight}]}}
+        objects = [model("eta", "main", "1"), model("eta-canary", "canary", "2"), experiment]
+        return {"production/models/eta.yaml": header("models/eta.yaml") + to_documents(objects)}
+
+    [change] = review(tree(1), tree(3)).changes
+    assert change.details == ["main: traffic 75% -> 50%", "canary: traffic 25% -> 50%"]
+    [added] = review({}, tree(6)).changes
+    assert added.details == ["variant main (version 1, 33.3%)", "variant canary (version 2, 66.7%)"]
+
+
+def test_a_model_moved_to_another_target_says_so(platforms: Path) -> None:
+    edit(platforms / "modelops.yaml", "target: seldon-v2", "target: kserve")
+    commit_compiled(platforms, "core2 environment moves to KServe")
+
+    [change] = review_json(platforms, "HEAD~1", "HEAD")
+    assert change["environment"] == "core2"
+    # the variants are the same; the Models and the Experiment gave way to an InferenceService
+    assert change["details"][0] == "target seldon-v2 -> kserve"
+    assert not any(d.startswith(("main:", "canary:", "Model", "Experiment", "InferenceService"))
+                   for d in change["details"])

@@ -12,9 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-MANAGED_BY = "modelops"  # modelops.compile.targets.common's values; importing it would slow `modelops --help`
-LABEL_ENV = "modelops.io/environment"
+from modelops.labels import LABEL_ENV, LABEL_MANAGED_BY, MANAGED_BY
 
 Key = tuple[str, str, str, str]  # (group, kind, namespace, name)
 

@@ -1,13 +1,14 @@
 """What a change does to the cluster, in words reviewers care about.
 
 Compares two versions of the `generated/` tree (two git refs, or a ref and what the working tree
-compiles to) and explains, per environment and model: objects added, removed or changed, and for
-Seldon deployments the model versions, traffic split, shadow, replicas, resources, monitoring and
-logging.
+compiles to) and explains, per environment and model: objects added, removed or changed, and through
+the target's `describe` (Seldon Core v1, Seldon Core 2, KServe: told apart by apiVersion and kind) the
+variants' versions, traffic split, shadow, replicas, resources, model URI and logging.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +16,8 @@ import yaml
 
 from modelops.compile.emit.tree import load_documents, stale_diff
 from modelops.compile.generators.gitops import FOLDER as GITOPS_FOLDER
-
-VERSION_LABEL = "modelops.io/version"
+from modelops.compile.targets import target_of
+from modelops.compile.targets.contract import Description, VariantDescription
 
 
 @dataclass
@@ -80,84 +81,102 @@ def _key(obj: dict[str, Any], kinds: list[Any]) -> str:
     return kind if kinds.count(obj.get("kind")) == 1 else f"{kind} {obj.get('metadata', {}).get('name')}"
 
 
-def _predictors(objects: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    sdep = objects.get("SeldonDeployment") or {}
-    return {p["name"]: p for p in sdep.get("spec", {}).get("predictors", [])}
+def _description(objects: dict[str, Any]) -> Description | None:
+    values = list(objects.values())
+    target = target_of(values)
+    return None if target is None else target.describe(values)
 
 
-def _summary(predictor: dict[str, Any]) -> str:
-    version = predictor.get("labels", {}).get(VERSION_LABEL, "?")
-    share = "shadow" if predictor.get("shadow") else f"{predictor.get('traffic', 100)}%"
-    return f"version {version}, {share}"
+def _variants(description: Description | None) -> dict[str, VariantDescription]:
+    return {} if description is None else {v.name: v for v in description.variants}
+
+
+def _others(objects: dict[str, Any], description: Description | None) -> dict[str, Any]:
+    """The objects the variants do not account for (monitors, rules, Services...), by key."""
+    described = description.described if description else frozenset()
+    return {key: obj for key, obj in objects.items()
+            if (str(obj.get("kind")), str((obj.get("metadata") or {}).get("name"))) not in described}
+
+
+def _summary(variant: VariantDescription) -> str:
+    return f"version {variant.version or '?'}, {_share(variant)}"
 
 
 def _describe_new(objects: dict[str, Any]) -> list[str]:
-    details = [f"variant {name} ({_summary(p)})" for name, p in _predictors(objects).items()]
-    details += [f"{kind} added" for kind in sorted(objects) if kind != "SeldonDeployment"]
+    description = _description(objects)
+    details = [f"variant {name} ({_summary(v)})" for name, v in _variants(description).items()]
+    details += [f"{kind} added" for kind in sorted(_others(objects, description))]
     return details
 
 
 def _compare(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     details: list[str] = []
-    old_p, new_p = _predictors(old), _predictors(new)
-    for name in sorted(set(old_p) | set(new_p), key=lambda n: (n != "main", n)):
-        if name not in old_p:
-            kind = "shadow" if new_p[name].get("shadow") else "variant"
-            details.append(f"{kind} {name} added ({_summary(new_p[name])})")
-        elif name not in new_p:
-            details.append(f"variant {name} removed (was {_summary(old_p[name])})")
+    old_d, new_d = _description(old), _description(new)
+    old_v, new_v = _variants(old_d), _variants(new_d)
+    moved = old_d is not None and new_d is not None and old_d.target != new_d.target
+    if old_d is not None and new_d is not None and moved:
+        details.append(f"target {old_d.target} -> {new_d.target}")
+    mains = {v.name for v in (*old_v.values(), *new_v.values()) if v.role == "main"}
+    for name in sorted(set(old_v) | set(new_v), key=lambda n: (n not in mains, n)):
+        if name not in old_v:
+            kind = "shadow" if new_v[name].role == "shadow" else "variant"
+            details.append(f"{kind} {name} added ({_summary(new_v[name])})")
+        elif name not in new_v:
+            details.append(f"variant {name} removed (was {_summary(old_v[name])})")
         else:
-            details += _compare_predictor(name, old_p[name], new_p[name])
-    for kind in sorted(set(old) | set(new)):
-        if kind == "SeldonDeployment":
-            continue
-        if kind not in old:
+            details += _compare_variant(name, old_v[name], new_v[name], same_target=not moved)
+    old_o, new_o = _others(old, old_d), _others(new, new_d)
+    for kind in sorted(set(old_o) | set(new_o)):
+        if kind not in old_o:
             details.append(f"{kind} added")
-        elif kind not in new:
+        elif kind not in new_o:
             details.append(f"{kind} removed")
-        elif old[kind] != new[kind]:
-            details.append(f"{kind} changed" + _interval_change(old[kind], new[kind]))
+        elif old_o[kind] != new_o[kind]:
+            details.append(f"{kind} changed" + _interval_change(old_o[kind], new_o[kind]))
     if not details:
         details.append("metadata changed")
     return details
 
 
-def _compare_predictor(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def _compare_variant(name: str, old: VariantDescription, new: VariantDescription, *,
+                     same_target: bool = True) -> list[str]:
     details = []
 
     def changed(label: str, before: Any, after: Any) -> None:
         if before != after:
             details.append(f"{name}: {label} {_show(before)} -> {_show(after)}")
 
-    changed("version", old.get("labels", {}).get(VERSION_LABEL), new.get("labels", {}).get(VERSION_LABEL))
+    changed("version", old.version, new.version)
     changed("traffic", _share(old), _share(new))
-    changed("model URI", old["graph"].get("modelUri"), new["graph"].get("modelUri"))
-    old_c, new_c = old["componentSpecs"][0], new["componentSpecs"][0]
-    changed("replicas", _replicas(old, old_c), _replicas(new, new_c))
-    old_res = old_c["spec"]["containers"][0].get("resources", {})
-    new_res = new_c["spec"]["containers"][0].get("resources", {})
-    changed("resources", _resources(old_res), _resources(new_res))
-    changed("logging", (old["graph"].get("logger") or {}).get("mode", "off"),
-            (new["graph"].get("logger") or {}).get("mode", "off"))
-    if not details and old != new:
+    if old.partial or new.partial:  # the rolled-out revision: nothing else of it is known
+        return details
+    changed("model URI", old.artifact, new.artifact)
+    changed("replicas", _show(old.replicas), _show(new.replicas))
+    changed("resources", _resources(old.resources), _resources(new.resources))
+    changed("logging", old.logging, new.logging)
+    if not details and same_target and old.spec != new.spec:  # other targets render other specs
         details.append(f"{name}: settings changed")
     return details
 
 
-def _share(predictor: dict[str, Any]) -> str:
-    return "shadow" if predictor.get("shadow") else f"{predictor.get('traffic', 100)}%"
+def _share(variant: VariantDescription) -> str:
+    if variant.role == "shadow":
+        mirror = variant.mirror
+        return "shadow" if mirror is None or mirror == 100 else f"shadow, {_percent(mirror)}% mirrored"
+    return f"{_percent(variant.traffic or 0)}%"
 
 
-def _replicas(predictor: dict[str, Any], component: dict[str, Any]) -> str:
-    hpa = component.get("hpaSpec")
-    if hpa:
-        return f"{hpa.get('minReplicas', 1)}-{hpa['maxReplicas']} (autoscaled)"
-    return str(predictor.get("replicas", 1))
+def _percent(value: float) -> str:
+    """Whole percents as integers (20), other shares to a tenth (33.3)."""
+    rounded = round(value, 1)
+    return str(int(rounded)) if float(rounded).is_integer() else str(rounded)
 
 
-def _resources(resources: dict[str, Any]) -> str:
+def _resources(resources: Mapping[str, Mapping[str, Any]]) -> str:
+    sections = [s for s in ("requests", "limits") if s in resources]
+    sections += sorted(s for s in resources if s not in ("requests", "limits"))
     parts = []
-    for section in ("requests", "limits"):
+    for section in sections:
         values = resources.get(section) or {}
         if values:
             parts.append(section + " " + ",".join(f"{k}={values[k]}" for k in sorted(values)))

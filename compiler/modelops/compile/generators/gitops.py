@@ -12,7 +12,9 @@ from typing import Any
 
 from modelops.compile.spec import EnvironmentConfig, RepoConfig
 from modelops.compile.summary import ModelSummary
-from modelops.compile.targets.common import LABEL_ENV, MANAGED_BY
+from modelops.compile.targets import target_for
+from modelops.compile.targets.contract import ObjectRef
+from modelops.labels import LABEL_ENV, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF, MANAGED_BY
 
 FOLDER = "_gitops"
 SELDON_GROUP = "machinelearning.seldon.io"
@@ -48,8 +50,7 @@ HEALTH_KEY = f"resource.customizations.health.{SELDON_GROUP}_SeldonDeployment"
 
 
 def _labels(env: str) -> dict[str, str]:
-    return {"app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": "modelops",
-            LABEL_ENV: env}
+    return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_PART_OF: MANAGED_BY, LABEL_ENV: env}
 
 
 def argocd_application(env: str, config: EnvironmentConfig) -> dict[str, Any]:
@@ -86,8 +87,7 @@ def argocd_health_patch(env: str, config: EnvironmentConfig) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "argocd-cm", "namespace": config.gitops.argocd.namespace,
-                     "labels": {"app.kubernetes.io/name": "argocd-cm",
-                                "app.kubernetes.io/part-of": "argocd"}},
+                     "labels": {LABEL_NAME: "argocd-cm", LABEL_PART_OF: "argocd"}},
         "data": {HEALTH_KEY: SELDON_HEALTH_LUA},
     }
 
@@ -103,8 +103,9 @@ def flux_source(env: str, config: EnvironmentConfig) -> dict[str, Any]:
     }
 
 
-def flux_kustomization(env: str, config: EnvironmentConfig, seldon: list[tuple[str, str]]) -> dict[str, Any]:
-    """`seldon`: (namespace, name) of each SeldonDeployment whose health Flux waits for."""
+def flux_kustomization(env: str, config: EnvironmentConfig,
+                       checked: list[tuple[str, ObjectRef]]) -> dict[str, Any]:
+    """`checked`: (namespace, object) of each object whose health Flux waits for."""
     flux = config.gitops.flux
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
@@ -117,9 +118,8 @@ def flux_kustomization(env: str, config: EnvironmentConfig, seldon: list[tuple[s
             "timeout": "5m",
             "sourceRef": {"kind": "GitRepository", "name": flux.source or "modelops"},
             "healthChecks": [
-                {"apiVersion": f"{SELDON_GROUP}/v1", "kind": "SeldonDeployment", "name": name,
-                 "namespace": namespace}
-                for namespace, name in seldon
+                {"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name, "namespace": namespace}
+                for namespace, ref in checked
             ],
             "healthCheckExprs": [{
                 "apiVersion": f"{SELDON_GROUP}/v1", "kind": "SeldonDeployment",
@@ -141,13 +141,16 @@ def gitops_objects(config: RepoConfig, models: list[ModelSummary]) -> dict[str, 
             result[f"{folder}/argocd-cm-patch.yaml"] = argocd_health_patch(env, env_config)
         elif env_config.sync == "flux":
             result[f"{folder}/kustomization-flux.yaml"] = flux_kustomization(env, env_config,
-                                                                           _seldon(models, env))
+                                                                           _health_checked(models, env))
             if env_config.gitops.flux.source is None:
                 result[f"{folder}/gitrepository.yaml"] = flux_source(env, env_config)
     return result
 
 
-def _seldon(models: list[ModelSummary], env: str) -> list[tuple[str, str]]:
-    """(namespace, name) of the SeldonDeployments in `env`: Seldon Core v1 names each after its model."""
-    return sorted((deployed.namespace, model.name) for model in models for deployed in model.envs
-                  if deployed.env == env and deployed.target == "seldon-v1")
+def _health_checked(models: list[ModelSummary], env: str) -> list[tuple[str, ObjectRef]]:
+    """(namespace, object) of what each model's target has Flux wait on in `env`."""
+    return sorted(
+        ((deployed.namespace, ref) for model in models for deployed in model.envs if deployed.env == env
+         for ref in target_for(deployed.target).health_checked(model.name)),
+        key=lambda item: (item[0], item[1].name, item[1].kind),
+    )

@@ -6,14 +6,20 @@ import hashlib
 from typing import Any
 
 from modelops.compile.resolve import Merged, ResolvedModel
+from modelops.compile.source import Loc
 from modelops.diagnostics import Diagnostic
+from modelops.labels import (
+    ANNOTATION_SOURCE,
+    LABEL_ENV,
+    LABEL_INSTANCE,
+    LABEL_MANAGED_BY,
+    LABEL_NAME,
+    LABEL_PART_OF,
+    LABEL_TEAM,
+    LABEL_VERSION,
+    MANAGED_BY,
+)
 
-MANAGED_BY = "modelops"
-LABEL_ENV = "modelops.io/environment"
-LABEL_TEAM = "modelops.io/team"
-LABEL_VERSION = "modelops.io/version"
-LABEL_VARIANT = "modelops.io/variant"
-ANNOTATION_SOURCE = "modelops.io/source"
 GPU_RESOURCE = "nvidia.com/gpu"
 
 
@@ -31,10 +37,10 @@ def labels(model: ResolvedModel) -> dict[str, str]:
     return {
         **model.env_config.labels,
         **(model.settings.get("labels") or {}),
-        "app.kubernetes.io/name": model.spec.name,
-        "app.kubernetes.io/instance": f"{model.spec.name}-{model.env}",
-        "app.kubernetes.io/part-of": "modelops",
-        "app.kubernetes.io/managed-by": MANAGED_BY,
+        LABEL_NAME: model.spec.name,
+        LABEL_INSTANCE: f"{model.spec.name}-{model.env}",
+        LABEL_PART_OF: MANAGED_BY,
+        LABEL_MANAGED_BY: MANAGED_BY,
         LABEL_TEAM: model.spec.team,
         LABEL_ENV: model.env,
         LABEL_VERSION: version_of(model.main.settings, model.spec.image),
@@ -118,7 +124,7 @@ def monitoring_of(settings: Merged) -> dict[str, Any]:
 
 
 def unsupported(
-    model: ResolvedModel, settings: Merged | None, path: tuple[str, ...], what: str, hint: str = ""
+    model: ResolvedModel, settings: Merged | None, path: Loc, what: str, hint: str = ""
 ) -> Diagnostic:
     """MO301 `WHAT is not supported on target T: HINT` at the key that asks for the feature.
 

@@ -17,13 +17,12 @@ KServe annotates the predictor pods with their runtime's metrics port and path
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops.compile.generators import payload_logging
 from modelops.compile.resolve import Merged, ResolvedModel, ResolvedVariant
 from modelops.compile.targets.common import (
-    LABEL_VARIANT,
-    LABEL_VERSION,
     container_settings,
     metadata,
     monitoring_of,
@@ -31,14 +30,24 @@ from modelops.compile.targets.common import (
     unsupported,
     version_of,
 )
+from modelops.compile.targets.contract import (
+    Description,
+    ObjectRef,
+    Replicas,
+    Role,
+    VariantDescription,
+    name_of,
+    role_of,
+)
 from modelops.diagnostics import Diagnostic
+from modelops.labels import ANNOTATION_ROLLED_OUT, LABEL_VARIANT, LABEL_VERSION
 
 NAME = "kserve"
 API_VERSION = "serving.kserve.io/v1beta1"
 ANNOTATION_MODE = "serving.kserve.io/deploymentMode"
 ANNOTATION_SCRAPE = "serving.kserve.io/enable-prometheus-scraping"
 ANNOTATION_AGGREGATE = "serving.kserve.io/enable-metric-aggregation"
-ANNOTATION_ROLLED_OUT = "modelops.io/rolled-out-version"
+STANDARD_MODES = ("Standard", "RawDeployment")  # RawDeployment: what Standard was called before
 LABEL_ISVC = "serving.kserve.io/inferenceservice"
 CONTAINER = "kserve-container"
 HTTP_PORT = 8080
@@ -301,3 +310,75 @@ def _pod_monitor(model: ResolvedModel) -> dict[str, Any]:
             ],
         },
     }
+
+
+def health_checked(model_name: str) -> list[ObjectRef]:
+    return []  # an InferenceService reports a Ready condition, which controllers read themselves
+
+
+# --- reading rendered objects back ----------------------------------------------------------------
+
+
+def recognises(objects: Sequence[Mapping[str, Any]]) -> bool:
+    return any(_is_isvc(obj) for obj in objects)
+
+
+def _is_isvc(obj: Mapping[str, Any]) -> bool:
+    return obj.get("kind") == "InferenceService" and str(obj.get("apiVersion", "")).startswith(
+        "serving.kserve.io/")
+
+
+def describe(objects: Sequence[Mapping[str, Any]]) -> Description:
+    """Standard: the predictor is main and takes what `canary[].trafficPercent` leave. Serverless with
+    `canaryTrafficPercent`: the predictor is the canary, main the rolled-out revision (its version
+    annotated, the rest of it no longer in the object)."""
+    isvc = next((obj for obj in objects if _is_isvc(obj)), {})
+    spec = isvc.get("spec") or {}
+    predictor = spec.get("predictor") or {}
+    annotations = (isvc.get("metadata") or {}).get("annotations") or {}
+    variants: list[VariantDescription] = []
+    if "canaryTrafficPercent" in predictor and annotations.get(ANNOTATION_MODE) not in STANDARD_MODES:
+        percent = predictor["canaryTrafficPercent"]
+        variants.append(VariantDescription(
+            name="main", role="main", version=annotations.get(ANNOTATION_ROLLED_OUT), artifact=None,
+            traffic=100 - percent, partial=True,
+        ))
+        variants.append(_variant(predictor, "canary", role_of(percent, 100 - percent), percent))
+    else:
+        canaries = list(spec.get("canary") or [])
+        rest = max(0, 100 - sum(c.get("trafficPercent", 0) or 0 for c in canaries))
+        variants.append(_variant(predictor, "main", "main", rest))
+        for canary in canaries:
+            component = canary.get("predictor") or {}
+            share = canary.get("trafficPercent", 0) or 0
+            variants.append(_variant(component, str(component.get("name", "canary")), role_of(share, rest),
+                                     share))
+    described = frozenset({("InferenceService", name_of(isvc))}) if isvc else frozenset()
+    return Description(NAME, variants, described)
+
+
+def _variant(component: Mapping[str, Any], default_name: str, role: Role, traffic: float
+             ) -> VariantDescription:
+    labels = component.get("labels") or {}
+    model = component.get("model") or {}
+    container = model or (component.get("containers") or [{}])[0]
+    return VariantDescription(
+        name=str(labels.get(LABEL_VARIANT, default_name)),
+        role=role,
+        version=labels.get(LABEL_VERSION),
+        artifact=model.get("storageUri"),
+        traffic=traffic,
+        replicas=_replicas(component),
+        resources=container.get("resources") or {},
+        logging=(component.get("logger") or {}).get("mode", "off"),
+        spec={k: v for k, v in component.items() if k != "canaryTrafficPercent"},
+    )
+
+
+def _replicas(component: Mapping[str, Any]) -> Replicas:
+    low, high = component.get("minReplicas"), component.get("maxReplicas")
+    if "scaleMetric" in component or (high is not None and low != high):
+        return Replicas(low, high, autoscaled=True)
+    if low is None and high is None:
+        return Replicas(None, None)  # a canary: KServe derives it from main's minimum and its share
+    return Replicas(low if low is not None else high, low if low is not None else high)

@@ -8,25 +8,34 @@ for the ServiceMonitor (or a PodMonitor scrapes them directly).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops.compile.generators import observability, payload_logging
 from modelops.compile.resolve import Merged, ResolvedModel, ResolvedVariant
 from modelops.compile.targets.common import (
-    LABEL_VARIANT,
-    LABEL_VERSION,
     container_settings,
     metadata,
+    name_budget,
     unsupported,
     version_of,
 )
+from modelops.compile.targets.contract import (
+    Description,
+    ObjectRef,
+    Replicas,
+    Role,
+    VariantDescription,
+    name_of,
+    role_of,
+)
 from modelops.diagnostics import Diagnostic
+from modelops.labels import LABEL_INSTANCE, LABEL_METRICS, LABEL_NAME, LABEL_VARIANT, LABEL_VERSION
 
 NAME = "seldon-v1"
-MAX_NAME = 63
+API_VERSION = "machinelearning.seldon.io/v1"
 METRICS_PORT = 8000
 METRICS_PATH = "/prometheus"
-LABEL_METRICS = "modelops.io/metrics"
 
 SERVERS = {
     "sklearn": "SKLEARN_SERVER",
@@ -38,15 +47,24 @@ SERVERS = {
 }
 
 
+def deployment_name(model_name: str) -> str:
+    """The SeldonDeployment is named after the model (Seldon derives every other name from it)."""
+    return model_name
+
+
+def health_checked(model_name: str) -> list[ObjectRef]:
+    return [ObjectRef(API_VERSION, "SeldonDeployment", deployment_name(model_name))]
+
+
 def derived_names(model: ResolvedModel) -> list[tuple[str, str]]:
     """Every object name Seldon or modelops derives for this model, with what it names."""
-    name = model.spec.name
+    name, sdep = model.spec.name, deployment_name(model.spec.name)  # the graph's container is `name`
     names = [(f"{name}-metrics", "metrics Service")]
     for variant in model.variants:
-        names.append((f"{name}-{variant.name}", f"Service of variant {variant.name!r}"))
-        names.append((f"{name}-{variant.name}-{name}", f"model Service of variant {variant.name!r}"))
+        names.append((f"{sdep}-{variant.name}", f"Service of variant {variant.name!r}"))
+        names.append((f"{sdep}-{variant.name}-{name}", f"model Service of variant {variant.name!r}"))
         names.append(
-            (f"{name}-{variant.name}-0-{name}", f"Deployment of variant {variant.name!r}")
+            (f"{sdep}-{variant.name}-0-{name}", f"Deployment of variant {variant.name!r}")
         )
     return names
 
@@ -60,14 +78,11 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
     doc = model.doc
     errors: list[Diagnostic] = []
     if model.spec.framework == "lightgbm":
-        errors.append(
-            doc.diagnostic(
-                ("framework",),
-                "MO301",
-                "framework lightgbm is not supported on target seldon-v1 (no prepackaged server): "
-                "log it with mlflow.lightgbm and use framework: mlflow, or use framework: custom",
-            )
-        )
+        errors.append(unsupported(
+            model, None, ("framework",), "framework lightgbm",
+            "no prepackaged server; log it with mlflow.lightgbm and use framework: mlflow, "
+            "or use framework: custom",
+        ))
     if model.spec.framework == "tensorflow" and model.spec.protocol not in TENSORFLOW_SERVER_PROTOCOLS:
         written = ("protocol",) if doc.has(("protocol",)) else ("framework",)
         errors.append(unsupported(
@@ -77,24 +92,9 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
         ))
     for variant in model.variants:
         if variant.settings.get("autoscaling", "rps") is not None:
-            origin_doc, loc = variant.settings.origin(("autoscaling", "rps"))
-            errors.append(
-                (origin_doc or doc).diagnostic(
-                    loc,
-                    "MO301",
-                    "autoscaling.rps is not supported on target seldon-v1: scale on cpu or memory",
-                )
-            )
-    for derived, what in derived_names(model):
-        if len(derived) > MAX_NAME:
-            errors.append(
-                doc.diagnostic(
-                    ("name",),
-                    "MO210",
-                    f"{what} name {derived!r} is {len(derived)} characters, "
-                    f"{len(derived) - MAX_NAME} over Kubernetes' 63: shorten the model or variant name",
-                )
-            )
+            errors.append(unsupported(model, variant.settings, ("autoscaling", "rps"), "autoscaling.rps",
+                                      "scale on cpu or memory"))
+    errors += name_budget(model, derived_names(model))
     errors += payload_logging.check(model, NAME)
     return errors
 
@@ -118,9 +118,9 @@ def _monitoring(settings: Merged) -> dict[str, Any]:
 
 def _seldon_deployment(model: ResolvedModel) -> dict[str, Any]:
     return {
-        "apiVersion": "machinelearning.seldon.io/v1",
+        "apiVersion": API_VERSION,
         "kind": "SeldonDeployment",
-        "metadata": metadata(model, model.spec.name),
+        "metadata": metadata(model, deployment_name(model.spec.name)),
         "spec": {
             "name": model.spec.name,
             "protocol": model.spec.protocol,
@@ -205,7 +205,7 @@ def _hpa_spec(autoscaling: dict[str, Any]) -> dict[str, Any]:
 def _monitoring_objects(model: ResolvedModel) -> list[dict[str, Any]]:
     monitoring = _monitoring(model.settings)
     name = model.spec.name
-    pods = {"seldon-deployment-id": name}
+    pods = {"seldon-deployment-id": deployment_name(name)}
     if monitoring["kind"] == "PodMonitor":
         return [
             {
@@ -248,8 +248,8 @@ def _monitoring_objects(model: ResolvedModel) -> list[dict[str, Any]]:
             "spec": {
                 "selector": {
                     "matchLabels": {
-                        "app.kubernetes.io/instance": service_meta["labels"]["app.kubernetes.io/instance"],
-                        "app.kubernetes.io/name": name,
+                        LABEL_INSTANCE: service_meta["labels"][LABEL_INSTANCE],
+                        LABEL_NAME: name,
                         LABEL_METRICS: "true",
                     }
                 },
@@ -260,3 +260,70 @@ def _monitoring_objects(model: ResolvedModel) -> list[dict[str, Any]]:
             },
         },
     ]
+
+
+# --- reading rendered objects back ----------------------------------------------------------------
+
+
+def recognises(objects: Sequence[Mapping[str, Any]]) -> bool:
+    return any(_is_deployment(obj) for obj in objects)
+
+
+def _is_deployment(obj: Mapping[str, Any]) -> bool:
+    return obj.get("kind") == "SeldonDeployment" and str(obj.get("apiVersion", "")).startswith(
+        "machinelearning.seldon.io/")
+
+
+def describe(objects: Sequence[Mapping[str, Any]]) -> Description:
+    """Each predictor of the SeldonDeployment: traffic as written (it sums to 100), shadows mirror all."""
+    sdep = next((obj for obj in objects if _is_deployment(obj)), {})
+    predictors = list((sdep.get("spec") or {}).get("predictors") or [])
+    main = _main_predictor(predictors)
+    main_share = _traffic(main) if main else 100
+    variants = []
+    for predictor in predictors:
+        share = _traffic(predictor)
+        role: Role
+        if predictor.get("shadow"):
+            role, traffic, mirror = "shadow", None, 100.0
+        else:
+            role = "main" if predictor is main else role_of(share, main_share)
+            traffic, mirror = share, None
+        graph = predictor.get("graph") or {}
+        component = (predictor.get("componentSpecs") or [{}])[0]
+        container = (((component.get("spec") or {}).get("containers")) or [{}])[0]
+        variants.append(VariantDescription(
+            name=str(predictor.get("name")),
+            role=role,
+            version=(predictor.get("labels") or {}).get(LABEL_VERSION),
+            artifact=graph.get("modelUri"),
+            traffic=traffic,
+            mirror=mirror,
+            replicas=_replicas(predictor, component),
+            resources=container.get("resources") or {},
+            logging=(graph.get("logger") or {}).get("mode", "off"),
+            spec=predictor,
+        ))
+    described = frozenset({("SeldonDeployment", name_of(sdep))}) if sdep else frozenset()
+    return Description(NAME, variants, described)
+
+
+def _main_predictor(predictors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The predictor named `main`, else the serving one with the most traffic (as `ResolvedModel.main`)."""
+    named = [p for p in predictors if p.get("name") == "main"]
+    if named:
+        return named[0]
+    return max(predictors, key=lambda p: (not p.get("shadow"), _traffic(p)), default=None)
+
+
+def _traffic(predictor: Mapping[str, Any]) -> float:
+    traffic = predictor.get("traffic", 100)
+    return traffic if isinstance(traffic, int | float) else 100
+
+
+def _replicas(predictor: Mapping[str, Any], component: Mapping[str, Any]) -> Replicas:
+    hpa = component.get("hpaSpec")
+    if hpa:
+        return Replicas(hpa.get("minReplicas", 1), hpa.get("maxReplicas"), autoscaled=True)
+    replicas = predictor.get("replicas", 1)
+    return Replicas(replicas, replicas)

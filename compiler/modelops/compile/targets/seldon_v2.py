@@ -16,25 +16,35 @@ namespace that keeps only its own series.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelops.compile.generators import observability, payload_logging
 from modelops.compile.resolve import ResolvedModel, ResolvedVariant
 from modelops.compile.targets.common import (
-    LABEL_VARIANT,
-    LABEL_VERSION,
     metadata,
     monitoring_of,
     name_budget,
     unsupported,
     version_of,
 )
+from modelops.compile.targets.contract import (
+    Description,
+    ObjectRef,
+    Replicas,
+    Role,
+    VariantDescription,
+    labels_of,
+    name_of,
+    role_of,
+)
 from modelops.diagnostics import Diagnostic
+from modelops.labels import LABEL_NAME, LABEL_VARIANT, LABEL_VERSION
 
 NAME = "seldon-v2"
 API_VERSION = "mlops.seldon.io/v1alpha1"
 RPS_METRIC = "infer_rps"
-SERVER_POD_LABELS = {"app.kubernetes.io/name": "seldon-server"}
+SERVER_POD_LABELS = {LABEL_NAME: "seldon-server"}
 METRICS_PATH = "/metrics"
 # Server capabilities a Model asks for (MLServer: sklearn, xgboost, lightgbm, mlflow, huggingface;
 # Triton: tensorflow, triton).
@@ -260,3 +270,97 @@ def _pod_monitor(model: ResolvedModel) -> dict[str, Any]:
             ],
         },
     }
+
+
+def health_checked(model_name: str) -> list[ObjectRef]:
+    return []  # Models and Experiments report a Ready condition, which controllers read themselves
+
+
+# --- reading rendered objects back ----------------------------------------------------------------
+
+
+def recognises(objects: Sequence[Mapping[str, Any]]) -> bool:
+    return any(_is_seldon(obj) for obj in objects)
+
+
+def _is_seldon(obj: Mapping[str, Any]) -> bool:
+    return obj.get("kind") in ("Model", "Experiment") and str(obj.get("apiVersion", "")).startswith(
+        "mlops.seldon.io/")
+
+
+def describe(objects: Sequence[Mapping[str, Any]]) -> Description:
+    """A variant per Model. The Experiment's candidate weights are relative (share = weight / sum);
+    without an Experiment the one Model takes all traffic. An HPA aimed at a Model sets its replicas."""
+    models = [obj for obj in objects if _is_seldon(obj) and obj.get("kind") == "Model"]
+    experiment = next((obj for obj in objects if _is_seldon(obj) and obj.get("kind") == "Experiment"), None)
+    hpas = {_hpa_target(obj): obj for obj in objects if _hpa_target(obj)}
+    shares, mirror, main = _split(models, experiment)
+    variants = []
+    for obj in models:
+        name = name_of(obj)
+        spec = obj.get("spec") or {}
+        role: Role
+        if mirror is not None and name == mirror[0]:
+            role, traffic, mirrored = "shadow", None, mirror[1]
+        else:
+            role = "main" if name == main else role_of(shares.get(name, 0), shares.get(main, 0))
+            traffic, mirrored = shares.get(name, 0), None
+        labels = labels_of(obj)
+        hpa = hpas.get(name)
+        variants.append(VariantDescription(
+            name=str(labels.get(LABEL_VARIANT, name)),
+            role=role,
+            version=labels.get(LABEL_VERSION),
+            artifact=spec.get("storageUri"),
+            traffic=traffic,
+            mirror=mirrored,
+            replicas=_replicas(spec, hpa),
+            resources={"model": {"memory": spec["memory"]}} if spec.get("memory") else {},
+            logging=_logging(spec),
+            spec=[spec, (hpa or {}).get("spec")],
+        ))
+    described = {("Model", name_of(obj)) for obj in models}
+    described |= {("HorizontalPodAutoscaler", name_of(obj)) for obj in hpas.values()}
+    if experiment is not None:
+        described.add(("Experiment", name_of(experiment)))
+    return Description(NAME, variants, frozenset(described))
+
+
+def _split(models: list[Mapping[str, Any]], experiment: Mapping[str, Any] | None
+           ) -> tuple[dict[str, float], tuple[str, float] | None, str]:
+    """(Model name -> percent of traffic, (mirrored Model, percent) or None, the main Model)."""
+    if experiment is None:
+        main = name_of(models[0]) if models else ""
+        return {main: 100}, None, main
+    spec = experiment.get("spec") or {}
+    weights = {str(c.get("name")): c.get("weight", 0) or 0 for c in spec.get("candidates") or []}
+    total = sum(weights.values())
+    shares = {name: (100 * weight / total if total else 0) for name, weight in weights.items()}
+    mirror_spec = spec.get("mirror")
+    mirror = (str(mirror_spec.get("name")), mirror_spec.get("percent", 100)) if mirror_spec else None
+    return shares, mirror, str(spec.get("default") or "")
+
+
+def _hpa_target(obj: Mapping[str, Any]) -> str | None:
+    if obj.get("kind") != "HorizontalPodAutoscaler":
+        return None
+    target = (obj.get("spec") or {}).get("scaleTargetRef") or {}
+    return str(target.get("name")) if target.get("kind") == "Model" else None
+
+
+def _replicas(spec: Mapping[str, Any], hpa: Mapping[str, Any] | None) -> Replicas:
+    if hpa is not None:
+        hpa_spec = hpa.get("spec") or {}
+        return Replicas(hpa_spec.get("minReplicas", 1), hpa_spec.get("maxReplicas"), autoscaled=True)
+    if "maxReplicas" in spec:  # Seldon's own scaler
+        return Replicas(spec.get("minReplicas", 1), spec["maxReplicas"], autoscaled=True)
+    replicas = spec.get("replicas", 1)
+    return Replicas(replicas, replicas)
+
+
+def _logging(spec: Mapping[str, Any]) -> str:
+    logger = spec.get("logger")
+    if not logger:
+        return "off"
+    percent = logger.get("percent", 100)
+    return "all" if percent == 100 else f"all, {percent}% sampled"
