@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECK_JSONSCHEMA = str(Path(sys.executable).parent / "check-jsonschema")
+BIN = Path(sys.executable).parent
+CHECK_JSONSCHEMA = str(BIN / "check-jsonschema")
 WORKFLOWS = sorted((ROOT / "ci" / "github" / "workflows").glob("*.yml"))
+PINNED = re.compile(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+")
 
 
 def check(schema: str, *files: Path) -> subprocess.CompletedProcess:
@@ -44,13 +48,100 @@ def test_gitlab_template_is_valid() -> None:
 def test_workflows_keep_logic_in_modelops_commands() -> None:
     scripts = {p.name: p.read_text() for p in (ROOT / "ci").glob("*.sh")}
     assert "modelops compile --check" in scripts["pr.sh"] and "modelops validate" in scripts["pr.sh"]
-    assert "--comment" in scripts["pr.sh"]
+    assert "--comment" in scripts["pr.sh"] and "--gitlab-note" in scripts["pr.sh"]
+    assert all("set -euo pipefail" in text for text in scripts.values())
     assert "modelops sync" in scripts["merge.sh"] and "modelops compile --check" in scripts["merge.sh"]
     assert "modelops autoupdate" in scripts["schedule.sh"]
     for workflow in WORKFLOWS:
         steps = [s for job in yaml.safe_load(workflow.read_text())["jobs"].values() for s in job["steps"]]
         runs = [s["run"] for s in steps if "run" in s]
         assert any(r.startswith("ci/") for r in runs), workflow.name
+
+
+def jobs(workflow: Path) -> dict[str, dict]:
+    return yaml.safe_load(workflow.read_text())["jobs"]
+
+
+def test_actionlint_passes_on_every_workflow() -> None:
+    done = subprocess.run([str(BIN / "actionlint"), *map(str, WORKFLOWS)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_catches_a_deprecated_node20_action(tmp_path: Path) -> None:
+    old = tmp_path / "old.yml"
+    old.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - uses: actions/checkout@v4\n")
+    done = subprocess.run([str(BIN / "actionlint"), str(old)], capture_output=True, text=True)
+    assert done.returncode == 1 and "node20" in done.stdout
+
+
+def test_zizmor_finds_nothing_offline() -> None:
+    done = subprocess.run([str(BIN / "zizmor"), "--offline", "--no-progress", *map(str, WORKFLOWS)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actions_are_pinned_by_commit_with_the_version_as_a_comment() -> None:
+    for workflow in WORKFLOWS:
+        uses = [line.split("uses:", 1)[1].strip() for line in workflow.read_text().splitlines()
+                if line.strip().startswith(("uses:", "- uses:"))]
+        assert uses, workflow.name
+        for ref in uses:
+            assert PINNED.fullmatch(ref), f"{workflow.name}: {ref}"
+
+
+def test_every_job_has_a_timeout_and_its_own_least_permissions() -> None:
+    for workflow in WORKFLOWS:
+        data = yaml.safe_load(workflow.read_text())
+        assert data["permissions"] == {}, workflow.name
+        for name, job in data["jobs"].items():
+            assert 0 < job["timeout-minutes"] <= 30, (workflow.name, name)
+            assert job["permissions"].get("contents") in ("read", "write"), (workflow.name, name)
+            writes = {k for k, v in job["permissions"].items() if v == "write"}
+            expected = {"modelops-pr.yml": {"pull-requests"},
+                        "modelops-autoupdate.yml": {"contents", "pull-requests"}}.get(workflow.name, set())
+            assert writes == expected, (workflow.name, name)
+
+
+def test_checkouts_keep_no_credentials_except_the_job_that_pushes() -> None:
+    for workflow in WORKFLOWS:
+        for name, job in jobs(workflow).items():
+            for step in job["steps"]:
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    pushes = workflow.name == "modelops-autoupdate.yml"
+                    assert step["with"]["persist-credentials"] is pushes, (workflow.name, name)
+
+
+def test_templates_install_the_pinned_release_unless_told_otherwise() -> None:
+    """Each template pins this version of the distribution; MODELOPS_PIP_SPEC overrides it."""
+    pin = re.escape(f"=={tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']['version']}")
+    default = re.compile(r"\$\{\{ vars\.MODELOPS_PIP_SPEC \|\| 'modelops-gitops(\[[a-z,]+\])?"
+                         + pin + r"' \}\}")
+    for workflow in WORKFLOWS:
+        for job in jobs(workflow).values():
+            installs = [s for s in job["steps"] if "pip install" in s.get("run", "")]
+            assert len(installs) == 1 and installs[0]["run"] == 'python -m pip install "$MODELOPS_PIP_SPEC"'
+            spec = installs[0]["env"]["MODELOPS_PIP_SPEC"]
+            assert default.fullmatch(spec), spec
+    gitlab_text = (ROOT / "ci" / "gitlab" / "modelops.gitlab-ci.yml").read_text()
+    gitlab = yaml.safe_load(gitlab_text)
+    spec = gitlab[".modelops"]["variables"]["MODELOPS_PIP_SPEC"]
+    assert re.fullmatch(r"modelops-gitops\[[a-z,]+\]" + pin, spec), spec
+    assert 'pip install -q "$MODELOPS_PIP_SPEC"' in gitlab[".modelops"]["before_script"]
+    texts = [w.read_text() for w in WORKFLOWS] + [gitlab_text]
+    assert not any("MODELOPS_CRD_DIR" in text or "pip install -e" in text for text in texts)
+
+
+def test_deploy_syncs_each_environment_in_its_own_github_environment() -> None:
+    deploy = jobs(ROOT / "ci" / "github" / "workflows" / "modelops-main.yml")
+    sync = deploy["sync"]
+    assert sync["needs"] == "plan"
+    assert sync["strategy"]["matrix"]["env"] == "${{ fromJSON(needs.plan.outputs.envs) }}"
+    assert sync["environment"] == "${{ matrix.env }}"
+    assert deploy["plan"]["outputs"]["envs"] == "${{ steps.envs.outputs.envs }}"
+    assert "ci/environments.sh" in deploy["plan"]["steps"][-1]["run"]
+    assert sync["steps"][-1]["run"] == 'ci/merge.sh "$MODELOPS_ENV"'
+    assert "secrets" not in yaml.safe_dump(deploy["plan"])  # no cluster credentials outside an environment
 
 
 def test_pr_workflow_fetches_history_for_the_rollout_gate() -> None:
