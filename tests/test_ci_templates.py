@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -56,6 +58,62 @@ def test_workflows_keep_logic_in_modelops_commands() -> None:
         steps = [s for job in yaml.safe_load(workflow.read_text())["jobs"].values() for s in job["steps"]]
         runs = [s["run"] for s in steps if "run" in s]
         assert any(r.startswith("ci/") for r in runs), workflow.name
+
+
+STUB = """#!/usr/bin/env bash
+echo "$*" >> "$STUB_LOG"
+if [ "$1" = environments ]; then
+  [ -n "${STUB_ENVS_FAIL:-}" ] && { echo "modelops.yaml:3:5: MO010 broken" >&2; exit 1; }
+  printf 'production\\nstaging\\n'
+fi
+"""
+
+
+def with_stub(tmp_path: Path, script: str, *args: str, **env: str) -> tuple[int, list[str]]:
+    """Run ci/SCRIPT with a `modelops` stand-in that logs its arguments: the script's own logic."""
+    stub = tmp_path / "bin" / "modelops"
+    stub.parent.mkdir(exist_ok=True)
+    stub.write_text(STUB)
+    stub.chmod(0o755)
+    log = tmp_path / "calls.log"
+    log.write_text("")
+    done = subprocess.run([str(ROOT / "ci" / script), *args], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}",
+                               "STUB_LOG": str(log), **env})
+    return done.returncode, log.read_text().splitlines()
+
+
+def test_merge_syncs_every_ci_environment_or_the_ones_named(tmp_path: Path) -> None:
+    assert with_stub(tmp_path, "merge.sh") == (0, [
+        "compile --check", "environments --sync ci",
+        "sync --env production --prune", "sync --env staging --prune"])
+    assert with_stub(tmp_path, "merge.sh", "staging") == (0, ["compile --check", "sync --env staging --prune"])
+
+
+def test_merge_fails_when_the_environments_cannot_be_listed(tmp_path: Path) -> None:
+    code, calls = with_stub(tmp_path, "merge.sh", STUB_ENVS_FAIL="1")
+    assert code == 1 and calls == ["compile --check", "environments --sync ci"]
+    code, _ = with_stub(tmp_path, "environments.sh", STUB_ENVS_FAIL="1")
+    assert code == 1
+
+
+def test_environments_are_a_json_list_for_the_matrix(tmp_path: Path) -> None:
+    with_stub(tmp_path, "merge.sh")  # writes the stub
+    done = subprocess.run([str(ROOT / "ci" / "environments.sh")], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+                               "STUB_LOG": str(tmp_path / "log")})
+    assert done.returncode == 0 and json.loads(done.stdout) == ["production", "staging"]
+
+
+def test_pr_posts_on_github_or_gitlab_as_configured(tmp_path: Path) -> None:
+    none = {"PR_NUMBER": "", "GITHUB_TOKEN": "", "CI_MERGE_REQUEST_IID": "", "GITLAB_TOKEN": ""}
+    base = ["validate", "compile --check"]
+    assert with_stub(tmp_path, "pr.sh", **none) == (0, [*base, "diff origin/main HEAD --format markdown"])
+    assert with_stub(tmp_path, "pr.sh", **{**none, "PR_NUMBER": "7", "GITHUB_TOKEN": "t"}) == (
+        0, [*base, "diff origin/main HEAD --format markdown --comment 7"])
+    assert with_stub(tmp_path, "pr.sh", **{**none, "CI_MERGE_REQUEST_IID": "3", "GITLAB_TOKEN": "g",
+                                           "BASE_REF": "origin/dev"}) == (
+        0, [*base, "diff origin/dev HEAD --format markdown --gitlab-note"])
 
 
 def jobs(workflow: Path) -> dict[str, dict]:
