@@ -69,25 +69,31 @@ fi
 """
 
 
-def with_stub(tmp_path: Path, script: str, *args: str, **env: str) -> tuple[int, list[str]]:
-    """Run ci/SCRIPT with a `modelops` stand-in that logs its arguments: the script's own logic."""
+def stubbed(tmp_path: Path, script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ci/SCRIPT with a `modelops` stand-in that logs its arguments to calls.log."""
     stub = tmp_path / "bin" / "modelops"
     stub.parent.mkdir(exist_ok=True)
     stub.write_text(STUB)
     stub.chmod(0o755)
     log = tmp_path / "calls.log"
     log.write_text("")
-    done = subprocess.run([str(ROOT / "ci" / script), *args], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}",
-                               "STUB_LOG": str(log), **env})
-    return done.returncode, log.read_text().splitlines()
+    path = f"{stub.parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run([str(ROOT / "ci" / script), *args], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PATH": path, "STUB_LOG": str(log), **env})
+
+
+def with_stub(tmp_path: Path, script: str, *args: str, **env: str) -> tuple[int, list[str]]:
+    """The exit code of ci/SCRIPT and the modelops commands it ran: the script's own logic."""
+    done = stubbed(tmp_path, script, *args, **env)
+    return done.returncode, (tmp_path / "calls.log").read_text().splitlines()
 
 
 def test_merge_syncs_every_ci_environment_or_the_ones_named(tmp_path: Path) -> None:
     assert with_stub(tmp_path, "merge.sh") == (0, [
         "compile --check", "environments --sync ci",
         "sync --env production --prune", "sync --env staging --prune"])
-    assert with_stub(tmp_path, "merge.sh", "staging") == (0, ["compile --check", "sync --env staging --prune"])
+    only = with_stub(tmp_path, "merge.sh", "staging")
+    assert only == (0, ["compile --check", "sync --env staging --prune"])
 
 
 def test_merge_fails_when_the_environments_cannot_be_listed(tmp_path: Path) -> None:
@@ -98,10 +104,7 @@ def test_merge_fails_when_the_environments_cannot_be_listed(tmp_path: Path) -> N
 
 
 def test_environments_are_a_json_list_for_the_matrix(tmp_path: Path) -> None:
-    with_stub(tmp_path, "merge.sh")  # writes the stub
-    done = subprocess.run([str(ROOT / "ci" / "environments.sh")], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
-                               "STUB_LOG": str(tmp_path / "log")})
+    done = stubbed(tmp_path, "environments.sh")
     assert done.returncode == 0 and json.loads(done.stdout) == ["production", "staging"]
 
 
