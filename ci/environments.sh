@@ -3,4 +3,4 @@
 set -euo pipefail
 listed="$(modelops environments --sync ci)"
 read -r -d '' -a envs <<< "$listed" || true
-python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "${envs[@]}"
+python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' ${envs[@]+"${envs[@]}"}

@@ -11,6 +11,6 @@ if [ "$#" -eq 0 ]; then
 else
   envs=("$@")
 fi
-for env in "${envs[@]}"; do
+for env in ${envs[@]+"${envs[@]}"}; do  # the +: macOS bash 3.2, set -u and no envs
   modelops sync --env "$env" --prune
 done

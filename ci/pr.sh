@@ -16,7 +16,7 @@ if [ -n "${PR_NUMBER:-}" ] && [ -n "${GITHUB_TOKEN:-}" ]; then
 elif [ -n "${CI_MERGE_REQUEST_IID:-}" ] && [ -n "${GITLAB_TOKEN:-}" ]; then
   post=(--gitlab-note)
 fi
-modelops diff "$base" HEAD --format markdown "${post[@]}" > review.md
+modelops diff "$base" HEAD --format markdown ${post[@]+"${post[@]}"} > review.md
 cat review.md
 for env in ${DRY_RUN_ENVS:-}; do
   modelops sync --env "$env" --dry-run=server
