@@ -40,14 +40,14 @@ def upsert_comment(repository: str, number: int, body: str) -> str:
 
 
 def _post(token: str, api: str, repository: str, number: int, body: str) -> str:
-    from github import GithubException
+    from github import GithubException, RateLimitExceededException
 
     with github_client(token, api, f"{repository}#{number}") as client:
         try:
             return _upsert(client, repository, number, body)
         except GithubException as exc:
-            if exc.status not in REFUSALS:
-                raise
+            if exc.status not in REFUSALS or isinstance(exc, RateLimitExceededException):
+                raise  # a rate limit is a 403 too, but no refusal: reported as such
             message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
             raise CommentRefused(exc.status, str(message)) from exc
 
