@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# After merge to main: refuse a stale generated/, then sync every environment CI owns.
+# After merge to main: refuse a stale generated/, then sync environments to their clusters.
+#   ci/merge.sh            every environment with `sync: ci` (in turn)
+#   ci/merge.sh ENV...     only these (the GitHub workflow runs one job per environment)
 set -euo pipefail
 modelops compile --check
-for env in $(modelops environments --sync ci); do
+if [ "$#" -eq 0 ]; then
+  # Not `for env in $(...)`: that would hide a failing `modelops environments`.
+  listed="$(modelops environments --sync ci)"
+  read -r -d '' -a envs <<< "$listed" || true
+else
+  envs=("$@")
+fi
+for env in ${envs[@]+"${envs[@]}"}; do  # the +: macOS bash 3.2, set -u and no envs
   modelops sync --env "$env" --prune
 done

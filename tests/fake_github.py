@@ -15,7 +15,7 @@ from typing import Any
 class FakeGitHub:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any]] = []
-        self._hiccups: list[tuple[str, str, int]] = []
+        self._hiccups: list[tuple[str, str, int, str]] = []
         self.comments: dict[int, dict[str, Any]] = {}
         self._next_id = 1
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -30,15 +30,16 @@ class FakeGitHub:
         self._server.shutdown()
         self._server.server_close()
 
-    def fail(self, method: str, pattern: str, status: int = 502, times: int = 1) -> None:
+    def fail(self, method: str, pattern: str, status: int = 502, times: int = 1,
+             message: str = "Server Error") -> None:
         """The next `times` `method` requests whose path matches `pattern` get `status` (a hiccup)."""
-        self._hiccups += [(method, pattern, status)] * times
+        self._hiccups += [(method, pattern, status, message)] * times
 
     def _answer(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         for hiccup in self._hiccups:
             if hiccup[0] == method and re.fullmatch(hiccup[1], path.split("?", 1)[0]):
                 self._hiccups.remove(hiccup)
-                return hiccup[2], {"message": "Server Error"}
+                return hiccup[2], {"message": hiccup[3]}
         return self._route(method, path, body)
 
     def add_comment(self, number: int, body: str, login: str = "someone") -> None:

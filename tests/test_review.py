@@ -158,6 +158,40 @@ def test_pr_comment_survives_a_github_hiccup_and_reports_an_outage_in_one_line(r
                             r"\(retried 3 times\): .*503.*\n", down.stderr), down.stderr
 
 
+def test_refused_comment_goes_to_the_job_summary(repo: Path, tmp_path: Path) -> None:
+    """A pull request from a fork gets a read-only token: the check stays green, the review is in
+    the job summary."""
+    edit(repo / "models" / "iris-classifier.yaml", "replicas: 2", "replicas: 3")
+    commit_compiled(repo, "more iris")
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("earlier step\n")
+    with FakeGitHub() as github:
+        github.fail("POST", r"/repos/acme/models/issues/7/comments", 403,
+                    message="Resource not accessible by integration")
+        env = {"GITHUB_TOKEN": "read-only", "GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": github.url,
+               "GITHUB_STEP_SUMMARY": str(summary)}
+        done = run(repo, "diff", "HEAD~1", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
+        assert github.comments == {}
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "GitHub refused the comment on acme/models#7 (403, a read-only token, as for pull requests "
+        "from forks): the review is in the job summary"]
+    text = summary.read_text()
+    assert text.startswith("earlier step\n" + MARKER) and "replicas 2 -> 3" in text
+
+
+def test_refused_comment_without_a_job_summary_is_one_line_error(repo: Path) -> None:
+    with FakeGitHub() as github:
+        github.fail("POST", r"/repos/acme/models/issues/7/comments", 403,
+                    message="Resource not accessible by integration")
+        env = {"GITHUB_TOKEN": "read-only", "GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": github.url,
+               "GITHUB_STEP_SUMMARY": ""}
+        done = run(repo, "diff", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
+    assert done.returncode == 1
+    assert done.stderr == (".:1:1: MO031 GitHub answered 403: Resource not accessible by integration for "
+                           "acme/models#7: the token may not comment\n")
+
+
 def test_pr_comment_needs_a_token(repo: Path) -> None:
     env = {"GITHUB_TOKEN": "", "GITHUB_REPOSITORY": "acme/models"}
     done = run(repo, "diff", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
