@@ -57,6 +57,11 @@ RULES: tuple[Rule, ...] = (
          "5xx answers and rate limits are retried with backoff; after that, or on a refusal (401, "
          "403, 404), the message names the repository and GitHub's answer. Check the token's "
          "permissions (pull requests and contents: write) and github.api_url."),
+    Rule("MO032", "github", "GitLab refused the merge-request note or stayed unreachable",
+         "`modelops diff --gitlab-note` needs GITLAB_TOKEN (a project access token with the api "
+         "scope; CI_JOB_TOKEN cannot write notes) and GitLab's CI_API_V4_URL, CI_PROJECT_ID and "
+         "CI_MERGE_REQUEST_IID, which merge-request pipelines set. 429 and 5xx answers are retried; "
+         "the message names GitLab's answer."),
     # --- spec: the shape of model files and modelops.yaml ---------------------------------------
     Rule("MO100", "spec", "a value of the wrong type or form",
          "The message names the key and what it expects (a number, a quantity such as 512Mi, a "
