@@ -26,8 +26,8 @@ REPO = click.option(
 )
 CRD_DIR = click.option(
     "--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Folder of upstream CRD schemas to validate output against "
-    "(default: $MODELOPS_CRD_DIR, else schemas/crds).",
+    help="Folder of CRD schemas to validate output against; per kind it wins over $MODELOPS_CRD_DIR, "
+    "schemas/crds and the bundled schemas.",
 )
 
 
@@ -51,12 +51,14 @@ def _report(diagnostics: list[Diagnostic], output: str, extra: dict | None = Non
 
 
 def _crd_dir(explicit: Path | None, root: Path) -> Path | None:
-    from modelops.compile.emit.validate import default_crd_dir
+    """`--crd-dir` as given, once it and $MODELOPS_CRD_DIR are known to exist (see compile.emit.schemas)."""
+    from modelops.compile.emit.schemas import MissingSchemaFolder, SchemaSet
 
-    crd_dir = default_crd_dir(str(explicit) if explicit else None, root)
-    if crd_dir is not None and not crd_dir.is_dir():
-        raise click.BadParameter(f"CRD schema folder {crd_dir} does not exist", param_hint="--crd-dir")
-    return crd_dir
+    try:
+        SchemaSet.find(explicit, root)
+    except MissingSchemaFolder as exc:
+        raise click.BadParameter(str(exc), param_hint="--crd-dir") from None
+    return explicit
 
 
 class LazyGroup(click.Group):

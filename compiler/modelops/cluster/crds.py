@@ -1,8 +1,9 @@
-"""`modelops schemas pull`: copy the cluster's CRD schemas into schemas/crds/ for offline validation.
+"""`modelops schemas`: `list` where each kind's schema comes from, `pull` the cluster's CRD schemas.
 
-Each CRD modelops validates against (`modelops.compile.emit.validate.CRD_FILES`) is read from
+`pull` reads each CRD modelops emits (`modelops.compile.emit.schemas.CRD_FILES`) from
 apiextensions.k8s.io/v1 and its `openAPIV3Schema` for the emitted version is written under the same
 file name, so `modelops compile` checks output against exactly the CRD versions the cluster runs.
+Only `pull` imports the Kubernetes client.
 """
 
 from __future__ import annotations
@@ -32,7 +33,41 @@ def schema_text(schema: dict[str, Any]) -> str:
 
 @click.group(name="schemas")
 def schemas_group() -> None:
-    """Manage the CRD schemas in schemas/crds/."""
+    """The schemas generated objects are validated against."""
+
+
+@schemas_group.command(name="list")
+@click.option("--repo", "-C", "repo", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Repository root (default: the nearest folder holding modelops.yaml).")
+@click.option("--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of CRD schemas, as compile takes it.")
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Human-readable text or JSON for machines.")
+def list_command(repo: Path | None, crd_dir: Path | None, output: str) -> None:
+    """Per kind: the schema compile validates it against (flag, env, repo or bundled) and its path."""
+    from modelops.cli.main import _crd_dir, _root
+    from modelops.compile.emit.schemas import SchemaSet, Source, provenance
+
+    root = _root(repo)
+    _crd_dir(crd_dir, root)
+    bundled = provenance()
+    rows = []
+    for source in SchemaSet.find(crd_dir, root).sources():
+        if not isinstance(source, Source):
+            rows.append({"apiVersion": source[0], "kind": source[1], "origin": "none", "path": None,
+                         "upstream": None})
+            continue
+        entry = bundled.get(f"{source.path.parent.name}/{source.path.name}") if source.closed else None
+        rows.append({"apiVersion": source.api_version, "kind": source.kind, "origin": source.origin,
+                     "path": str(source.path), "upstream": f"{entry['project']} {entry['version']}" if entry
+                     else None})
+    if output == "json":
+        click.echo(json.dumps({"schemas": rows}, indent=2, sort_keys=True))
+        return
+    table = [[r["apiVersion"], r["kind"], r["origin"], r["path"] or "-", r["upstream"] or ""] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 @schemas_group.command(name="pull")
@@ -42,8 +77,8 @@ def pull_command(repo: Path | None, kubeconfig: Path | None, context: str | None
     from modelops.cli.main import _root
     from modelops.cluster.kube import ApiError, plural
     from modelops.cluster.sync import CLUSTER, SyncAbort, connect
+    from modelops.compile.emit.schemas import CRD_FILES
     from modelops.compile.emit.tree import write_file
-    from modelops.compile.emit.validate import CRD_FILES
     from modelops.diagnostics import Diagnostic
 
     root = _root(repo)

@@ -477,7 +477,7 @@ def repo_options(function: Any) -> Any:
         click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
                      show_default=True, help="Human-readable text or JSON for machines."),
         click.option("--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Folder of upstream CRD schemas (default: $MODELOPS_CRD_DIR, else schemas/crds)."),
+                     help="Folder of CRD schemas (wins over $MODELOPS_CRD_DIR, schemas/crds, bundled)."),
         click.option("--repo", "-C", "repo", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Repository root (default: the nearest folder holding modelops.yaml)."),
         click.option("--no-push", is_flag=True, help="Only create the branch locally: no push, no PR."),
