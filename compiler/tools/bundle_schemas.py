@@ -1,6 +1,6 @@
 """Make the schemas modelops ships: structural copies of the upstream CRDs and Kubernetes definitions.
 
-    python compiler/tools/bundle_schemas.py --upstream DIR [--check]
+    python compiler/tools/bundle_schemas.py --upstream DIR [--check] [--kubernetes DIR] [--out DIR]
 
 DIR holds the upstream CRDs' `openAPIV3Schema`s as JSON (the file names of UPSTREAM); the core kinds
 come from the installed kubernetes-validate's strict schemas. Each copy keeps what validation needs
@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import sys
+from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
 from importlib.util import find_spec
 from pathlib import Path
@@ -145,14 +146,21 @@ def _referenced(definitions: dict[str, Any], texts: list[str]) -> dict[str, Any]
     return {name: definitions[name] for name in sorted(found)}
 
 
-def kubernetes_validate() -> tuple[Path, tuple[str, str]]:
-    """The installed kubernetes-validate's strict schemas of KUBERNETES_VERSION, and its version."""
+def kubernetes_validate(folder: Path | None) -> tuple[Path, tuple[str, str]]:
+    """The strict schemas of KUBERNETES_VERSION (from the installed kubernetes-validate unless
+    `folder` is given) and the kubernetes-validate version recorded for them."""
+    try:
+        version = installed_version("kubernetes-validate")
+    except PackageNotFoundError:
+        version = "unknown"
+    if folder is not None:
+        return folder, ("kubernetes-validate", version)
     spec = find_spec("kubernetes_validate")
     if spec is None or not spec.submodule_search_locations:
         sys.exit("kubernetes-validate is not installed: pip install 'kubernetes-validate==1.37.0'")
     base = Path(next(iter(spec.submodule_search_locations)))
     folder = base / "kubernetes-json-schema" / f"v{KUBERNETES_VERSION}-local-strict"
-    return folder, ("kubernetes-validate", installed_version("kubernetes-validate"))
+    return folder, ("kubernetes-validate", version)
 
 
 def bundle(upstream: Path, kubernetes: tuple[Path, tuple[str, str]]) -> dict[str, str]:
@@ -188,13 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upstream", type=Path, required=True, help="folder of the upstream CRD schemas")
     parser.add_argument("--out", type=Path, default=BUNDLED, help="where to write (default: the package's)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the bundle is stale")
+    parser.add_argument("--kubernetes", type=Path, default=None,
+                        help="Kubernetes strict schemas (default: the installed kubernetes-validate's)")
     args = parser.parse_args(argv)
     missing = sorted(name for name in ALL_CRD_FILES.values() if not (args.upstream / name).is_file())
     if missing:
         print(f"{args.upstream}: missing {', '.join(missing)}", file=sys.stderr)
         return 1
     try:
-        files = bundle(args.upstream, kubernetes_validate())
+        files = bundle(args.upstream, kubernetes_validate(args.kubernetes))
     except UnknownKeyword as exc:
         print(exc, file=sys.stderr)
         return 1
