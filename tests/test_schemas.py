@@ -121,6 +121,15 @@ def test_compile_uses_the_winning_schema(repo, tmp_path: Path) -> None:
     assert compile_errors(root, "--crd-dir", str(flag), env=env) == errors
 
 
+def test_a_new_schema_invalidates_the_render_cache(repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cached models were validated against the old schemas: pulling a stricter one re-validates them."""
+    monkeypatch.delenv("MODELOPS_NO_CACHE")
+    root = repo({"iris-classifier.yaml": IRIS})
+    assert compile_errors(root) == [] and (root / ".modelops-cache" / "render.json").is_file()
+    folder(root / "schemas" / "crds", {SDEP_FILE: NO_SPEC})
+    assert any("MO900 generated SeldonDeployment" in e for e in compile_errors(root))
+
+
 def test_a_missing_folder_named_by_the_env_var_is_a_usage_error(repo, tmp_path: Path) -> None:
     root = repo({"iris-classifier.yaml": IRIS})
     done = subprocess.run([modelops_path(), "compile"], cwd=root, capture_output=True, text=True,
