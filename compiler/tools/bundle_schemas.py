@@ -31,7 +31,7 @@ from modelops.compile.emit.schemas import (
     CORE_FILES,
     KUBERNETES_VERSION,
 )
-from modelops.compile.emit.validate import _close
+from modelops.compile.emit.validate import close_objects
 
 # upstream file -> (project, version); the versions read are in the project's research notes.
 SELDON_V1 = ("SeldonIO/seldon-core", "v1.18.2")
@@ -102,8 +102,7 @@ def crd_files(upstream: Path) -> tuple[dict[str, str], list[dict[str, Any]]]:
             schema = structural(json.loads(raw))
         except UnknownKeyword as exc:
             raise UnknownKeyword(f"{upstream / name}: {exc}") from None
-        _close(schema)
-        files[f"crds/{name}"] = compact(schema)
+        files[f"crds/{name}"] = compact(close_objects(schema))
         project, version = UPSTREAM[name]
         entries.append({"file": f"crds/{name}", "kind": kind, "apiVersion": api_version, "project": project,
                         "version": version, "source": name, "sha256": hashlib.sha256(raw).hexdigest()})

@@ -20,13 +20,9 @@ from modelops.compile.emit.schemas import (
     BUNDLED,
     CORE_DEFINITIONS,
     CORE_FILES,
-    CRD_FILES,
-    KUBERNETES_VERSION,
     SchemaSet,
     read_schema,
 )
-
-__all__ = ["CORE_FILES", "CRD_FILES", "KUBERNETES_VERSION", "ManifestValidator", "NoSchema", "close_objects"]
 
 
 class NoSchema(Exception):
