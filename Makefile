@@ -2,11 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The upstream CRD schemas used to validate output; override with MODELOPS_CRD_DIR.
-MODELOPS_CRD_DIR ?= $(abspath $(firstword $(wildcard schemas/crds ../shared/crds)))
-export MODELOPS_CRD_DIR
 
-.PHONY: run test lint schema readme-rules clean bench
+.PHONY: run test lint schema readme-rules schemas-bundle clean bench
 
 $(BIN)/modelops: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +32,13 @@ schema: $(BIN)/modelops
 readme-rules: $(BIN)/modelops
 	$(BIN)/python -c "from pathlib import Path; from modelops.codes import with_table; \
 	p = Path('README.md'); p.write_text(with_table(p.read_text()))"
+
+# Regenerate the CRD and Kubernetes schemas modelops ships from UPSTREAM, a folder of the upstream
+# CRDs' openAPIV3Schema files (see compiler/tools/bundle_schemas.py); CHECK=1 only reports stale files.
+schemas-bundle: $(BIN)/modelops
+	$(if $(UPSTREAM),,$(error set UPSTREAM=DIR, the folder of upstream CRD schemas))
+	$(BIN)/pip install --quiet 'kubernetes-validate==1.37.0'
+	$(BIN)/python compiler/tools/bundle_schemas.py --upstream $(UPSTREAM) $(if $(CHECK),--check)
 
 # Speed against Kapitan (own venv in bench/) and the floor; BENCH_ARGS="--n 100 --repeat 1" runs small.
 KAPITAN := bench/.venv-kapitan/bin/kapitan

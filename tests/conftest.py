@@ -1,13 +1,13 @@
-"""Shared fixtures: the CRD schema folder and a factory for throwaway modelops repos."""
+"""Shared fixtures: the bundled CRD schema folder and a factory for throwaway modelops repos."""
 
 from __future__ import annotations
 
-import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from modelops.compile.emit.schemas import BUNDLED
 
 CONFIG = """\
 environments:
@@ -37,12 +37,8 @@ RepoFactory = Callable[..., Path]
 
 @pytest.fixture(scope="session")
 def crd_dir() -> Path:
-    """Upstream CRD schemas (read-only test data); MODELOPS_CRD_DIR overrides the default."""
-    default = Path(__file__).resolve().parents[2] / "shared" / "crds"
-    path = Path(os.environ.get("MODELOPS_CRD_DIR") or default)
-    if not path.is_dir():
-        pytest.skip(f"CRD schemas not found at {path} (set MODELOPS_CRD_DIR)")
-    return path
+    """The CRD schemas modelops ships (read-only), for tests that pass a folder explicitly."""
+    return BUNDLED / "crds"
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from modelops.compile.emit.schemas import BUNDLED
+
 ROOT = Path(__file__).resolve().parents[1]
-CRD_DIR = Path(os.environ.get("MODELOPS_CRD_DIR") or ROOT.parent / "shared" / "crds")
+CRD_DIR = BUNDLED / "crds"  # the CRD schemas modelops ships
 MODELOPS = str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "modelops")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from generated_files import documents
 from lupa import lua51
 from modelops.cli.main import cli
+from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.validate import ManifestValidator
 from modelops.compile.generators.gitops import HEALTH_KEY, SELDON_HEALTH_LUA
 from modelops.compile.pipeline import build
@@ -106,7 +107,7 @@ def test_flux_kustomization_and_source(repo, crd_dir):
 
 
 def test_every_gitops_object_validates_against_the_closed_upstream_schemas(repo, crd_dir):
-    validator = ManifestValidator(crd_dir)
+    validator = ManifestValidator(SchemaSet.find(crd_dir))
     files = compiled(repo, crd_dir)
     for name in (n for n in files if n.startswith("_gitops/")):
         obj = load(files, name)

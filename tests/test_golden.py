@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from generated_files import by_kind, documents
-from modelops.compile.emit import validate as manifests
+from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.tree import GENERATED, read_tree
 from modelops.compile.emit.validate import ManifestValidator
 from modelops.compile.pipeline import Build, build
@@ -169,7 +168,7 @@ def test_search_ranker_triton_gpu_podmonitor_production_only() -> None:
 
 
 def test_every_object_is_covered_and_valid(crd_dir: Path) -> None:
-    validator = ManifestValidator(crd_dir)
+    validator = ManifestValidator(SchemaSet.find(crd_dir))
     kinds = set()
     for name in MANIFESTS:
         for obj in documents(COMMITTED[name]):
@@ -182,7 +181,7 @@ def test_every_object_is_covered_and_valid(crd_dir: Path) -> None:
 
 def test_validator_rejects_unknown_fields(crd_dir: Path) -> None:
     """The validator is not vacuous: an unknown field in a generated object is a problem."""
-    validator = ManifestValidator(crd_dir)
+    validator = ManifestValidator(SchemaSet.find(crd_dir))
     obj = by_kind(COMMITTED["production/models/eta-courier.yaml"])["SeldonDeployment"]
     obj["spec"]["predictors"][0]["trafic"] = 5
     assert validator.problems(obj)
@@ -214,28 +213,15 @@ def _broken(obj: dict) -> dict:
     return broken
 
 
-def test_kept_core_definitions_judge_like_the_whole_file(crd_dir: Path, tmp_path: Path) -> None:
-    """Core objects (HPA, Service, ...) are checked against the part of Kubernetes' definitions they
-    use, kept in .modelops-cache/: the verdicts must be those of the whole 1.4 MB file."""
+def test_core_objects_are_judged_by_the_bundled_kubernetes_definitions() -> None:
+    """Core objects (HPA, Service, ...) are checked against the Kubernetes definitions shipped with
+    modelops (no kubernetes-validate at run time): what is written passes, unknown fields and wrong
+    types fail."""
     objects = _core_objects()
     assert {obj["kind"] for obj in objects} == {"HorizontalPodAutoscaler", "Service", "ConfigMap",
                                                 "ServiceAccount"}
-    manifests._core_registry.cache_clear()
-    whole = [ManifestValidator(crd_dir).problems(_broken(obj)) for obj in objects]
-    assert all(whole) and any("maxReplicas" in p for problems in whole for p in problems)
-    for _ in range(2):  # the first run writes the kept copy, the second reads it
-        manifests._core_registry.cache_clear()
-        validator = ManifestValidator(crd_dir, tmp_path)
-        assert [validator.problems(_broken(obj)) for obj in objects] == whole
-        assert all(validator.problems(obj) == [] for obj in objects)
-        assert len(list(tmp_path.glob("core-definitions-*.json"))) == 1
-
-
-def test_a_broken_copy_of_the_core_definitions_is_rebuilt(crd_dir: Path, tmp_path: Path) -> None:
-    manifests._core_registry.cache_clear()
-    assert ManifestValidator(crd_dir, tmp_path).problems(HPA) == []
-    (kept,) = tmp_path.glob("core-definitions-*.json")
-    kept.write_text('{"truncated": ')
-    manifests._core_registry.cache_clear()
-    assert any("maxReplicas" in p for p in ManifestValidator(crd_dir, tmp_path).problems(_broken(HPA)))
-    assert json.loads(kept.read_text())["$id"].endswith("_definitions.json")
+    validator = ManifestValidator()
+    assert all(validator.problems(obj) == [] for obj in objects)
+    broken = [validator.problems(_broken(obj)) for obj in objects]
+    assert all(broken) and any("maxReplicas" in p for problems in broken for p in problems)
+    assert all(any("bogus" in p for p in problems) for problems in broken)

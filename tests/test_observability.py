@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from generated_files import of_kind
+from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.validate import ManifestValidator
 from modelops.compile.pipeline import build
 
@@ -89,7 +90,7 @@ def test_promtool_accepts_every_generated_rule_file(example_files: dict[str, str
 def test_rules_match_the_crd_and_carry_the_model_labels(repo, crd_dir: Path) -> None:
     files = compiled(repo({"ranker.yaml": RANKER}, config=CONFIG), crd_dir)
     rule = of_kind(files, "PrometheusRule")["production/models/ranker"]
-    validator = ManifestValidator(crd_dir)
+    validator = ManifestValidator(SchemaSet.find(crd_dir))
     assert validator.problems(rule) == []
     rule["spec"]["groups"][0]["rules"][0]["severity"] = "page"  # not a field of the CRD: caught
     assert validator.problems(rule) and rule["spec"]["groups"][0]["rules"][0].pop("severity")

@@ -203,16 +203,6 @@ def test_bench_validate_floor_accepts_what_modelops_validates(bench_repo: Path, 
     assert floor.stdout == run("validate", str(one), cwd=bench_repo, crd_dir=crd_dir).stdout
 
 
-def test_core_definitions_are_kept_for_the_next_start(bench_repo: Path, crd_dir: Path) -> None:
-    """Compile keeps the Kubernetes definitions its core objects use; validating a file that renders
-    them uses that copy, rebuilding it when it is broken."""
-    (kept,) = (bench_repo / ".modelops-cache").glob("core-definitions-*.json")
-    kept.write_text('{"broken": ')
-    one = sorted((bench_repo / "models").glob("*.yaml"))[3]
-    assert run("validate", str(one), cwd=bench_repo, crd_dir=crd_dir).returncode == 0
-    assert json.loads(kept.read_text())["$defs"]
-
-
 def test_errors_about_cached_models_match_a_run_without_cache(repo, crd_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """Unchanged models are not parsed again, yet clashes and caps point where a full run points."""
     risk = 'reviewers: ["@acme/risk-ds"]'

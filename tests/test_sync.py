@@ -337,7 +337,9 @@ def test_schemas_pull_writes_the_clusters_crd_schemas(root, server, crd_dir, mon
     assert skipped in result.output
     assert json.loads((root / "schemas" / "crds" / "seldondeployment-v1.json").read_text()) == schema
     assert sorted(p.name for p in (root / "schemas" / "crds").iterdir()) == ["seldondeployment-v1.json"]
-    from modelops.compile.emit.validate import default_crd_dir
+    from modelops.compile.emit.schemas import SchemaSet
 
     monkeypatch.delenv("MODELOPS_CRD_DIR", raising=False)
-    assert default_crd_dir(None, root) == root / "schemas" / "crds"
+    schemas = SchemaSet.find(None, root)  # the pulled kind from the repo, the others bundled
+    assert schemas.source(("machinelearning.seldon.io/v1", "SeldonDeployment")).origin == "repo"
+    assert schemas.source(("monitoring.coreos.com/v1", "ServiceMonitor")).origin == "bundled"

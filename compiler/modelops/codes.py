@@ -297,6 +297,11 @@ RULES: tuple[Rule, ...] = (
          "Every object is validated before writing (custom resources against the CRD schemas, core "
          "objects against Kubernetes' strict schemas). A model that passes every check should never "
          "produce one: it is a modelops bug, please report it with the model file."),
+    Rule("MO901", "output", "a generated kind has no schema to validate it against",
+         "Output is never written unvalidated. Each kind's schema is looked up in --crd-dir, "
+         "$MODELOPS_CRD_DIR, the repo's schemas/crds/ and the schemas bundled with modelops; "
+         "`modelops schemas list` shows where each comes from. Pull the CRDs your cluster runs with "
+         "`modelops schemas pull`, or pass `--crd-dir DIR` holding the kind's openAPIV3Schema."),
 )
 
 BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}

@@ -60,8 +60,8 @@ def format_option(function: F) -> F:
 def crd_dir_option(function: F) -> F:
     """--crd-dir DIR."""
     return click.option("--crd-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                        help="Folder of upstream CRD schemas to validate output against "
-                        "(default: $MODELOPS_CRD_DIR, else schemas/crds).")(function)
+                        help="Folder of CRD schemas to validate output against; per kind it wins "
+                        "over $MODELOPS_CRD_DIR, schemas/crds and the bundled schemas.")(function)
 
 
 def cluster_options(function: F) -> F:
@@ -91,10 +91,15 @@ def repo_root(repo: Path | None) -> Path:
 
 
 def resolve_crd_dir(explicit: Path | None, root: Path) -> Path | None:
-    """The CRD schema folder to validate against (--crd-dir, $MODELOPS_CRD_DIR, schemas/crds)."""
-    from modelops.compile.emit.validate import default_crd_dir
+    """`--crd-dir` as given, once it and $MODELOPS_CRD_DIR are known to exist.
 
-    found = default_crd_dir(str(explicit) if explicit else None, root)
-    if found is not None and not found.is_dir():
-        raise click.BadParameter(f"CRD schema folder {found} does not exist", param_hint="--crd-dir")
-    return found
+    Which schema each kind uses (--crd-dir, $MODELOPS_CRD_DIR, schemas/crds, then the bundled set) is
+    decided per kind by `modelops.compile.emit.schemas.SchemaSet`.
+    """
+    from modelops.compile.emit.schemas import MissingSchemaFolder, SchemaSet
+
+    try:
+        SchemaSet.find(explicit, root)
+    except MissingSchemaFolder as exc:
+        raise click.BadParameter(str(exc), param_hint="--crd-dir") from None
+    return explicit

@@ -1,6 +1,6 @@
 """`modelops schemas pull`: copy the cluster's CRD schemas into schemas/crds/ for offline validation.
 
-Each CRD modelops validates against (`modelops.compile.emit.validate.CRD_FILES`) is read from
+Each CRD modelops validates against (`modelops.compile.emit.schemas.CRD_FILES`) is read from
 apiextensions.k8s.io/v1 and its `openAPIV3Schema` for the emitted version is written under the same
 file name, so `modelops compile` checks output against exactly the CRD versions the cluster runs.
 """
@@ -42,8 +42,8 @@ class Pulled:
 def pull_schemas(cluster: Cluster, target: Path) -> Pulled:
     """Write the schema of every CRD modelops validates against that the cluster serves into `target`."""
     from modelops.cluster.kube import ApiError, plural
+    from modelops.compile.emit.schemas import CRD_FILES
     from modelops.compile.emit.tree import write_file
-    from modelops.compile.emit.validate import CRD_FILES
 
     pulled = Pulled()
     for (api_version, kind), filename in sorted(CRD_FILES.items(), key=lambda item: item[1]):

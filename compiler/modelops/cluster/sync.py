@@ -135,7 +135,7 @@ def sync_mode(root: Path, env: str) -> str:
 
 def prunable_kinds(desired: list[Desired]) -> list[tuple[str, str]]:
     """(apiVersion, kind) of everything modelops may emit, plus what is in generated/ENV now."""
-    from modelops.compile.emit.validate import CORE_FILES, CRD_FILES
+    from modelops.compile.emit.schemas import CORE_FILES, CRD_FILES
 
     kinds = {(d.obj["apiVersion"], d.obj["kind"]) for d in desired}
     kinds |= {k for k in (*CRD_FILES, *CORE_FILES) if not k[0].startswith(_GITOPS_GROUPS)}

@@ -28,7 +28,7 @@ from typing import Any, TypedDict
 import yaml
 
 import modelops
-from modelops.compile.emit.validate import CORE_FILES, CRD_FILES, _core_definitions_dir
+from modelops.compile.emit.schemas import SchemaSet
 
 FOLDER = ".modelops-cache"
 FILE = "render.json"
@@ -85,10 +85,10 @@ class Entry(TypedDict):
 class RenderCache:
     """model key -> Entry; loaded once, saved once per compile."""
 
-    def __init__(self, root: Path, config_text: str, crd_dir: Path | None, *, enabled: bool = True) -> None:
+    def __init__(self, root: Path, config_text: str, schemas: SchemaSet, *, enabled: bool = True) -> None:
         self.path = root / FOLDER / FILE
         self.enabled = enabled and cache_enabled()
-        fingerprint = _fingerprint(crd_dir) if self.enabled else ""
+        fingerprint = _fingerprint(schemas) if self.enabled else ""
         self.base = hashlib.sha256(f"{fingerprint}\0{config_text}".encode()).hexdigest()
         self.entries: dict[str, Entry] = self._load() if self.enabled else {}
         self.used: dict[str, Entry] = {}
@@ -132,16 +132,12 @@ class RenderCache:
         return entries if isinstance(entries, dict) else {}
 
 
-def _fingerprint(crd_dir: Path | None) -> str:
-    """Everything besides the inputs that decides output: code, libraries, schemas."""
+def _fingerprint(schemas: SchemaSet) -> str:
+    """Everything besides the inputs that decides output: code, libraries, the schema files used."""
     digest = hashlib.sha256(f"{modelops.__version__} {platform.python_version()} {yaml.__version__}".encode())
     package = Path(modelops.__file__).parent
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    schemas = [crd_dir / name for name in sorted(CRD_FILES.values())] if crd_dir else []
-    core = sorted({*CORE_FILES.values(), "_definitions.json"})
-    schemas += [_core_definitions_dir() / name for name in core]
-    for path in schemas:
-        if path.is_file():
-            digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    for path in schemas.files():
+        digest.update(str(path).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

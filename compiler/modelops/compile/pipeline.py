@@ -15,9 +15,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from modelops.compile import spec as spec_module
-from modelops.compile.cache import FOLDER, Entry, RenderCache, cache_enabled
+from modelops.compile.cache import Entry, RenderCache
+from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.tree import header, kustomization, to_documents, to_yaml
-from modelops.compile.emit.validate import ManifestValidator
+from modelops.compile.emit.validate import ManifestValidator, NoSchema
 from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
 from modelops.compile.generators.codeowners import codeowners
 from modelops.compile.generators.gitops import gitops_objects
@@ -180,7 +181,8 @@ def _build(
     result = Build()
     config, config_doc, errors = load_config(root)
     result.diagnostics += errors
-    cache = RenderCache(root, config_doc.text if config_doc else "", crd_dir,
+    schemas = SchemaSet.find(crd_dir, root)
+    cache = RenderCache(root, config_doc.text if config_doc else "", schemas,
                         enabled=paths is None and config is not None)
     slots: list[ModelSummary | _Job] = []  # per model file, in order: a cached summary, or work to do
     for shown, path in model_files(root, paths):
@@ -195,7 +197,7 @@ def _build(
             result.files.update(entry["files"])
         else:
             slots.append(_Job(path, shown, text, key, entry))
-    validator = ManifestValidator(crd_dir, root / FOLDER if cache_enabled() else None)
+    validator = ManifestValidator(schemas)
     jobs = [slot for slot in slots if isinstance(slot, _Job)]
     work = partial(_compile_model, _Context(config, config_doc, history, validator))
     outcomes: list[_Outcome] = []
@@ -290,7 +292,7 @@ def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -
     """All objects of one model in one environment, in one file `<env>/<namespace>/<model>.yaml`."""
     objects = target_for(model.target).render(model)
     for obj in objects:
-        for problem in validator.problems(obj):
+        for problem in _problems(validator, obj, result):
             result.diagnostics.append(
                 model.doc.diagnostic(
                     ("name",), "MO900",
@@ -307,11 +309,21 @@ def _gitops(
 ) -> None:
     """Argo CD / Flux objects for environments a controller syncs, in generated/_gitops/<env>/."""
     for name, obj in gitops_objects(config, models).items():
-        for problem in validator.problems(obj):
+        for problem in _problems(validator, obj, result):
             result.diagnostics.append(Diagnostic(
                 CONFIG_FILE, 1, 1, "MO900",
                 f"generated {obj['kind']} {name} is invalid at {problem} (a modelops bug: please report it)"))
         result.files[name] = header(CONFIG_FILE) + to_yaml(obj)
+
+
+def _problems(validator: ManifestValidator, obj: dict[str, Any], result: Build) -> list[str]:
+    """The schema problems of `obj`; a kind without a schema is one MO901 per run (the same line
+    from every model, deduplicated by `build`)."""
+    try:
+        return validator.problems(obj)
+    except NoSchema as missing:
+        result.diagnostics.append(Diagnostic(CONFIG_FILE, 1, 1, "MO901", str(missing)))
+        return []
 
 
 # --- pydantic errors as diagnostics ----------------------------------------------------------

@@ -1,4 +1,7 @@
-"""`modelops schemas ...`: manage the CRD schemas in schemas/crds/ (library: `modelops.cluster.crds`)."""
+"""`modelops schemas list|pull`: where each kind's schema comes from; the cluster's CRD schemas.
+
+Only `pull` imports the Kubernetes client (library: `modelops.cluster.crds`).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,52 @@ from pathlib import Path
 
 import click
 
-from modelops.cli.options import cluster_options, repo_root
-from modelops.cli.report import print_diagnostics
+from modelops.cli.options import (
+    cluster_options,
+    crd_dir_option,
+    output_option,
+    repo_option,
+    repo_root,
+    resolve_crd_dir,
+)
+from modelops.cli.report import print_diagnostics, report
 
 
 @click.group(name="schemas")
 def schemas_group() -> None:
-    """Manage the CRD schemas in schemas/crds/."""
+    """The schemas generated objects are validated against."""
+
+
+@schemas_group.command(name="list")
+@repo_option
+@crd_dir_option
+@output_option
+def list_command(repo: Path | None, crd_dir: Path | None, output: str) -> None:
+    """Per kind: the schema compile validates it against (flag, env, repo or bundled) and its path."""
+    from modelops.compile.emit.schemas import SchemaSet, Source, provenance
+
+    root = repo_root(repo)
+    resolve_crd_dir(crd_dir, root)
+    bundled = provenance()
+    rows = []
+    for source in SchemaSet.find(crd_dir, root).sources():
+        if not isinstance(source, Source):
+            rows.append({"apiVersion": source[0], "kind": source[1], "origin": "none", "path": None,
+                         "upstream": None})
+            continue
+        entry = bundled.get(f"{source.path.parent.name}/{source.path.name}") if source.closed else None
+        rows.append({"apiVersion": source.api_version, "kind": source.kind, "origin": source.origin,
+                     "path": str(source.path), "upstream": f"{entry['project']} {entry['version']}" if entry
+                     else None})
+
+    def text() -> None:
+        table = [[r["apiVersion"], r["kind"], r["origin"], r["path"] or "-", r["upstream"] or ""]
+                 for r in rows]
+        widths = [max(len(row[i]) for row in table) for i in range(5)]
+        for row in table:
+            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+    report("schemas list", output, [], {"schemas": rows}, text=text)
 
 
 @schemas_group.command(name="pull")

@@ -1,64 +1,56 @@
 """Validate every emitted object before it is written.
 
-Custom resources are checked against the upstream CRD schemas (a directory of `openAPIV3Schema`
-JSON files), closed so that unknown fields are rejected as a strict API server would. Core objects
-are checked against kubernetes-validate's bundled strict schemas. Validators are built once per run,
-with jsonschema-rs: the pure-Python jsonschema took most of a 1,000-model compile.
+Custom resources are checked against CRD schemas (found per kind by modelops.compile.emit.schemas:
+given, pulled from the cluster, else bundled), closed so that unknown fields are rejected as a
+strict API server would. Core objects are checked against the bundled strict Kubernetes
+definitions. Validators are built once per run, with jsonschema-rs: the pure-Python jsonschema
+took most of a 1,000-model compile.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
-import os
-import re
 from functools import cache
-from importlib.util import find_spec
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
-KUBERNETES_VERSION = "1.33.0"
-CRD_FILES = {
-    ("machinelearning.seldon.io/v1", "SeldonDeployment"): "seldondeployment-v1.json",
-    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.json",
-    ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor.json",
-    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule.json",
-    ("mlops.seldon.io/v1alpha1", "Model"): "seldon2-model.json",
-    ("mlops.seldon.io/v1alpha1", "Experiment"): "seldon2-experiment.json",
-    ("serving.kserve.io/v1beta1", "InferenceService"): "kserve-inferenceservice.json",
-    ("argoproj.io/v1alpha1", "Application"): "argocd-application.json",
-    ("argoproj.io/v1alpha1", "ApplicationSet"): "argocd-applicationset.json",
-    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): "flux-kustomization.json",
-    ("source.toolkit.fluxcd.io/v1", "GitRepository"): "flux-gitrepository.json",
-}
-CORE_FILES = {
-    ("v1", "Service"): "service-v1.json",
-    ("v1", "ConfigMap"): "configmap-v1.json",
-    ("v1", "ServiceAccount"): "serviceaccount-v1.json",
-    ("autoscaling/v2", "HorizontalPodAutoscaler"): "horizontalpodautoscaler-autoscaling-v2.json",
-}
+from modelops.compile.emit.schemas import (
+    ALL_CRD_FILES,
+    BUNDLED,
+    CORE_DEFINITIONS,
+    CORE_FILES,
+    SchemaSet,
+    read_schema,
+)
+
+
+class NoSchema(Exception):
+    """No folder has a schema for an emitted kind: reported once per kind (MO901), never skipped."""
+
+    def __init__(self, key: tuple[str, str]) -> None:
+        api_version, kind = key
+        name = ALL_CRD_FILES.get(key, f"{kind.lower()}.json")
+        super().__init__(
+            f"no schema to validate generated {kind} ({api_version}) against: run `modelops schemas pull` "
+            f"against a cluster that serves it, or pass --crd-dir with a folder holding {name}"
+        )
+        self.key = key
 
 
 class ManifestValidator:
-    """Checks objects by (apiVersion, kind); returns readable problems, never raises on bad data.
+    """Checks objects by (apiVersion, kind); returns readable problems, never raises on bad data
+    (only NoSchema for a kind without a schema)."""
 
-    `cache_dir` keeps the part of Kubernetes' definitions that core objects use (see
-    `_core_definitions`); without it they are read whole.
-    """
-
-    def __init__(self, crd_dir: Path | None, cache_dir: Path | None = None) -> None:
-        self.crd_dir = crd_dir
-        self.cache_dir = cache_dir
+    def __init__(self, schemas: SchemaSet | None = None) -> None:
+        self.schemas = schemas or SchemaSet()
         self._validators: dict[tuple[str, str], Any] = {}
 
     def problems(self, obj: dict[str, Any]) -> list[str]:
         key = (obj.get("apiVersion", ""), obj.get("kind", ""))
         validator = self._validator(key)
         if validator is None:
-            return []
+            raise NoSchema(key)
         try:
             found = list(validator.iter_errors(obj))
         except ValueError:  # a str subclass (a YAML literal block): the validator takes plain str only
@@ -75,27 +67,17 @@ class ManifestValidator:
         return self._validators[key]
 
     def _build(self, key: tuple[str, str]) -> Any:
-        if key in CRD_FILES:
-            if self.crd_dir is None:
-                return None
-            path = self.crd_dir / CRD_FILES[key]
-            if not path.is_file():
-                return None
-            schema = json.loads(path.read_text())
-            _close(schema)  # a fresh copy: no need for close_objects' deep copy
-            return jsonschema_rs.Draft7Validator(schema, validate_formats=False, retriever=_offline)
+        source = self.schemas.source(key)
+        if source is None:
+            return None
+        schema = read_schema(source.path)
         if key in CORE_FILES:
-            return _core_validator(CORE_FILES[key], self.cache_dir)
-        return None
-
-
-def default_crd_dir(explicit: str | None, root: Path) -> Path | None:
-    """`--crd-dir`, else MODELOPS_CRD_DIR, else the repo's `schemas/crds` if it exists."""
-    chosen = explicit or os.environ.get("MODELOPS_CRD_DIR")
-    if chosen:
-        return Path(chosen)
-    local = root / "schemas" / "crds"
-    return local if local.is_dir() else None
+            return jsonschema_rs.Draft202012Validator(
+                schema, validate_formats=False, registry=_core_registry(), retriever=_offline
+            )
+        if not source.closed:
+            _close(schema)  # a fresh copy: no need for close_objects' deep copy
+        return jsonschema_rs.Draft7Validator(schema, validate_formats=False, retriever=_offline)
 
 
 def close_objects(schema: dict[str, Any]) -> dict[str, Any]:
@@ -138,77 +120,10 @@ def _close(node: Any) -> None:
 
 
 @cache
-def _core_definitions_dir() -> Path:
-    spec = find_spec("kubernetes_validate")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("kubernetes-validate is not installed")
-    base = Path(next(iter(spec.submodule_search_locations)))
-    return base / "kubernetes-json-schema" / f"v{KUBERNETES_VERSION}-local-strict"
-
-
-@cache
-def _core_registry(cache_dir: Path | None) -> Any:
-    definitions = _core_definitions(cache_dir)
+def _core_registry() -> Any:
+    """The Kubernetes definitions the core kinds reference (a bundled subset: see bundle_schemas.py)."""
+    definitions = read_schema(BUNDLED / "kubernetes" / CORE_DEFINITIONS)
     return jsonschema_rs.Registry([(definitions["$id"], definitions)], retriever=_offline)
-
-
-def _core_validator(filename: str, cache_dir: Path | None) -> Any:
-    schema = json.loads((_core_definitions_dir() / filename).read_text())
-    return jsonschema_rs.Draft202012Validator(
-        schema, validate_formats=False, registry=_core_registry(cache_dir), retriever=_offline
-    )
-
-
-_DEFINITION_REF = re.compile(r'"\$ref":\s*"[^"#]*#/\$defs/([^"]+)"')
-
-
-def _core_definitions(cache_dir: Path | None) -> dict[str, Any]:
-    """The Kubernetes definitions that CORE_FILES reference, directly or not (42 of 707).
-
-    Parsing all 1.4 MB of them on every start cost 6% of a cold `validate`, so the subset is kept in
-    `cache_dir`, named by the identity of the file it comes from; a missing or broken copy is rebuilt.
-    """
-    source = _core_definitions_dir() / "_definitions.json"
-    kept = None
-    if cache_dir is not None:
-        stat = source.stat()
-        identity = f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0{sorted(CORE_FILES.values())}"
-        kept = cache_dir / f"core-definitions-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.json"
-        try:
-            subset = json.loads(kept.read_text(encoding="utf-8"))
-            if isinstance(subset, dict) and "$id" in subset:
-                return subset
-        except (OSError, ValueError):
-            pass
-    everything = json.loads(source.read_text(encoding="utf-8"))
-    subset = {**everything, "$defs": _referenced(everything["$defs"])}
-    if kept is not None:
-        _keep(kept, subset)
-    return subset
-
-
-def _referenced(definitions: dict[str, Any]) -> dict[str, Any]:
-    texts = [(_core_definitions_dir() / name).read_text(encoding="utf-8") for name in CORE_FILES.values()]
-    found: set[str] = set()
-    while texts:
-        for name in _DEFINITION_REF.findall(texts.pop()):
-            if name not in found:
-                found.add(name)
-                texts.append(json.dumps(definitions[name]))
-    return {name: definitions[name] for name in sorted(found)}
-
-
-def _keep(path: Path, subset: dict[str, Any]) -> None:
-    """Best effort: a read-only checkout still validates, reading the definitions whole."""
-    from modelops.compile.emit.tree import write_file
-
-    try:
-        write_file(path, json.dumps(subset, sort_keys=True))
-        for old in path.parent.glob("core-definitions-*.json"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError:
-        pass
 
 
 def _offline(uri: str) -> Any:
