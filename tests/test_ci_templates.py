@@ -214,5 +214,6 @@ def test_pr_workflow_fetches_history_for_the_rollout_gate() -> None:
 def test_pre_commit_hooks_run_modelops() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert hooks["modelops-validate"]["entry"] == "modelops validate"
+    assert hooks["modelops-compile"]["entry"] == "modelops compile"
     assert hooks["modelops-compile-check"]["entry"] == "modelops compile --check"
     assert all(h["language"] == "python" and h["pass_filenames"] is False for h in hooks.values())

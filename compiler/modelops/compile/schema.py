@@ -8,7 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from modelops import __version__
 from modelops.compile.spec import ModelSpec, RepoConfig
+
+# A name, not (yet) a download address: editors read the file the modeline names. It carries the
+# minor version, so tools can tell schema lines apart; an https name, unlike a URN, can later be
+# served at that address (SchemaStore) without changing.
+ID_BASE = "https://modelops-gitops.dev/schemas/" + ".".join(__version__.split(".")[:2]) + "/"
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "model.schema.json": ModelSpec,
@@ -16,10 +22,10 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
-def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+def json_schema(model: type[BaseModel], name: str) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/definitions/{model}")
     definitions = schema.pop("$defs", {})
-    result: dict[str, Any] = {"$schema": "http://json-schema.org/draft-07/schema#"}
+    result: dict[str, Any] = {"$id": ID_BASE + name, "$schema": "http://json-schema.org/draft-07/schema#"}
     result.update(schema)
     if definitions:
         result["definitions"] = dict(sorted(definitions.items()))
@@ -28,7 +34,7 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def schema_texts() -> dict[str, str]:
     return {
-        name: json.dumps(json_schema(model), indent=2, sort_keys=True) + "\n"
+        name: json.dumps(json_schema(model, name), indent=2, sort_keys=True) + "\n"
         for name, model in SCHEMAS.items()
     }
 
