@@ -24,6 +24,8 @@ test: $(VENV)/.test-extras
 
 lint: $(VENV)/.test-extras
 	$(BIN)/ruff check compiler tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 schema: $(BIN)/modelops
 	$(BIN)/modelops schema

@@ -6,7 +6,7 @@ import logging
 import os
 
 from modelops.diagnostics import Diagnostic, UserError
-from modelops.promotion.pullrequest import DEFAULT_API, github_client
+from modelops.git.github import DEFAULT_API, github_client
 from modelops.review.changes import MARKER
 
 # What GitHub answers a read-only token (a pull request from a fork) that tries to comment.
