@@ -10,7 +10,7 @@ an autoscaled model does not flap. Fields modelops applied before but no longer 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from typing import Any
 
 from modelops.cluster.kube import FIELD_MANAGER
@@ -93,7 +93,7 @@ def without(obj: dict[str, Any], paths: set[Path]) -> dict[str, Any]:
     return strip(obj, ())
 
 
-def differences(desired: dict[str, Any], live: dict[str, Any], ignore: set[Path] = frozenset(),
+def differences(desired: dict[str, Any], live: dict[str, Any], ignore: Set[Path] = frozenset(),
                 ) -> list[str]:
     """Dotted paths where the live object differs from the desired one (sorted, '' when equal).
 
@@ -106,7 +106,7 @@ def differences(desired: dict[str, Any], live: dict[str, Any], ignore: set[Path]
     return sorted(set(changed))
 
 
-def _compare(want: Any, have: Any, path: Path, ignore: set[Path], out: list[str]) -> None:
+def _compare(want: Any, have: Any, path: Path, ignore: Set[Path], out: list[str]) -> None:
     if path in ignore or (len(path) >= 2 and path[0] == "metadata" and path[1] in _SYSTEM_METADATA):
         return
     if isinstance(want, dict):

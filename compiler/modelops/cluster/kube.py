@@ -17,6 +17,8 @@ from typing import Any
 FIELD_MANAGER = "modelops"
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+# Query parameters, in order; an alias because `list` inside Cluster is its method.
+Query = list[tuple[str, str]]
 _PLURALS = {"Endpoints": "endpoints", "Ingress": "ingresses", "NetworkPolicy": "networkpolicies"}
 
 
@@ -141,7 +143,7 @@ class Cluster:
 
     # --- transport ---------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, query: list[tuple[str, str]] | None = None,
+    def _call(self, method: str, path: str, *, query: Query | None = None,
               body: Any = None, content_type: str = "application/json") -> dict[str, Any]:
         attempt = 0
         while True:
@@ -157,7 +159,7 @@ class Cluster:
                 attempt += 1
                 self.sleep(delay)
 
-    def _once(self, method: str, path: str, query: list[tuple[str, str]], body: Any,
+    def _once(self, method: str, path: str, query: Query, body: Any,
               content_type: str) -> dict[str, Any]:
         from urllib3.exceptions import HTTPError
 

@@ -209,11 +209,12 @@ def _build(
     summaries: list[ModelSummary] = []
     in_order = iter(outcomes)
     for slot in slots:
-        summary = slot
         if isinstance(slot, _Job):
             outcome = next(in_order)
             result.diagnostics += outcome.errors
             summary = outcome.summary
+        else:
+            summary = slot
         if summary is not None:
             summaries.append(summary)
             result.models.append(summary.name)
@@ -272,9 +273,9 @@ def _cache_clean_models(jobs: list[_Job], outcomes: list[_Outcome], cache: Rende
     """Cache every model that passed its own checks, also when the run fails elsewhere: fixing one
     broken model should not re-render the thousand others."""
     for job, outcome in zip(jobs, outcomes, strict=True):
-        clean = not outcome.errors and not outcome.render_errors and outcome.summary is not None
-        if job.entry is None and clean:
-            cache.put(job.key, outcome.files, outcome.summary.to_json())
+        summary = outcome.summary
+        if job.entry is None and summary is not None and not outcome.errors and not outcome.render_errors:
+            cache.put(job.key, outcome.files, summary.to_json())
     cache.save()
 
 

@@ -61,8 +61,8 @@ class ModelSummary:
             EnvSummary(env, namespace, target, protected, replicas, tuple((n, w) for n, w in names))
             for env, namespace, target, protected, replicas, names in data["envs"]
         )
-        return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),  # type: ignore[arg-type]
-                   tuple(data["team_at"]), envs)  # type: ignore[arg-type]
+        return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),
+                   tuple(data["team_at"]), envs)
 
 
 def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel]) -> ModelSummary:

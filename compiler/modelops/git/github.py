@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from modelops.diagnostics import Diagnostic, UserError
+
+if TYPE_CHECKING:
+    from github import Github
 
 DEFAULT_API = "https://api.github.com"
 
@@ -16,7 +19,7 @@ MAX_RATE_LIMIT_WAIT = 300
 
 
 @contextmanager
-def github_client(secret: str, api: str, what: str) -> Iterator[Any]:
+def github_client(secret: str, api: str, what: str) -> Iterator[Github]:
     """A PyGithub client that retries what GitHub marks as retryable: 5xx answers and rate limits
     (RETRIES times, backing off), so one hiccup of the API does not fail a promotion or a review.
     A refusal or an outage while it is used is one MO031 line about `what`."""

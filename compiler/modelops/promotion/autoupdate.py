@@ -107,7 +107,7 @@ def _decide(root: Path, spec: Any, doc: Any, config: Any, config_doc: Any, regis
     if registered is not None and name not in registered:
         return None
     _, version = mlflow_ref(deployed.main if deployed else None)
-    if version is None:
+    if deployed is None or version is None:
         decision.reason = f"main in {policy.env} has no pinned MLflow version to compare with"
         return decision
     decision.deployed = f"v{version}"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from modelops.diagnostics import Diagnostic, UserError
 from modelops.git.github import DEFAULT_API, github_client
 from modelops.review.changes import MARKER
+
+if TYPE_CHECKING:
+    from github import Github
 
 # What GitHub answers a read-only token (a pull request from a fork) that tries to comment.
 REFUSALS = (403, 404)
@@ -52,7 +56,7 @@ def _post(token: str, api: str, repository: str, number: int, body: str) -> str:
             raise CommentRefused(exc.status, str(message)) from exc
 
 
-def _upsert(client: object, repository: str, number: int, body: str) -> str:
+def _upsert(client: Github, repository: str, number: int, body: str) -> str:
     issue = client.get_repo(repository).get_issue(number)
     for comment in issue.get_comments():
         if MARKER in (comment.body or ""):

@@ -22,8 +22,8 @@ def rule_command(code: str | None, markdown: bool) -> None:
         for rule in RULES:
             click.echo(f"{rule.code}  {rule.family:<{width}}  {rule.title}")
         return
-    rule = BY_CODE.get(code.upper())
-    if rule is None:
+    found = BY_CODE.get(code.upper())
+    if found is None:
         click.echo(f"modelops: unknown rule {code!r}: `modelops rule` lists them all", err=True)
         sys.exit(1)
-    click.echo(f"{rule.code} ({rule.family}): {rule.title}\n\n{rule.explanation}")
+    click.echo(f"{found.code} ({found.family}): {found.title}\n\n{found.explanation}")

@@ -37,20 +37,20 @@ def list_command(repo: Path | None, crd_dir: Path | None, output: str) -> None:
     root = repo_root(repo)
     resolve_crd_dir(crd_dir, root)
     bundled = provenance()
-    rows = []
+    rows: list[dict[str, str | None]] = []
+    table: list[list[str]] = []
     for source in SchemaSet.find(crd_dir, root).sources():
-        if not isinstance(source, Source):
-            rows.append({"apiVersion": source[0], "kind": source[1], "origin": "none", "path": None,
-                         "upstream": None})
-            continue
-        entry = bundled.get(f"{source.path.parent.name}/{source.path.name}") if source.closed else None
-        rows.append({"apiVersion": source.api_version, "kind": source.kind, "origin": source.origin,
-                     "path": str(source.path), "upstream": f"{entry['project']} {entry['version']}" if entry
-                     else None})
+        if isinstance(source, Source):
+            api_version, kind, origin, path = source.api_version, source.kind, source.origin, str(source.path)
+            entry = bundled.get(f"{source.path.parent.name}/{source.path.name}") if source.closed else None
+            upstream = f"{entry['project']} {entry['version']}" if entry else None
+        else:
+            (api_version, kind), origin, path, upstream = source, "none", None, None
+        rows.append({"apiVersion": api_version, "kind": kind, "origin": origin, "path": path,
+                     "upstream": upstream})
+        table.append([api_version, kind, origin, path or "-", upstream or ""])
 
     def text() -> None:
-        table = [[r["apiVersion"], r["kind"], r["origin"], r["path"] or "-", r["upstream"] or ""]
-                 for r in rows]
         widths = [max(len(row[i]) for row in table) for i in range(5)]
         for row in table:
             click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

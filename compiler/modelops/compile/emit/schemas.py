@@ -97,7 +97,9 @@ class SchemaSet:
         if key in CORE_FILES:
             return Source(*key, "bundled", BUNDLED / "kubernetes" / CORE_FILES[key])
         name = ALL_CRD_FILES.get(key)
-        for origin, folder in self.folders if name else ():
+        if name is None:
+            return None
+        for origin, folder in self.folders:
             if (folder / name).is_file():
                 return Source(*key, origin, folder / name)
         return None

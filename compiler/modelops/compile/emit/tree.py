@@ -111,7 +111,7 @@ def write_file(path: Path, text: str) -> None:
 def stale_diff(current: dict[str, str], wanted: dict[str, str], prefix: str = GENERATED) -> str:
     """A unified diff turning what is on disk into what the compiler produces ('' when equal)."""
     prefix = f"{prefix}/" if prefix else ""
-    chunks = []
+    chunks: list[str] = []
     for name in sorted(set(current) | set(wanted)):
         before, after = current.get(name), wanted.get(name)
         if before == after:

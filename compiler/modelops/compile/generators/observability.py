@@ -38,7 +38,7 @@ RECORDED = (REQUESTS, ERROR_RATIO, *LATENCY.values(), REPLICAS)
 # HTTP 5xx, and the gRPC codes that map to 5xx (the executor reports gRPC codes by name).
 ERROR_CODES = "5..|Unknown|Internal|Unavailable|DataLoss|DeadlineExceeded|Unimplemented"
 DASHBOARD_LABEL = "grafana_dashboard"
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "latency": {"p99_ms": 500, "for": "10m"},
     "errors": {"ratio": 0.05, "for": "5m"},
     "no_traffic": {"for": "15m"},
@@ -184,8 +184,10 @@ def _alerts(model: ResolvedModel) -> list[dict[str, Any]]:
             f"No request reached any variant for {quiet['for']} (or its metrics are not scraped).",
         ))
     compare = settings["variants"]
+    if compare is None:
+        return rules
     main = model.main.name
-    for variant in model.variants if compare else []:
+    for variant in model.variants:
         if variant.name == main:
             continue
         this, base = f'{sel},variant="{variant.name}"', f'{sel},variant="{main}"'

@@ -115,8 +115,8 @@ def _check_rollouts(
     errors = []
     for model in models:
         path = model.doc.path
-        history = [_past(text, path, model, config, config_doc) for text in read(path)]
-        history = [h for h in history if h is not None]
+        pasts = (_past(text, path, model, config, config_doc) for text in read(path))
+        history = [past for past in pasts if past is not None]
         mains = {uri for m, _ in history for uri in [m] if uri}
         trials = {uri for _, t in history for uri in t}
         current = _artifact(model.main)
