@@ -90,7 +90,8 @@ def without(obj: dict[str, Any], paths: set[Path]) -> dict[str, Any]:
             return [strip(v, (*prefix, i)) for i, v in enumerate(value)]
         return value
 
-    return strip(obj, ())
+    stripped: dict[str, Any] = strip(obj, ())
+    return stripped
 
 
 def differences(desired: dict[str, Any], live: dict[str, Any], ignore: Set[Path] = frozenset(),

@@ -72,7 +72,9 @@ def merge_layers(layers: list[Layer]) -> Merged:
     return merged
 
 
-def _merge_into(merged: Merged, target: dict, source: dict, path: Loc, layer: Layer) -> None:
+def _merge_into(
+    merged: Merged, target: dict[str, Any], source: dict[str, Any], path: Loc, layer: Layer
+) -> None:
     for key, value in source.items():
         here = (*path, key)
         merged.origins[here] = (layer.doc, (*layer.loc, *here))

@@ -67,7 +67,9 @@ def upsert_note(request: MergeRequest, body: str) -> str:
     return "created"
 
 
-def _call(request: MergeRequest, method: str, url: str, payload: dict | None = None) -> tuple[Any, str]:
+def _call(
+    request: MergeRequest, method: str, url: str, payload: dict[str, Any] | None = None
+) -> tuple[Any, str]:
     """One API call, retried on 429/5xx/unreachable; returns the JSON answer and X-Next-Page."""
     data = json.dumps(payload).encode() if payload is not None else None
     headers = {"PRIVATE-TOKEN": request.token, "Accept": "application/json"}

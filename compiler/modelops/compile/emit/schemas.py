@@ -115,7 +115,8 @@ class SchemaSet:
 
 
 def read_schema(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
 
 
 def provenance() -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from modelops.compile.resolve import ResolvedModel, ResolvedVariant, resolve
-from modelops.compile.source import Document, parse
+from modelops.compile.source import Document, Loc, parse
 from modelops.compile.spec import ModelSpec, RepoConfig
 from modelops.compile.summary import ModelSummary
 from modelops.diagnostics import Diagnostic
@@ -41,7 +41,7 @@ def _rule(model: ResolvedModel, name: str) -> str:
 
 
 def _at(
-    model: ResolvedModel, variant: ResolvedVariant | None, path: tuple, code: str, text: str
+    model: ResolvedModel, variant: ResolvedVariant | None, path: Loc, code: str, text: str
 ) -> Diagnostic:
     settings = variant.settings if variant else model.settings
     doc, loc = settings.origin(path)
@@ -73,7 +73,7 @@ def _check_rules(model: ResolvedModel) -> list[Diagnostic]:
     return errors
 
 
-def _fewest_replicas(variant: ResolvedVariant) -> tuple[int, tuple]:
+def _fewest_replicas(variant: ResolvedVariant) -> tuple[int, Loc]:
     autoscaling = variant.settings.get("autoscaling")
     if autoscaling is not None:
         return autoscaling.get("min", 1), ("autoscaling", "min")
@@ -106,7 +106,8 @@ def check_team_caps(models: list[ModelSummary], config: RepoConfig) -> list[Diag
 # --- rollout: new artifacts reach main only through a canary or shadow ---------------------------
 
 def _artifact(variant: ResolvedVariant) -> str | None:
-    return variant.settings.get("artifact", "uri")
+    uri: str | None = variant.settings.get("artifact", "uri")
+    return uri
 
 
 def _check_rollouts(
