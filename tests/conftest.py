@@ -63,4 +63,4 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> RepoFactory:
 
 
 # Real MLflow (session-wide SQLite template and `mlflow server`) for the promotion tests.
-from mlflow_fixtures import mlflow_server, mlflow_template  # noqa: E402, F401
+from support.mlflow_fixtures import mlflow_server, mlflow_template  # noqa: E402, F401

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import yaml
-from generated_files import documents
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from modelops.compile.pipeline import build
 from modelops.compile.source import load
+from support.generated_files import documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ("churn-score", "eta-courier", "iris-classifier", "search-ranker")
 
 

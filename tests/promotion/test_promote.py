@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fake_github_pulls import FakeGitHubPulls
-from generated_files import by_kind
-from gitrepo import modelops_path
-from mlflow_fixtures import CONFIG, MODEL, MODEL_TEXT, Repo, git, make_repo
 from modelops.compile.spec import MlflowSettings
 from modelops.diagnostics import UserError
 from modelops.promotion.edit import Pin, pin_text
 from modelops.promotion.promote import Request, metrics_table, promote, rollback
 from modelops.promotion.registry import ModelVersion, RegistryError, skops_problem, storage_uri
+from support.fake_github_pulls import FakeGitHubPulls
+from support.fixtures import modelops_path
+from support.generated_files import by_kind
+from support.mlflow_fixtures import CONFIG, MODEL, MODEL_TEXT, Repo, git, make_repo
 
 ENVS = ["production", "staging"]
 SDEP = "generated/production/models/eta-courier.yaml"

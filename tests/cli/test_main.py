@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIAGNOSTIC = re.compile(r"^[^:\s][^:]*:\d+:\d+: MO\d{3} \S.*$")
 SUMMARY = re.compile(r"^Found \d+ errors?\.$")
 BAD_MODEL = """\

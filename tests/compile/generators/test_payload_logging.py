@@ -8,8 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from generated_files import by_kind
-from gitrepo import modelops_path
+from support.fixtures import modelops_path
+from support.generated_files import by_kind
 
 CONFIG = """\
 environments:

@@ -15,13 +15,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fake_github_pulls import FakeGitHubPulls
-from gitrepo import modelops_path
-from mlflow_fixtures import MODEL, MODEL_TEXT, Repo, make_repo, stop, wait_http
 from modelops.compile.spec import AutoUpdate
 from modelops.diagnostics import UserError
 from modelops.promotion.autoupdate import better, run_pass, table
 from modelops.promotion.webhook import Rejected, sign, verify
+from support.fake_github_pulls import FakeGitHubPulls
+from support.fixtures import modelops_path
+from support.mlflow_fixtures import MODEL, MODEL_TEXT, Repo, make_repo, stop, wait_http
 
 SECRET = "webhook-secret-for-tests"
 

@@ -16,7 +16,7 @@ import modelops.compile.emit.tree as output
 import pytest
 from modelops.compile.emit.tree import read_tree, replace_tree
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 OLD = {
     "staging/kustomization.yaml": "old: staging\n",
     "staging/ns/a/seldondeployment.yaml": "old: a\n",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from modelops.compile.emit.schemas import BUNDLED
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = BUNDLED / "crds"  # the CRD schemas modelops ships
 MODELOPS = str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "modelops")
 GIT_ENV = {

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from fake_github import FakeGitHub
-from gitrepo import CRD_DIR, copy_example_repo, edit, git, run
 from modelops.compile.emit.tree import header, to_documents
 from modelops.review.changes import MARKER, review
+from support.fake_github import FakeGitHub
+from support.fixtures import CRD_DIR, copy_example_repo, edit, git, run
 
 
 @pytest.fixture
