@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint schema readme-rules schemas-bundle clean bench
+.PHONY: run test test-fast lint schema readme-rules schemas-bundle clean bench
 
 $(BIN)/modelops: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(BIN)/modelops
 
 test: $(VENV)/.test-extras
 	$(BIN)/python -m pytest
+
+# The fast lane: no wheel builds, servers or long hypothesis runs (tests marked slow).
+test-fast: $(VENV)/.test-extras
+	MODELOPS_HYPOTHESIS_EXAMPLES=10 $(BIN)/python -m pytest -m "not slow"
 
 lint: $(VENV)/.test-extras
 	$(BIN)/ruff check compiler tests bench

@@ -1,4 +1,4 @@
-"""Shared fixtures: the bundled CRD schema folder and a factory for throwaway modelops repos."""
+"""Shared fixtures: the bundled CRD schema folder and `repo`, a factory for throwaway modelops repos."""
 
 from __future__ import annotations
 
@@ -8,29 +8,7 @@ from pathlib import Path
 
 import pytest
 from modelops.compile.emit.schemas import BUNDLED
-
-CONFIG = """\
-environments:
-  staging:
-    namespace: models-staging
-    target: seldon-v1
-  production:
-    namespace: models
-    target: seldon-v1
-defaults:
-  resources:
-    requests: {cpu: 100m, memory: 256Mi}
-    limits: {memory: 1Gi}
-teams:
-  risk:
-    reviewers: ["@acme/risk-ds"]
-  search:
-    reviewers: ["@acme/search-ml"]
-policy:
-  allowed_schemes: [s3, gs]
-  allowed_buckets: ["s3://acme-models/", "gs://acme-models/"]
-  max_replicas: 20
-"""
+from support.fixtures import CONFIG, make_repo
 
 RepoFactory = Callable[..., Path]
 
@@ -50,17 +28,14 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> RepoFactory:
     """
 
     def make(models: dict[str, str] | None = None, config: str | None = None) -> Path:
-        root = tmp_path_factory.mktemp("repo")
-        (root / "modelops.yaml").write_text(
-            textwrap.dedent(config) if config is not None else CONFIG, encoding="utf-8"
+        return make_repo(
+            tmp_path_factory.mktemp("repo"),
+            {name: textwrap.dedent(text) for name, text in (models or {}).items()},
+            textwrap.dedent(config) if config is not None else CONFIG,
         )
-        (root / "models").mkdir()
-        for name, text in (models or {}).items():
-            (root / "models" / name).write_text(textwrap.dedent(text), encoding="utf-8")
-        return root
 
     return make
 
 
 # Real MLflow (session-wide SQLite template and `mlflow server`) for the promotion tests.
-from mlflow_fixtures import mlflow_server, mlflow_template  # noqa: E402, F401
+from support.mlflow_fixtures import mlflow_server, mlflow_template  # noqa: E402, F401

@@ -32,7 +32,7 @@ def _emitted() -> dict[str, set[str]]:
 
 def _tested() -> set[str]:
     """Codes written in a test file's strings (this file aside: it only checks the registry)."""
-    return {code for p in ROOT.joinpath("tests").glob("test_*.py") if p.name != Path(__file__).name
+    return {code for p in ROOT.joinpath("tests").rglob("test_*.py") if p.name != Path(__file__).name
             for code in CODE.findall(p.read_text())}
 
 

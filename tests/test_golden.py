@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
-from generated_files import by_kind, documents
 from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.tree import GENERATED, read_tree
 from modelops.compile.emit.validate import ManifestValidator
 from modelops.compile.pipeline import Build, build
+from support.generated_files import by_kind, documents
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = read_tree(ROOT / GENERATED)

@@ -9,10 +9,10 @@ import unicodedata
 from typing import Any
 
 import yaml
-from generated_files import documents, of_kind
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from modelops.compile.pipeline import build
+from support.generated_files import documents, of_kind
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("MODELOPS_HYPOTHESIS_EXAMPLES", "40")),

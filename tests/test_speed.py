@@ -17,7 +17,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import CONFIG
+from support import fixtures
+from support.fixtures import CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELOPS = str(Path(sys.executable).parent / "modelops")
@@ -35,12 +36,7 @@ corpus = _bench_corpus()
 
 
 def run(*args: str, cwd: Path, crd_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
-    environment.pop("MODELOPS_NO_CACHE", None)
-    environment.update(env)
-    return subprocess.run(
-        [MODELOPS, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
-    )
+    return fixtures.run(cwd, *args, crd_dir=crd_dir, env=env, unset=("MODELOPS_NO_CACHE",), timeout=300)
 
 
 def output(root: Path) -> dict[str, bytes]:

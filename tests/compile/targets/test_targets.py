@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
-from generated_files import documents
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from modelops.compile.pipeline import build
 from modelops.compile.source import load
+from support import fixtures
+from support.generated_files import documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ("churn-score", "eta-courier", "iris-classifier", "search-ranker")
 
 
@@ -40,12 +41,8 @@ def _config(target: str, mode: str = "Standard", core2_defaults: bool = False) -
 
 
 def _compile(tmp: Path, config: str, models: dict[str, str], crd_dir: Path) -> Any:
-    tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "modelops.yaml").write_text(config)
-    (tmp / "models").mkdir(exist_ok=True)
-    for name, text in models.items():
-        (tmp / "models" / f"{name}.yaml").write_text(textwrap.dedent(text))
-    return build(tmp, crd_dir=crd_dir)
+    texts = {f"{name}.yaml": textwrap.dedent(text) for name, text in models.items()}
+    return build(fixtures.make_repo(tmp, texts, config), crd_dir=crd_dir)
 
 
 def _example(name: str) -> dict[str, str]:
@@ -501,6 +498,7 @@ def model_specs(draw: st.DrawFn) -> dict[str, Any]:
     return spec
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=model_specs())
 def test_every_valid_spec_compiles_or_is_clearly_refused(spec: dict[str, Any], crd_dir: Path) -> None:

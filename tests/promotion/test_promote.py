@@ -4,7 +4,6 @@ stand-in for the GitHub API."""
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import subprocess
 import sys
@@ -12,15 +11,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fake_github_pulls import FakeGitHubPulls
-from generated_files import by_kind
-from gitrepo import modelops_path
-from mlflow_fixtures import CONFIG, MODEL, MODEL_TEXT, Repo, git, make_repo
 from modelops.compile.spec import MlflowSettings
 from modelops.diagnostics import UserError
 from modelops.promotion.edit import Pin, pin_text
 from modelops.promotion.promote import Request, metrics_table, promote, rollback
 from modelops.promotion.registry import ModelVersion, RegistryError, skops_problem, storage_uri
+from support import fixtures
+from support.fake_github_pulls import FakeGitHubPulls
+from support.generated_files import by_kind
+from support.mlflow_fixtures import CONFIG, MODEL, MODEL_TEXT, Repo, git, make_repo
 
 ENVS = ["production", "staging"]
 SDEP = "generated/production/models/eta-courier.yaml"
@@ -177,6 +176,7 @@ def test_promote_canary_opens_a_pull_request(repo: Repo, github: FakeGitHubPulls
     assert "--from-canary" in body
 
 
+@pytest.mark.slow
 def test_promote_twice_updates_the_same_branch_and_pull_request(
         repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
     request = Request(MODEL, "production", version=2, role="canary", traffic=10)
@@ -195,6 +195,7 @@ def test_promote_twice_updates_the_same_branch_and_pull_request(
     assert "main: {weight: 75}" in repo.show(f"origin/{first.branch}", "models/eta-courier.yaml")
 
 
+@pytest.mark.slow
 def test_canary_to_main_then_rollback(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
     canary = promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
                      crd_dir=crd_dir)
@@ -265,12 +266,11 @@ def test_unknown_version_is_one_clear_error(repo: Repo, github: FakeGitHubPulls,
 # --- the command line (real subprocesses) ---------------------------------------------------------
 
 def run(repo: Repo, *args: str, crd_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("GITHUB_TOKEN", "MLFLOW_TRACKING_URI", "GITHUB_API_URL", "GITHUB_REPOSITORY")}
-    return subprocess.run([modelops_path(), *args], cwd=repo.root, capture_output=True, text=True,
-                          env={**clean, "MODELOPS_CRD_DIR": str(crd_dir), **env}, timeout=120)
+    return fixtures.run(repo.root, *args, crd_dir=crd_dir, env=env, timeout=120,
+                        unset=("GITHUB_TOKEN", "MLFLOW_TRACKING_URI", "GITHUB_API_URL", "GITHUB_REPOSITORY"))
 
 
+@pytest.mark.slow
 def test_cli_without_token_pushes_and_prints_the_compare_url(repo: Repo, crd_dir: Path) -> None:
     done = run(repo, "promote", MODEL, "--env", "production", "--alias", "challenger", "--as", "canary",
                "--traffic", "10", crd_dir=crd_dir)
@@ -306,6 +306,7 @@ def test_importing_the_cli_does_not_import_mlflow_or_github() -> None:
 
 # --- the MLmodel flavor check through a real tracking server -------------------------------------
 
+@pytest.mark.slow
 def test_skops_model_is_refused_pickle_accepted(
         tmp_path: Path, crd_dir: Path, mlflow_server, github: FakeGitHubPulls,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -357,6 +358,7 @@ def test_a_github_hiccup_is_retried(repo: Repo, github: FakeGitHubPulls, crd_dir
     assert list(github.pulls) == [1]
 
 
+@pytest.mark.slow
 def test_github_down_is_one_clear_error(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
     github.fail("GET", r"/repos/acme/models", 503, times=10)
     with pytest.raises(UserError) as error:

@@ -33,6 +33,7 @@ documents = st.dictionaries(keys, values, max_size=6)
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(documents)
 def test_text_equals_pyyaml(obj: dict[str, Any]) -> None:

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from gitrepo import GIT_ENV, copy_example_repo, git
+from support.fixtures import GIT_ENV, copy_example_repo, git
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRE_COMMIT = str(Path(sys.executable).parent / "pre-commit")
 EXTRAS_ONLY = {"kubernetes", "mlflow", "github", "rich", "ruamel"}  # import names of the extras
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import yaml
 from click.testing import CliRunner
-from generated_files import documents
 from lupa import lua51
 from modelops.cli.main import cli
 from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.validate import ManifestValidator
 from modelops.compile.generators.gitops import HEALTH_KEY, SELDON_HEALTH_LUA
 from modelops.compile.pipeline import build
+from support.generated_files import documents
 
 MODEL = """\
 name: iris

@@ -9,9 +9,9 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from gitrepo import modelops_path
+from support.fixtures import modelops_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHECK_JSONSCHEMA = str(Path(sys.executable).parent / "check-jsonschema")
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from generated_files import of_kind
 from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.validate import ManifestValidator
 from modelops.compile.pipeline import build
+from support.generated_files import of_kind
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="promtool missing: .ci/run installs the Debian package prometheus"

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from fake_github import FakeGitHub
-from gitrepo import CRD_DIR, copy_example_repo, edit, git, run
 from modelops.compile.emit.tree import header, to_documents
 from modelops.review.changes import MARKER, review
+from support.fake_github import FakeGitHub
+from support.fixtures import CRD_DIR, copy_example_repo, edit, git, run
 
 
 @pytest.fixture
@@ -118,6 +118,7 @@ def test_unknown_ref_is_one_line_error(repo: Path) -> None:
                            "commit (fetch it first in CI)\n")
 
 
+@pytest.mark.slow
 def test_pr_comment_is_created_once_then_updated(repo: Path) -> None:
     edit(repo / "models" / "iris-classifier.yaml", "replicas: 2", "replicas: 3")
     commit_compiled(repo, "more iris")
@@ -143,6 +144,7 @@ def test_pr_comment_is_created_once_then_updated(repo: Path) -> None:
         assert github.comments[1]["body"] == "LGTM from a human"
 
 
+@pytest.mark.slow
 def test_pr_comment_survives_a_github_hiccup_and_reports_an_outage_in_one_line(repo: Path) -> None:
     with FakeGitHub() as github:
         env = {"GITHUB_TOKEN": "test-token", "GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": github.url}

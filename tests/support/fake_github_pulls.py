@@ -9,7 +9,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from fake_github import FakeGitHub
+from support.fake_github import FakeGitHub
 
 
 class FakeGitHubPulls(FakeGitHub):

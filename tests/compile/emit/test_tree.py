@@ -15,8 +15,9 @@ from pathlib import Path
 import modelops.compile.emit.tree as output
 import pytest
 from modelops.compile.emit.tree import read_tree, replace_tree
+from support.fixtures import copy_example_repo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 OLD = {
     "staging/kustomization.yaml": "old: staging\n",
     "staging/ns/a/seldondeployment.yaml": "old: a\n",
@@ -363,11 +364,7 @@ def test_sigkill_during_replace_never_leaves_partial_tree(
 
 
 def _copy_repo(destination: Path) -> Path:
-    destination.mkdir(parents=True)
-    shutil.copy2(ROOT / "modelops.yaml", destination / "modelops.yaml")
-    shutil.copytree(ROOT / "models", destination / "models")
-    shutil.copytree(ROOT / "generated", destination / "generated")
-    return destination
+    return copy_example_repo(destination, commit=False)
 
 
 def _modelops() -> str:

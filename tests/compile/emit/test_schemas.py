@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gitrepo import modelops_path
 from modelops.compile import pipeline
 from modelops.compile.emit.schemas import (
     ALL_CRD_FILES,
@@ -25,8 +24,9 @@ from modelops.compile.emit.schemas import (
 )
 from modelops.compile.emit.validate import ManifestValidator, NoSchema
 from modelops.compile.pipeline import build
+from support.fixtures import modelops_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 IRIS = (ROOT / "models" / "iris-classifier.yaml").read_text(encoding="utf-8")
 SDEP = ("machinelearning.seldon.io/v1", "SeldonDeployment")
 SDEP_FILE = ALL_CRD_FILES[SDEP]

@@ -25,6 +25,9 @@ from pathlib import Path
 
 import pytest
 
+from support import fixtures
+from support.fixtures import git
+
 MODEL = "eta-courier"
 # version -> (source, metrics); version 6 is an MLflow 3 logged model (source models:/m-...)
 VERSIONS = {
@@ -33,10 +36,6 @@ VERSIONS = {
     3: ("s3://acme-models/eta-courier/3", {"rmse": 3.2, "mae": 2.2}),
     4: ("/srv/laptop/eta-courier/4", {"rmse": 2.0}),
     5: ("mlflow-artifacts:/eta-courier/5/artifacts", {"rmse": 2.8}),
-}
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
 }
 FERNET_KEY = base64.urlsafe_b64encode(b"modelops-tests-webhook-key-32byt").decode()
 
@@ -92,12 +91,6 @@ environments:
     replicas: 2
     # production keeps the version pinned above until a promotion says otherwise
 """
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV}, check=True)
-    return done.stdout
 
 
 def seed(tracking_uri: str) -> dict[int, str]:
@@ -226,25 +219,20 @@ def make_repo(base: Path, crd_dir: Path, *, model: str = MODEL_TEXT, config: str
     from modelops.compile.emit.tree import GENERATED, replace_tree
     from modelops.compile.pipeline import build
 
+    def compiled(root: Path) -> None:
+        (root / ".gitignore").write_text(".mlflow/\n")
+        result = build(root, None, crd_dir)
+        assert not result.diagnostics, result.diagnostics
+        replace_tree(root / GENERATED, result.files)
+        for name, text in result.repo_files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        if store is not None:
+            (root / ".mlflow").mkdir()
+            shutil.copy(store, root / ".mlflow" / "mlflow.db")
+
     root, origin = base / "work", base / "origin.git"
     root.mkdir()
-    git(base, "init", "--quiet", "--bare", "-b", "main", str(origin))
-    (root / "models").mkdir()
-    (root / "modelops.yaml").write_text(textwrap.dedent(config))
-    (root / "models" / f"{MODEL}.yaml").write_text(model)
-    (root / ".gitignore").write_text(".mlflow/\n")
-    result = build(root, None, crd_dir)
-    assert not result.diagnostics, result.diagnostics
-    replace_tree(root / GENERATED, result.files)
-    for name, text in result.repo_files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    if store is not None:
-        (root / ".mlflow").mkdir()
-        shutil.copy(store, root / ".mlflow" / "mlflow.db")
-    git(root, "init", "--quiet", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "-m", "initial")
-    git(root, "remote", "add", "origin", str(origin))
-    git(root, "push", "--quiet", "origin", "main")
+    fixtures.make_repo(root, {f"{MODEL}.yaml": model}, textwrap.dedent(config), origin=origin,
+                       before_commit=compiled)
     return Repo(root, origin)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CHECK_JSONSCHEMA = str(BIN / "check-jsonschema")
 WORKFLOWS = sorted((ROOT / "ci" / "github" / "workflows").glob("*.yml"))

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import fixtures
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIAGNOSTIC = re.compile(r"^[^:\s][^:]*:\d+:\d+: MO\d{3} \S.*$")
 SUMMARY = re.compile(r"^Found \d+ errors?\.$")
 BAD_MODEL = """\
@@ -25,19 +26,10 @@ replicass: 2
 """
 
 
-def _script() -> str:
-    found = shutil.which("modelops", path=str(Path(sys.executable).parent))
-    return found or str(Path(sys.executable).parent / "modelops")
-
-
 def run(
     *args: str, cwd: Path, crd_dir: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir), **(env or {})}
-    environment.pop("MODELOPS_DEBUG", None)
-    return subprocess.run(
-        [_script(), *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
-    )
+    return fixtures.run(cwd, *args, crd_dir=crd_dir, env=env, unset=("MODELOPS_DEBUG",), timeout=120)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -58,15 +50,7 @@ def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
 
 def copy_repo(destination: Path) -> Path:
     """A copy of the repo inputs and committed outputs (modelops.yaml, models, generated)."""
-    destination.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ROOT / "modelops.yaml", destination / "modelops.yaml")
-    shutil.copytree(ROOT / "models", destination / "models")
-    shutil.copytree(ROOT / "generated", destination / "generated")
-    codeowners = ROOT / ".github" / "CODEOWNERS"
-    if codeowners.is_file():
-        (destination / ".github").mkdir()
-        shutil.copy2(codeowners, destination / ".github" / "CODEOWNERS")
-    return destination
+    return fixtures.copy_example_repo(destination, commit=False, codeowners=True)
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_gitlab import FakeGitLab
-from gitrepo import CRD_DIR, copy_example_repo, edit, git, run
 from modelops.review.changes import MARKER
+from support.fake_gitlab import FakeGitLab
+from support.fixtures import CRD_DIR, copy_example_repo, edit, git, run
 
 
 @pytest.fixture

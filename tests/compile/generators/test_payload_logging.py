@@ -8,8 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from generated_files import by_kind
-from gitrepo import modelops_path
+from support import fixtures
+from support.generated_files import by_kind
 
 CONFIG = """\
 environments:
@@ -34,16 +34,12 @@ artifact: {uri: s3://acme-models/ranker/1}
 
 
 def make_repo(tmp_path: Path, model: str, config: str = CONFIG) -> Path:
-    (tmp_path / "modelops.yaml").write_text(textwrap.dedent(config))
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "ranker.yaml").write_text(HEAD + textwrap.dedent(model))
-    return tmp_path
+    models = {"ranker.yaml": HEAD + textwrap.dedent(model)}
+    return fixtures.make_repo(tmp_path, models, textwrap.dedent(config))
 
 
 def modelops(root: Path, crd_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [modelops_path(), *args, "--crd-dir", str(crd_dir)], cwd=root, capture_output=True, text=True
-    )
+    return fixtures.run(root, *args, "--crd-dir", str(crd_dir), crd_dir=None)
 
 
 def errors(root: Path, crd_dir: Path) -> list[str]:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from gitrepo import CRD_DIR, copy_example_repo, edit, git, run
+from support.fixtures import CRD_DIR, copy_example_repo, edit, git, run
 
 
 @pytest.fixture
@@ -111,14 +111,14 @@ def test_codeowners_staleness_fails_check(repo: Path) -> None:
 
 
 def test_committed_codeowners_is_current() -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     done = run(root, "compile", "--check", crd_dir=CRD_DIR)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
 
 
 def test_rollout_gate_is_not_judged_without_git_history(tmp_path: Path) -> None:
     """A copy that is no git repository has no history to judge by: validate passes."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     copy = tmp_path / "plain"
     copy.mkdir()
     shutil.copy(root / "modelops.yaml", copy / "modelops.yaml")
@@ -130,7 +130,7 @@ def test_rollout_gate_is_not_judged_without_git_history(tmp_path: Path) -> None:
 
 def test_compile_reads_history_only_through_what_it_is_given() -> None:
     """compile/ imports none of git, review, cluster, promotion or cli: validate hands it a reader."""
-    package = Path(__file__).resolve().parents[1] / "compiler" / "modelops"
+    package = Path(__file__).resolve().parents[3] / "compiler" / "modelops"
     outside = re.compile(r"^\s*(?:from|import)\s+modelops\.(git|review|cluster|promotion|cli)\b", re.M)
     found = {p.relative_to(package).as_posix(): outside.findall(p.read_text())
              for p in sorted((package / "compile").rglob("*.py"))}

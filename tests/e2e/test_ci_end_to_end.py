@@ -2,8 +2,9 @@
 
 The wheel is built from this checkout and installed into a fresh venv (dependencies from the package
 index through pip's cache), so the test sees what a user's CI sees: no editable install, no
-`../shared`, no CRD folder. GitHub is tests/fake_github.py, the cluster tests/kmock_cluster.py; both
-serve HTTP on 127.0.0.1 from this process, which the scripts' subprocesses reach.
+`../shared`, no CRD folder. GitHub is tests/support/fake_github.py, the cluster
+tests/support/kmock_cluster.py; both serve HTTP on 127.0.0.1 from this process, which the scripts'
+subprocesses reach.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fake_github import FakeGitHub
-from kmock_cluster import RunningServer
 from modelops.review.changes import MARKER
+from support.fake_github import FakeGitHub
+from support.kmock_cluster import RunningServer
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SDEP = "machinelearning.seldon.io/v1"
 CONFIG = """\
 environments:

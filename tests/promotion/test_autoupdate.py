@@ -15,13 +15,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fake_github_pulls import FakeGitHubPulls
-from gitrepo import modelops_path
-from mlflow_fixtures import MODEL, MODEL_TEXT, Repo, make_repo, stop, wait_http
 from modelops.compile.spec import AutoUpdate
 from modelops.diagnostics import UserError
 from modelops.promotion.autoupdate import better, run_pass, table
 from modelops.promotion.webhook import Rejected, sign, verify
+from support import fixtures
+from support.fake_github_pulls import FakeGitHubPulls
+from support.fixtures import modelops_path
+from support.mlflow_fixtures import MODEL, MODEL_TEXT, Repo, make_repo, stop, wait_http
 
 SECRET = "webhook-secret-for-tests"
 
@@ -85,6 +86,7 @@ def set_alias(repo: Repo, version: int) -> None:
     client.set_registered_model_alias(MODEL, "challenger", str(version))
 
 
+@pytest.mark.slow
 def test_pass_promotes_a_better_candidate_once(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
     [decision] = run_pass(repo.root, crd_dir=crd_dir)
     assert (decision.action, decision.deployed, decision.candidate) == ("promote", "v1", "v2")
@@ -138,9 +140,8 @@ def test_pass_with_mlflow_down_is_one_error(
 # --- the command line ----------------------------------------------------------------------------
 
 def run(repo: Repo, *args: str, crd_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "MLFLOW_TRACKING_URI")}
-    return subprocess.run([modelops_path(), *args], cwd=repo.root, capture_output=True, text=True,
-                          env={**clean, "MODELOPS_CRD_DIR": str(crd_dir), **env}, timeout=120)
+    return fixtures.run(repo.root, *args, crd_dir=crd_dir, env=env,
+                        unset=("GITHUB_TOKEN", "MLFLOW_TRACKING_URI"), timeout=120)
 
 
 def test_cli_pass_prints_the_table(repo: Repo, crd_dir: Path) -> None:
@@ -152,6 +153,7 @@ def test_cli_pass_prints_the_table(repo: Repo, crd_dir: Path) -> None:
     assert re.match(r"eta-courier +production +v1 +v3 +rmse 3 -> 3\.2 +keep +not better", row)
 
 
+@pytest.mark.slow
 def test_cli_mlflow_down_exits_1_and_watch_keeps_going(repo: Repo, crd_dir: Path) -> None:
     down = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}
     done = run(repo, "autoupdate", crd_dir=crd_dir, **down)
@@ -187,6 +189,7 @@ def signed(body: bytes, *, secret: str = SECRET, at: int | None = None) -> dict[
             "X-MLflow-Signature": sign(secret, delivery, stamp, body)}
 
 
+@pytest.mark.slow
 def test_serve_acts_on_signed_mlflow_webhooks(tmp_path: Path, crd_dir: Path, mlflow_server) -> None:
     from mlflow.tracking import MlflowClient
 

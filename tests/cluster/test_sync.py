@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from generated_files import documents
-from kmock_cluster import RunningServer
 from modelops.cli.main import cli
+from support.generated_files import documents
+from support.kmock_cluster import RunningServer
 
 SDEP = "machinelearning.seldon.io/v1"
 NS = "models-staging"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from generated_files import by_kind
 from modelops.compile.pipeline import build
 from modelops.compile.rules.checks import quantity_value
 from modelops.diagnostics import Diagnostic
+from support.generated_files import by_kind
 
 BASE = """\
 name: iris
