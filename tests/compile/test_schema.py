@@ -9,6 +9,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from support.fixtures import modelops_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,7 @@ def test_schemas_have_a_stable_id_naming_the_release_line(tmp_path: Path) -> Non
         assert schema["$id"] == f"https://modelops-gitops.dev/schemas/{line}/{name}"
 
 
+@pytest.mark.slow
 def test_written_schema_checks_a_user_repository_offline(tmp_path: Path) -> None:
     (tmp_path / "modelops.yaml").write_text((ROOT / "modelops.yaml").read_text())
     shutil.copytree(ROOT / "models", tmp_path / "models")

@@ -144,6 +144,7 @@ def run(repo: Repo, *args: str, crd_dir: Path, **env: str) -> subprocess.Complet
                         unset=("GITHUB_TOKEN", "MLFLOW_TRACKING_URI"), timeout=120)
 
 
+@pytest.mark.slow
 def test_cli_pass_prints_the_table(repo: Repo, crd_dir: Path) -> None:
     set_alias(repo, 3)
     done = run(repo, "autoupdate", crd_dir=crd_dir)

@@ -282,6 +282,7 @@ def test_cli_without_token_pushes_and_prints_the_compare_url(repo: Repo, crd_dir
     assert "promote/eta-courier-production-v2-canary" in repo.origin_branches()
 
 
+@pytest.mark.slow
 def test_cli_mlflow_unreachable_is_one_line_and_exit_1(repo: Repo, crd_dir: Path) -> None:
     done = run(repo, "promote", MODEL, "--env", "production", "--version", "2", crd_dir=crd_dir,
                MLFLOW_TRACKING_URI="http://127.0.0.1:9")

@@ -105,6 +105,7 @@ def test_markdown_has_summary_table_and_folded_yaml(repo: Path) -> None:
     assert "```diff" in text and "-    replicas: 2" in text and "+    replicas: 3" in text
 
 
+@pytest.mark.slow
 def test_no_change_and_exit_code(repo: Path) -> None:
     assert run(repo, "diff", "HEAD", "--exit-code", crd_dir=CRD_DIR).returncode == 0
     edit(repo / "models" / "iris-classifier.yaml", "replicas: 2", "replicas: 3")
@@ -160,6 +161,7 @@ def test_pr_comment_survives_a_github_hiccup_and_reports_an_outage_in_one_line(r
                             r"\(retried 3 times\): .*503.*\n", down.stderr), down.stderr
 
 
+@pytest.mark.slow
 def test_refused_comment_goes_to_the_job_summary(repo: Path, tmp_path: Path) -> None:
     """A pull request from a fork gets a read-only token: the check stays green, the review is in
     the job summary."""
@@ -182,6 +184,7 @@ def test_refused_comment_goes_to_the_job_summary(repo: Path, tmp_path: Path) -> 
     assert text.startswith("earlier step\n" + MARKER) and "replicas 2 -> 3" in text
 
 
+@pytest.mark.slow
 def test_refused_comment_without_a_job_summary_is_one_line_error(repo: Path) -> None:
     with FakeGitHub() as github:
         github.fail("POST", r"/repos/acme/models/issues/7/comments", 403,
@@ -326,6 +329,7 @@ def test_core2_shadow_added(platforms: Path) -> None:
     assert not any(d.startswith(("main:", "canary:", "Model", "Experiment")) for d in changes["core2"])
 
 
+@pytest.mark.slow
 def test_kserve_serverless_canary_added_over_the_rolled_out_main(platforms: Path) -> None:
     model = platforms / "models" / "eta.yaml"
     alone = "environments:\n  serverless: {traffic: {main: {}}}\n  core2: {}\n  standard: {}\n"

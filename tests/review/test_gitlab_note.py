@@ -28,6 +28,7 @@ def note(repo: Path, env: dict[str, str], base: str = "HEAD~1"):
     return run(repo, "diff", base, "HEAD", "--gitlab-note", crd_dir=CRD_DIR, env=env)
 
 
+@pytest.mark.slow
 def test_note_is_created_once_then_updated_in_place(repo: Path) -> None:
     with FakeGitLab(per_page_limit=1) as gitlab:  # one note a page: the marker is found on page 2
         gitlab.add_note("42", 7, "Looks good to me")
@@ -51,6 +52,7 @@ def test_note_is_created_once_then_updated_in_place(repo: Path) -> None:
     assert {r["token"] for r in gitlab.requests} == {"glpat-test"}
 
 
+@pytest.mark.slow
 def test_unchanged_review_writes_nothing(repo: Path) -> None:
     with FakeGitLab() as gitlab:
         assert note(repo, ci_env(gitlab)).returncode == 0

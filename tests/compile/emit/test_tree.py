@@ -326,6 +326,7 @@ def _old_tree() -> dict[str, str]:
     return {f"env/ns/m{i:04d}/seldondeployment.yaml": f"old: {i}\n" for i in range(CHILD_FILES)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("with_spare", [False, True], ids=["fresh", "spare"])
 @pytest.mark.parametrize("kill_at", [1, 50, 200, CHILD_FILES - 1, CHILD_FILES])
 def test_sigkill_during_replace_never_leaves_partial_tree(
@@ -371,6 +372,7 @@ def _modelops() -> str:
     return str(Path(sys.executable).parent / "modelops")
 
 
+@pytest.mark.slow
 def test_sigkill_during_real_compile(tmp_path: Path, crd_dir: Path) -> None:
     """Kill `modelops compile` at spread-out moments: generated/ is always old or new, whole."""
     env = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}

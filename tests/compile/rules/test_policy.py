@@ -27,6 +27,7 @@ def test_examples_pass_every_gate(repo: Path) -> None:
     assert errors(repo) == []
 
 
+@pytest.mark.slow
 def test_production_requires_monitoring_but_staging_does_not(repo: Path) -> None:
     iris = repo / "models" / "iris-classifier.yaml"
     edit(iris, "monitoring:\n  interval: 30s", "monitoring:\n  enabled: false")
@@ -98,6 +99,7 @@ def test_codeowners_lists_teams_and_platform_on_protected_envs(repo: Path) -> No
     assert "/modelops.yaml @acme/ml-platform" in lines
 
 
+@pytest.mark.slow
 def test_codeowners_staleness_fails_check(repo: Path) -> None:
     assert run(repo, "compile", crd_dir=CRD_DIR).returncode == 0
     git(repo, "add", "-A")
