@@ -1,6 +1,8 @@
 """Real MLflow and real git for the promotion tests.
 
-- `mlflow_template`: a SQLite registry seeded once per session through MlflowClient; tests copy it.
+- `mlflow_template`: a SQLite registry seeded through MlflowClient; tests copy it. Seeding (MLflow's
+  schema migrations) takes ~15 s, so the seeded file is kept in pytest's cache folder, keyed by the
+  MLflow version and the seed data, and later sessions copy it.
 - `mlflow_server`: one `mlflow server` on 127.0.0.1 for the session (REST, proxied artifacts,
   webhooks), in its own process group, stopped at the end.
 - `make_repo`: a modelops repository in git whose `origin` is a bare repository.
@@ -11,6 +13,9 @@ mlflow is imported inside the fixtures only, so tests that do not use them stay 
 from __future__ import annotations
 
 import base64
+import hashlib
+import importlib.metadata
+import inspect
 import os
 import shutil
 import signal
@@ -117,10 +122,19 @@ def seed(tracking_uri: str) -> dict[int, str]:
 
 
 @pytest.fixture(scope="session")
-def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
     """A seeded SQLite registry; copy it (`shutil.copy`) before writing to it."""
     path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    identity = f"{importlib.metadata.version('mlflow')}\0{inspect.getsource(seed)}\0{VERSIONS!r}\0{MODEL}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    kept = pytestconfig.cache.mkdir("mlflow-template") / f"{digest}.db"
+    if kept.is_file():
+        shutil.copy(kept, path)
+        return path
     seed(f"sqlite:///{path}")
+    partial = kept.with_suffix(f".tmp-{os.getpid()}")
+    shutil.copy(path, partial)
+    partial.replace(kept)
     return path
 
 
