@@ -291,6 +291,15 @@ RULES: tuple[Rule, ...] = (
     Rule("MO709", "cluster", "generated/ENV cannot be synced as it is",
          "Nothing generated for the environment, an unknown environment, or a file that is not YAML "
          "Kubernetes objects: run `modelops compile`."),
+    Rule("MO710", "cluster", "an object failed to become ready (sync --wait)",
+         "The object's own status says it failed (a SeldonDeployment in state Failed, an "
+         "InferenceService blocked by a failed load): the message quotes its status description."),
+    Rule("MO711", "cluster", "an object was not ready in time (sync --wait --timeout)",
+         "Still not ready when --timeout ran out (default 10m); the message quotes its last status or "
+         "Ready condition, or says the controller has not observed the new generation yet."),
+    Rule("MO712", "cluster", "the word back after sync --wait could not be sent",
+         "The notification webhook (notify.webhook_url_env) refused or could not be reached. What was "
+         "applied stays applied; the URL itself is never printed."),
     # --- output -------------------------------------------------------------------------------------
     Rule("MO900", "output", "a generated object failed schema validation: a modelops bug, please "
          "report it",

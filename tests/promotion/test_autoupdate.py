@@ -261,3 +261,72 @@ def test_serve_refuses_to_start_without_a_secret(repo: Repo, crd_dir: Path) -> N
     assert done.returncode == 1
     assert done.stderr.strip() == ("modelops.yaml:1:1: MO520 MLFLOW_WEBHOOK_SECRET is not set: webhooks must "
                                    "be signed (the secret given to MLflow's create_webhook)")
+
+
+# --- one pull request per model and environment --------------------------------------------------
+
+def open_pulls(github: FakeGitHubPulls) -> list[tuple[int, str]]:
+    return [(n, p["head"]) for n, p in sorted(github.pulls.items()) if p["state"] == "open"]
+
+
+@pytest.mark.slow
+def test_a_newer_candidate_closes_the_older_pull_request(repo: Repo, github: FakeGitHubPulls,
+                                                         crd_dir: Path) -> None:
+    [first] = run_pass(repo.root, crd_dir=crd_dir)
+    assert first.reason == "pull request #1 created (promote/eta-courier-production-v2-canary)"
+    set_alias(repo, 5)  # a newer candidate arrives before #1 is merged
+    [second] = run_pass(repo.root, crd_dir=crd_dir)
+    assert second.reason == ("pull request #2 created (promote/eta-courier-production-v5-canary); "
+                             "closed superseded #1")
+    assert open_pulls(github) == [(2, "promote/eta-courier-production-v5-canary")]
+    [comment] = [c["body"] for c in github.comments.values() if c["number"] == 1]
+    assert comment.startswith("Superseded by #2 (https://github.example/acme/models/pull/2)")
+    [third] = run_pass(repo.root, crd_dir=crd_dir)  # nothing new: the open one stays, nothing closed
+    assert third.reason == "pull request #2 unchanged (promote/eta-courier-production-v5-canary)"
+    assert open_pulls(github) == [(2, "promote/eta-courier-production-v5-canary")]
+
+
+CANARY_V2 = MODEL_TEXT.replace("""  production:
+    replicas: 2
+""", """  production:
+    replicas: 2
+    traffic:
+      main: {weight: 90}
+      canary:
+        weight: 10
+        artifact:
+          uri: s3://acme-models/eta-courier/2
+          mlflow: {model: eta-courier, version: 2}
+""")
+
+
+def add_version(repo: Repo, rmse: float) -> int:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{repo.root / '.mlflow' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    run_id = client.create_run(client.get_experiment_by_name("eta").experiment_id).info.run_id
+    client.log_metric(run_id, "rmse", rmse)
+    version = client.create_model_version(MODEL, source="s3://acme-models/eta-courier/7", run_id=run_id)
+    client.set_registered_model_alias(MODEL, "challenger", version.version)
+    return int(version.version)
+
+
+def test_a_candidate_worse_than_the_running_canary_is_not_proposed(
+        tmp_path: Path, crd_dir: Path, mlflow_template: Path, github: FakeGitHubPulls) -> None:
+    repo = make_repo(tmp_path, crd_dir, store=mlflow_template, model=CANARY_V2)
+    version = add_version(repo, 2.95)  # better than main v1 (3.0) by the margin, worse than canary v2 (2.9)
+    [decision] = run_pass(repo.root, crd_dir=crd_dir)
+    assert (decision.action, decision.candidate) == ("keep", f"v{version}")
+    assert decision.reason == "not better than v2, which runs as canary (rmse 2.9 vs 2.95)"
+    assert repo.origin_branches() == ["main"] and not github.pulls
+
+
+def test_a_candidate_older_than_the_running_canary_is_not_proposed(
+        tmp_path: Path, crd_dir: Path, mlflow_template: Path, github: FakeGitHubPulls) -> None:
+    canary_v5 = CANARY_V2.replace("version: 2}", "version: 5}").replace("eta-courier/2", "eta-courier/5")
+    repo = make_repo(tmp_path, crd_dir, store=mlflow_template, model=canary_v5)
+    set_alias(repo, 2)
+    [decision] = run_pass(repo.root, crd_dir=crd_dir)
+    assert decision.action == "skip"
+    assert decision.reason == "the candidate is older than v5, which runs as canary"

@@ -1,4 +1,5 @@
-"""A small stand-in for the GitHub REST API on 127.0.0.1, enough for PyGithub's issue comments.
+"""A small stand-in for the GitHub REST API on 127.0.0.1, enough for PyGithub's issue comments and
+deployments (with their statuses).
 
 It records every request so tests can assert what modelops sent.
 """
@@ -17,6 +18,7 @@ class FakeGitHub:
         self.requests: list[tuple[str, str, Any]] = []
         self._hiccups: list[tuple[str, str, int, str]] = []
         self.comments: dict[int, dict[str, Any]] = {}
+        self.deployments: dict[int, dict[str, Any]] = {}  # id -> the POSTed body plus "statuses"
         self._next_id = 1
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -79,6 +81,14 @@ class FakeGitHub:
                              if c["number"] == number]
             if method == "POST":
                 return 201, self._create(number, body["body"])
+        if method == "POST" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/deployments", path)):
+            number = len(self.deployments) + 1
+            self.deployments[number] = {**body, "statuses": []}
+            return 201, {"id": number, "url": f"{self.url}/repos/{m.group(1)}/deployments/{number}",
+                         "ref": body["ref"], "environment": body.get("environment")}
+        if method == "POST" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/deployments/(\d+)/statuses", path)):
+            self.deployments[int(m.group(2))]["statuses"].append(body)
+            return 201, {"id": len(self.deployments[int(m.group(2))]["statuses"]), "state": body["state"]}
         if method == "PATCH" and (m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/comments/(\d+)", path)):
             comment_id = int(m.group(1))
             self.comments[comment_id]["body"] = body["body"]

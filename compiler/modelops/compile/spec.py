@@ -474,6 +474,10 @@ class MlflowSettings(_Strict):
         "MLFLOW_WEBHOOK_SECRET",
         description="Environment variable holding the webhook HMAC secret (`autoupdate serve`).",
     )
+    follow_sync: bool = Field(
+        False, description="After `modelops sync`, point the environment's aliases (ENV, ENV-canary, "
+        "ENV-shadow) and tag modelops.deployed.ENV=<commit> at the versions that run.",
+    )
 
 
 class GitSettings(_Strict):
@@ -496,6 +500,19 @@ class GitHubSettings(_Strict):
     token_env: EnvName = Field("GITHUB_TOKEN", description="Environment variable holding the API token.")
 
 
+class Notify(_Strict):
+    """The word back after `modelops sync --wait`: one report per changed model and environment."""
+
+    github_deployments: bool = Field(
+        False, description="Report each changed model as a GitHub deployment (environment, commit) with "
+        "its success or failure status (token: github.token_env).",
+    )
+    webhook_url_env: EnvName | None = Field(
+        None, description="Environment variable holding a Slack-compatible webhook URL (a secret: never "
+        "in git); unset or empty: no webhook.",
+    )
+
+
 class RepoConfig(_Strict):
     environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
     defaults: Settings = Field(default_factory=Settings)
@@ -509,3 +526,4 @@ class RepoConfig(_Strict):
     github: GitHubSettings = Field(
         default_factory=lambda: GitHubSettings(), description="Pull requests for promotions."
     )
+    notify: Notify = Field(default_factory=lambda: Notify(), description="The word back after sync --wait.")

@@ -3,7 +3,10 @@
 A model opts in with `autoupdate:` in its file. One pass reads every model on the base branch, finds
 each opted-in model's candidate (an alias or the newest version), compares the policy's metric with
 the deployed version's, and runs `modelops promote` when the candidate is better by the margin.
-Promotions are idempotent, so repeated passes never open a second pull request. `--watch` repeats
+Promotions are idempotent, so repeated passes never open a second pull request; a newer candidate's
+pull request closes the older ones of the same model and environment (a comment points at the new one).
+Candidates are compared with main and with any canary or shadow that runs: one a running trial beats is
+not proposed. `--watch` repeats
 passes; `serve` also runs a pass when an MLflow registry webhook says a model changed (MLflow
 neither retries nor stores deliveries, so it keeps polling too).
 """
@@ -124,6 +127,10 @@ def _decide(root: Path, spec: Any, doc: Any, config: Any, config_doc: Any, regis
         decision.action = "keep"
         decision.reason = f"v{candidate.version} already runs as {trials[candidate.version]}"
         return decision
+    newer = sorted(v for v in trials if v is not None and v > candidate.version)
+    if newer:
+        decision.reason = f"the candidate is older than v{newer[-1]}, which runs as {trials[newer[-1]]}"
+        return decision
     current = registry.version(name, version)
     old, new = current.metrics.get(policy.metric), candidate.metrics.get(policy.metric)
     if old is None or new is None:
@@ -138,6 +145,10 @@ def _decide(root: Path, spec: Any, doc: Any, config: Any, config_doc: Any, regis
         decision.reason = (f"not better by {policy.min_improvement:g}: {policy.metric} must be {want} "
                            f"(improvement {gain:.6g})")
         return decision
+    beaten = _beaten_by_trial(registry, name, policy, trials, new)
+    if beaten:
+        decision.action, decision.reason = "keep", beaten
+        return decision
     role = {"canary": "canary", "shadow": "shadow", "replace": "main"}[policy.rollout]
     request = Request(spec.name, policy.env, version=candidate.version, role=role,  # type: ignore[arg-type]
                       traffic=policy.traffic if role == "canary" else None)
@@ -146,11 +157,37 @@ def _decide(root: Path, spec: Any, doc: Any, config: Any, config_doc: Any, regis
     if outcome.pull_request:
         pr = outcome.pull_request
         decision.reason = f"pull request #{pr['number']} {pr['action']} ({outcome.branch})"
+        closed = _close_superseded(root, config, spec.name, policy.env, outcome.branch or "", pr)
+        if closed:
+            decision.reason += f"; closed superseded {', '.join(f'#{n}' for n in closed)}"
     elif outcome.state == "nothing-to-do":
         decision.reason = "the model file already deploys it"
     else:
         decision.reason = f"branch {outcome.branch} {outcome.state}"
     return decision
+
+
+def _beaten_by_trial(registry: Any, name: str, policy: AutoUpdate, trials: dict[int | None, str],
+                     new: float) -> str | None:
+    """Why the candidate is not proposed when a running canary or shadow does better (None: it is not)."""
+    for number, role in sorted((v, r) for v, r in trials.items() if v is not None):
+        theirs = registry.version(name, number).metrics.get(policy.metric)
+        if theirs is not None and not better(policy, theirs, new)[0] and theirs != new:
+            return (f"not better than v{number}, which runs as {role} ({policy.metric} {theirs:.6g} vs "
+                    f"{new:.6g})")
+    return None
+
+
+def _close_superseded(root: Path, config: Any, model: str, env: str, branch: str,
+                      pr: dict[str, Any]) -> list[int]:
+    """One open pull request per model and environment: close the older promotions' PRs."""
+    from modelops.promotion.pullrequest import close_superseded, repository
+
+    found = repository(root, config)
+    if not found:
+        return []
+    return close_superseded(config.github, found, model=model, env=env, base=config.git.base,
+                            keep=branch, replacement=(int(pr["number"]), str(pr["url"])))
 
 
 # --- output ---------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -11,7 +13,7 @@ from modelops.diagnostics import Diagnostic, UserError
 from modelops.git.github import DEFAULT_API, github_client
 
 if TYPE_CHECKING:
-    from modelops.compile.spec import GitHubSettings
+    from modelops.compile.spec import GitHubSettings, RepoConfig
 
 
 @dataclass(frozen=True)
@@ -67,3 +69,43 @@ def open_or_update(
         if missing:
             pr.add_to_labels(*missing)
         return PullRequest(action, pr.number, pr.html_url)
+
+
+def repository(root: Path, config: RepoConfig) -> str | None:
+    """owner/name: github.repository, else $GITHUB_REPOSITORY, else parsed from the remote's URL."""
+    from modelops.git import repo as gitrepo
+
+    if config.github.repository:
+        return config.github.repository
+    if os.environ.get("GITHUB_REPOSITORY"):
+        return os.environ["GITHUB_REPOSITORY"]
+    if not gitrepo.has_remote(root, config.git.remote):
+        return None
+    return gitrepo.repository_from_url(gitrepo.remote_url(root, config.git.remote))
+
+
+def promotion_branch(model: str, env: str) -> re.Pattern[str]:
+    """The branches `modelops promote` names for a model and environment, any version and role."""
+    return re.compile(rf"promote/{re.escape(model)}-{re.escape(env)}-v\d+(-canary|-shadow)?")
+
+
+def close_superseded(settings: GitHubSettings, repository: str, *, model: str, env: str, base: str,
+                     keep: str, replacement: tuple[int, str]) -> list[int]:
+    """Close every other open promotion PR of `model` in `env`, each with a comment naming the
+    replacement (number, url); their numbers."""
+    secret = token(settings)
+    if not secret:
+        return []
+    pattern = promotion_branch(model, env)
+    number, url = replacement
+    closed = []
+    with github_client(secret, api_url(settings), f"{repository} (older promotions of {model})") as client:
+        repo = client.get_repo(repository)
+        for pr in repo.get_pulls(state="open", base=base):
+            if pr.number == number or pr.head.ref == keep or not pattern.fullmatch(pr.head.ref):
+                continue
+            pr.create_issue_comment(f"Superseded by #{number} ({url}): a newer candidate of {model} for "
+                                    f"{env}. Closed by `modelops autoupdate`.")
+            pr.edit(state="closed")
+            closed.append(pr.number)
+    return closed

@@ -188,3 +188,38 @@ class Registry:
     def ui_link(self, name: str, version: int) -> str | None:
         base = self.settings.ui_url or (self.uri if self.uri.startswith(("http://", "https://")) else None)
         return f"{base.rstrip('/')}/#/models/{name}/versions/{version}" if base else None
+
+    # --- writing: aliases and tags that say what runs where (`modelops.promotion.follow`) ----------
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """alias -> version of a registered model ({} when MLflow does not know the model)."""
+        try:
+            model = self._call(f"registered model {name!r}", self._client.get_registered_model, name)
+        except RegistryError as exc:
+            if exc.code == "MO502":
+                return {}
+            raise
+        return {key: int(value) for key, value in (model.aliases or {}).items()}
+
+    def tagged(self, name: str, key: str) -> dict[int, str]:
+        """version -> value of the versions of `name` that carry tag `key`."""
+        if "'" in name or "`" in key:
+            raise RegistryError("MO502", f"registered model name {name!r} or tag {key!r} has a quote")
+        found = self._call(f"versions of registered model {name!r}", self._client.search_model_versions,
+                           f"name = '{name}'")
+        return {int(v.version): v.tags[key] for v in found or [] if key in (v.tags or {})}
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        self._call(f"alias {alias!r} of {name!r}", self._client.set_registered_model_alias,
+                   name, alias, str(version))
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self._call(f"alias {alias!r} of {name!r}", self._client.delete_registered_model_alias, name, alias)
+
+    def set_tag(self, name: str, version: int, key: str, value: str) -> None:
+        self._call(f"tag {key!r} of {name!r} version {version}", self._client.set_model_version_tag,
+                   name, str(version), key, value)
+
+    def delete_tag(self, name: str, version: int, key: str) -> None:
+        self._call(f"tag {key!r} of {name!r} version {version}", self._client.delete_model_version_tag,
+                   name, str(version), key)

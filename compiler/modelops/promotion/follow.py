@@ -1,0 +1,100 @@
+"""MLflow follows git: after a sync, the versions that run carry the environment's aliases and tag.
+
+For environment ENV, the version main runs gets alias `ENV`, a canary `ENV-canary`, a shadow
+`ENV-shadow`, and each gets tag `modelops.deployed.ENV=<commit>`. A version that no longer runs in ENV
+loses them. The running versions are read from the model files synced (their `artifact.mlflow` pins).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelops.compile.resolve import ResolvedModel, ResolvedVariant
+    from modelops.promotion.registry import Registry
+
+TAG_PREFIX = "modelops.deployed."
+
+
+@dataclass
+class Followed:
+    set: list[str] = field(default_factory=list)  # "eta-courier v3 @production"
+    removed: list[str] = field(default_factory=list)
+
+
+def role(model: ResolvedModel, variant: ResolvedVariant) -> str:
+    """main | canary | shadow: what the variant is to the environment."""
+    if variant is model.main:
+        return "main"
+    return "shadow" if variant.shadow else "canary"
+
+
+def alias(env: str, the_role: str) -> str:
+    return env if the_role == "main" else f"{env}-{the_role}"
+
+
+def deployed(root: Path) -> list[ResolvedModel]:
+    """Every model file of the working tree, resolved per environment (invalid files skipped)."""
+    from modelops.compile.pipeline import load_config, load_model, model_files
+    from modelops.compile.resolve import resolve
+
+    config, config_doc, _ = load_config(root)
+    if config is None:
+        return []
+    found: list[ResolvedModel] = []
+    for _, path in model_files(root):
+        loaded, errors = load_model(path, root)
+        if loaded is not None and not errors:
+            found.extend(resolve(loaded.spec, loaded.doc, config, config_doc))
+    return found
+
+
+def running(models: list[ResolvedModel], env: str) -> dict[str, dict[str, int]]:
+    """registered model -> {alias: version} of what runs in `env` (pinned MLflow versions only)."""
+    from modelops.promotion.promote import mlflow_ref
+
+    found: dict[str, dict[str, int]] = {}
+    for model in models:
+        if model.env != env:
+            continue
+        for variant in model.variants:
+            name, version = mlflow_ref(variant)
+            if name and version is not None:
+                found.setdefault(name, {})[alias(env, role(model, variant))] = int(version)
+    return found
+
+
+def known_names(models: list[ResolvedModel]) -> set[str]:
+    """Registered models pinned anywhere: their stale aliases in an environment are cleaned too."""
+    from modelops.promotion.promote import mlflow_ref
+
+    return {name for model in models for variant in model.variants
+            if (name := mlflow_ref(variant)[0])}
+
+
+def follow(registry: Registry, env: str, now: dict[str, dict[str, int]], names: set[str],
+           commit: str) -> Followed:
+    """Move the environment's aliases and deployment tags of `names` to what runs `now`."""
+    result = Followed()
+    tag = f"{TAG_PREFIX}{env}"
+    ours = {env, f"{env}-canary", f"{env}-shadow"}
+    for name in sorted(names | set(now)):
+        wanted = now.get(name, {})
+        current = registry.aliases(name)
+        for key in sorted(ours):
+            if key in wanted and current.get(key) != wanted[key]:
+                registry.set_alias(name, key, wanted[key])
+                result.set.append(f"{name} v{wanted[key]} @{key}")
+            elif key not in wanted and key in current:
+                registry.delete_alias(name, key)
+                result.removed.append(f"{name} v{current[key]} @{key}")
+        tagged = registry.tagged(name, tag)
+        for version in sorted(set(wanted.values())):
+            if tagged.get(version) != commit:
+                registry.set_tag(name, version, tag, commit)
+        for version in sorted(set(tagged) - set(wanted.values())):
+            registry.delete_tag(name, version, tag)
+            result.removed.append(f"{name} v{version} {tag}")
+    return result

@@ -1,0 +1,117 @@
+"""A word back when a model is live: GitHub deployments and a Slack-compatible webhook after `sync --wait`.
+
+Each changed model is one `Report` per environment: a GitHub deployment (`environment` = the modelops
+environment, `ref` = the synced commit, payload model/version) with its success or failure status,
+and, when `notify.webhook_url_env` names a set variable, one POST of `{"text", "blocks"}` JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelops.diagnostics import Diagnostic, UserError
+
+if TYPE_CHECKING:
+    from modelops.compile.spec import RepoConfig
+
+_PULL = re.compile(r"(?:Merge pull request #|\(#)(\d+)")
+
+
+@dataclass(frozen=True)
+class Report:
+    model: str
+    version: str
+    env: str
+    result: str  # success | failure
+    message: str  # the object's own status when it failed
+    commit: str
+    pull_request: int | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "environment": self.env,
+                "result": self.result, "pull_request": self.pull_request}
+
+    def text(self) -> str:
+        pr = f" (pull request #{self.pull_request})" if self.pull_request else ""
+        outcome = "is live" if self.result == "success" else f"failed: {self.message}"
+        return f"{self.model} {self.version} in {self.env}{pr} {outcome}"
+
+
+def pull_request_of(subject: str) -> int | None:
+    """The pull request a merge commit names (`Merge pull request #12` or a squash's `(#12)`)."""
+    found = _PULL.search(subject)
+    return int(found.group(1)) if found else None
+
+
+def slack_message(report: Report) -> dict[str, Any]:
+    """Slack-compatible JSON: `text` for any receiver, `blocks` with one field per fact."""
+    fields = [("Model", report.model), ("Version", report.version), ("Environment", report.env),
+              ("Pull request", f"#{report.pull_request}" if report.pull_request else "—"),
+              ("Result", report.result), ("Commit", report.commit[:12] or "—")]
+    return {"text": report.text(), "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": report.text()}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields]},
+    ]}
+
+
+def post_webhook(url: str, report: Report, timeout: float = 10.0) -> None:
+    request = urllib.request.Request(url, data=json.dumps(slack_message(report)).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - configured URL
+            answer.read()
+    except OSError as exc:  # URLError and HTTPError included; the URL is a secret: never print it
+        raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO712",
+                                    f"notification webhook failed for {report.model} in {report.env}: "
+                                    f"{getattr(exc, 'code', None) or getattr(exc, 'reason', exc)}")]) from exc
+
+
+def github_deployment(root: Path, config: RepoConfig, report: Report) -> None:
+    """A deployment of `report.commit` to the environment, then its success or failure status."""
+    from modelops.git import repo as gitrepo
+    from modelops.git.github import github_client
+    from modelops.promotion.pullrequest import api_url, token
+
+    secret = token(config.github)
+    if not secret:
+        raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO030",
+                                    f"{config.github.token_env} is not set (notify.github_deployments)")])
+    repository = (config.github.repository or os.environ.get("GITHUB_REPOSITORY")
+                  or gitrepo.repository_from_url(gitrepo.remote_url(root, config.git.remote)))
+    if not repository:
+        raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO030",
+                                    "no GitHub repository for deployments: set github.repository")])
+    what = f"the deployment of {report.model} to {report.env}"
+    with github_client(secret, api_url(config.github), what) as client:
+        repo = client.get_repo(repository)
+        deployment = repo.create_deployment(
+            report.commit, task="deploy", auto_merge=False, required_contexts=[],
+            payload=report.payload(), environment=report.env,
+            description=f"{report.model} {report.version}"[:140])
+        deployment.create_status(report.result, description=report.text()[:140],
+                                 environment=report.env, auto_inactive=report.result == "success")
+
+
+def send(root: Path, config: RepoConfig, reports: list[Report]) -> list[str]:
+    """Every report to GitHub (when `notify.github_deployments`) and the webhook (when its variable
+    is set); one line per report sent."""
+    sent = []
+    url = os.environ.get(config.notify.webhook_url_env or "") if config.notify.webhook_url_env else None
+    for report in reports:
+        where = []
+        if config.notify.github_deployments:
+            github_deployment(root, config, report)
+            where.append("GitHub deployment")
+        if url:
+            post_webhook(url, report)
+            where.append("webhook")
+        if where:
+            sent.append(f"reported {report.model} {report.version} in {report.env}: {report.result} "
+                        f"({', '.join(where)})")
+    return sent
