@@ -32,9 +32,11 @@ def _step(annotation: object, part: object) -> object | None:
                 if part in (name, info.alias):
                     return info.annotation
         elif origin is dict:
-            return typing.get_args(branch)[1]
+            value: object = typing.get_args(branch)[1]
+            return value
         elif origin is list and isinstance(part, int):
-            return typing.get_args(branch)[0]
+            item: object = typing.get_args(branch)[0]
+            return item
     return None
 
 
