@@ -5,7 +5,6 @@ Every stage collects all of its diagnostics; nothing is written unless the whole
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -14,7 +13,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from modelops.compile import spec as spec_module
 from modelops.compile.cache import Entry, RenderCache
 from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.tree import header, kustomization, to_documents, to_yaml
@@ -22,6 +20,7 @@ from modelops.compile.emit.validate import ManifestValidator, NoSchema
 from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
 from modelops.compile.generators.codeowners import codeowners
 from modelops.compile.generators.gitops import gitops_objects
+from modelops.compile.keys import unknown_key_hint
 from modelops.compile.parallel import map_forked
 from modelops.compile.resolve import ResolvedModel, resolve
 from modelops.compile.rules.checks import check_model, check_spec
@@ -329,14 +328,10 @@ def _problems(validator: ManifestValidator, obj: dict[str, Any], result: Build) 
 
 # --- pydantic errors as diagnostics ----------------------------------------------------------
 
-_FIELD_NAMES = sorted(
-    {
-        name
-        for obj in vars(spec_module).values()
-        if isinstance(obj, type) and issubclass(obj, BaseModel)
-        for name in obj.model_fields
-    }
-)
+_OTHER_FILE: dict[type[BaseModel], tuple[str, type[BaseModel]]] = {
+    ModelSpec: (CONFIG_FILE, RepoConfig),
+    RepoConfig: ("a model file", ModelSpec),
+}
 
 
 def _validate(model: type[BaseModel], doc: Document) -> tuple[Any, list[Diagnostic]]:
@@ -347,19 +342,18 @@ def _validate(model: type[BaseModel], doc: Document) -> tuple[Any, list[Diagnost
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, [_diagnostic(doc, error) for error in exc.errors()]
+        return None, [_diagnostic(doc, error, model) for error in exc.errors()]
 
 
-def _diagnostic(doc: Document, error: Any) -> Diagnostic:
+def _diagnostic(doc: Document, error: Any, root: type[BaseModel]) -> Diagnostic:
     loc = tuple(error["loc"])
     kind = error["type"]
     if loc and loc[-1] == "[key]":
         return doc.diagnostic(loc[:-1], "MO103", f"invalid name {loc[-2]!r}: {_name_rule()}", key=True)
     if kind == "extra_forbidden":
         key = loc[-1]
-        hint = difflib.get_close_matches(str(key), _FIELD_NAMES, n=1)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        return doc.diagnostic(loc, "MO101", f"unknown key {key!r}{suggestion}", key=True)
+        hint = unknown_key_hint(root, loc, _OTHER_FILE.get(root))
+        return doc.diagnostic(loc, "MO101", f"unknown key {key!r}{hint}", key=True)
     if kind == "missing":
         where = ".".join(str(p) for p in loc[:-1])
         return doc.diagnostic(loc[:-1], "MO102",

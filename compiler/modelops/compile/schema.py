@@ -25,6 +25,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 def json_schema(model: type[BaseModel], name: str) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/definitions/{model}")
     definitions = schema.pop("$defs", {})
+    schema = _without_null_branches(schema, definitions)
+    definitions = {key: _without_null_branches(value, definitions) for key, value in definitions.items()}
     result: dict[str, Any] = {"$id": ID_BASE + name, "$schema": "http://json-schema.org/draft-07/schema#"}
     result.update(schema)
     if definitions:
@@ -48,3 +50,38 @@ def write_schemas(directory: Path) -> list[Path]:
             path.write_text(text)
             written.append(path)
     return written
+
+
+def _without_null_branches(node: Any, definitions: dict[str, Any]) -> Any:
+    """`anyOf: [X, {type: null}]` (pydantic's `X | None`) as one schema allowing null.
+
+    `null` stays valid (in a layer it removes what a lower layer set), but an editor then reports
+    the real expected type of a wrong value, not "is not of type 'null'" from the second branch.
+    """
+    if isinstance(node, list):
+        return [_without_null_branches(item, definitions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _without_null_branches(value, definitions) for key, value in node.items()}
+    patterns = node.get("patternProperties")
+    if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
+        # A key outside the pattern (`Main` for a variant name) is refused, as the CLI refuses it.
+        node["propertyNames"] = {**node.get("propertyNames", {}), "pattern": next(iter(patterns))}
+    branches = node.get("anyOf")
+    if not (isinstance(branches, list) and len(branches) == 2 and branches[1] == {"type": "null"}):
+        return node
+    inner = branches[0]
+    rest = {key: value for key, value in node.items() if key != "anyOf"}
+    if "$ref" in inner and len(inner) == 1:
+        target = definitions.get(inner["$ref"].rsplit("/", 1)[-1], {})
+        if target.get("type") != "object":
+            return node
+        # draft-07 ignores keywords beside $ref: the object is checked through if/then.
+        return {**rest, "type": ["object", "null"], "if": {"type": "object"}, "then": inner}
+    kind = inner.get("type")
+    if isinstance(kind, str | list):
+        merged = {**inner, **rest, "type": [*([kind] if isinstance(kind, str) else kind), "null"]}
+        if "enum" in inner:
+            merged["enum"] = [*inner["enum"], None]
+        return merged
+    return node

@@ -56,7 +56,9 @@ Quantity = Annotated[
     BeforeValidator(_quantity),
     Field(
         description="A Kubernetes quantity: 500m, 2, 512Mi, 1Gi.",
-        json_schema_extra={"pattern": QUANTITY_RE.pattern, "type": ["string", "number"]},
+        # The sign-less pattern and minimum: negative quantities are refused (see `_quantity`).
+        json_schema_extra={"pattern": QUANTITY_RE.pattern.replace(r"(\+|-)?", r"\+?", 1),
+                           "type": ["string", "number"], "minimum": 0},
     ),
 ]
 Duration = Annotated[
@@ -99,7 +101,32 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, validate_default=True)
+    """Strict scalars, as the JSON Schema has them: no bool for a number, no string for a number."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_enum_values=True, validate_default=True, strict=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_floats(cls, data: object) -> object:
+        """`2.0` is an integer to JSON Schema; strict pydantic refuses it: take it as 2."""
+        if not isinstance(data, dict):
+            return data
+        ints = _int_fields(cls)
+        return {
+            key: int(value) if type(value) is float and value.is_integer() and key in ints else value
+            for key, value in data.items()
+        }
+
+
+def _int_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The keys (aliases) of `model` whose value is an int (or an optional int)."""
+    return frozenset(
+        info.alias or name
+        for name, info in model.model_fields.items()
+        if info.annotation is int or info.annotation == int | None  # noqa: E721
+    )
 
 
 class Framework(StrEnum):
@@ -340,9 +367,9 @@ class ModelSpec(Settings):
     name: Name
     team: Name
     description: str = ""
-    framework: Framework
+    framework: Framework = Field(strict=False)  # an enum: strict mode wants an instance
     image: str | None = Field(None, description="Container image (framework: custom only).")
-    protocol: Protocol = Protocol.V2
+    protocol: Protocol = Field(Protocol.V2, strict=False)
     target: Target | None = Field(None, description=TARGET_DESCRIPTION)
     traffic: Traffic | None = Field(
         None, description="Variants for every environment (default: one `main` variant)."

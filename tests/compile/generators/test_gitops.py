@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import yaml
 from click.testing import CliRunner
 from lupa import lua51
 from modelops.cli.main import cli
 from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.validate import ManifestValidator
-from modelops.compile.generators.gitops import HEALTH_KEY, SELDON_HEALTH_LUA
+from modelops.compile.generators import gitops
 from modelops.compile.pipeline import build
 from support.generated_files import documents
 
@@ -138,21 +141,54 @@ def test_compile_check_covers_gitops_files(repo, crd_dir):
     assert "-      selfHeal: false" in result.output and "+      selfHeal: true" in result.output
 
 
-def health(obj):
+HEALTH_DIR = Path(gitops.__file__).parent / "argocd"
+HEALTH_CASES = sorted(
+    (str(test.parent.relative_to(HEALTH_DIR)), case["inputPath"], case["healthStatus"])
+    for test in HEALTH_DIR.glob("*/*/health_test.yaml")
+    for case in yaml.safe_load(test.read_text())["tests"]
+)
+
+
+def health(script: str, obj):
+    """Run an Argo CD health check under Lua 5.1, as Argo CD's gopher-lua does."""
     lua = lua51.LuaRuntime(unpack_returned_tuples=True)
-    check = lua.eval(f"function(obj)\n{SELDON_HEALTH_LUA}\nend")
+    assert lua.eval("_VERSION") == "Lua 5.1"
+    check = lua.eval(f"function(obj)\n{script}\nend")
     result = check(lua.table_from(obj, recursive=True))
-    return result["status"], result["message"]
+    return {"status": result["status"], "message": result["message"]}
 
 
-def test_argocd_health_check_maps_seldon_states(repo, crd_dir):
-    patch = load(compiled(repo, crd_dir), "_gitops/production/argocd-cm-patch.yaml")
-    assert patch["metadata"]["name"] == "argocd-cm" and patch["data"][HEALTH_KEY] == SELDON_HEALTH_LUA
-    assert health({"status": {"state": "Available"}}) == ("Healthy", "SeldonDeployment is available")
-    failed = {"status": {"state": "Failed", "description": "bad modelUri"}}
-    assert health(failed) == ("Degraded", "bad modelUri")
-    assert health({"status": {"state": "Creating"}})[0] == "Progressing"
-    assert health({"spec": {}})[0] == "Progressing"
+@pytest.mark.parametrize(("folder", "input_path", "expected"), HEALTH_CASES,
+                         ids=[f"{c[0]}:{c[1]}" for c in HEALTH_CASES])
+def test_argocd_health_checks_pass_their_health_test_yaml(folder, input_path, expected):
+    group, kind = folder.split("/")
+    obj = yaml.safe_load((HEALTH_DIR / folder / input_path).read_text())
+    assert health(gitops.health_lua(group, kind), obj) == expected
+
+
+def test_every_seldon_kind_has_health_cases_for_each_state():
+    kinds = {case[0] for case in HEALTH_CASES}
+    assert kinds == {"machinelearning.seldon.io/SeldonDeployment", "mlops.seldon.io/Model",
+                     "mlops.seldon.io/Experiment"}
+    for kind in kinds:
+        statuses = {c[2]["status"] for c in HEALTH_CASES if c[0] == kind}
+        assert statuses == {"Healthy", "Progressing", "Degraded"}
+
+
+def test_argocd_cm_patch_carries_the_checks_as_readable_blocks(repo, crd_dir):
+    text = compiled(repo, crd_dir)["_gitops/production/argocd-cm-patch.yaml"]
+    patch = yaml.safe_load(text)
+    assert patch["metadata"]["name"] == "argocd-cm" and patch["metadata"]["namespace"] == "gitops"
+    for group, kind in gitops.HEALTH_CHECKED_KINDS:
+        key = f"resource.customizations.health.{group}_{kind}"
+        assert patch["data"][key] == gitops.health_lua(group, kind)
+        assert f"  {key}: |\n" in text
+    assert "\\n" not in text  # no escaped one-line string
+
+
+def test_flux_ignore_rules_are_a_block(repo, crd_dir):
+    text = compiled(repo, crd_dir)["_gitops/edge/gitrepository.yaml"]
+    assert "  ignore: |\n    /*\n    !/generated/\n" in text
 
 
 def test_flux_waits_for_seldon_v1_deployments_only_also_when_models_come_from_the_cache(repo, crd_dir):

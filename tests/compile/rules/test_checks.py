@@ -80,6 +80,20 @@ BAD = {
         BASE + "autoscaling:\n  max: 3\n  cpu: 50\n  mni: 1\n",
         (9, 3, "MO101", "unknown key 'mni' (did you mean 'min'?)"),
     ),
+    "model-key-under-variant": (
+        BASE + "traffic:\n  main:\n    image: acme/iris:2\n",
+        (8, 5, "MO101",
+         "unknown key 'image' ('image' is valid at the top level, not under traffic.<variant>)"),
+    ),
+    "config-key-in-model-file": (
+        BASE + "autoscaling:\n  max: 3\n  min_replicas: 2\n",
+        (8, 3, "MO101",
+         "unknown key 'min_replicas' ('min_replicas' belongs in modelops.yaml, at environments.<env>.rules)"),
+    ),
+    "typo-suggests-only-keys-valid-here": (
+        BASE + "traffic:\n  main:\n    waight: 100\n",
+        (8, 5, "MO101", "unknown key 'waight' (did you mean 'weight'?)"),
+    ),
     "missing-required-key": (
         "name: iris\nframework: sklearn\nartifact:\n  uri: s3://acme-models/iris/1\n",
         (1, 1, "MO102", "missing required key 'team'"),

@@ -15,9 +15,25 @@ from typing import Any
 import yaml
 
 try:
-    _Dumper: type = yaml.CSafeDumper
+    _Base: type = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Dumper = yaml.SafeDumper
+    _Base = yaml.SafeDumper
+
+
+class _Dumper(_Base):  # type: ignore[misc]
+    """modelops' dumper: PyYAML's safe dumper that also writes `Literal` strings."""
+
+
+class Literal(str):
+    """A multi-line string a generator wants written as a literal `|` block (Lua, JSON, ignore rules)."""
+
+
+def _literal(dumper: yaml.SafeDumper, value: Literal) -> yaml.ScalarNode:
+    # PyYAML still quotes what a block cannot carry (trailing spaces, control characters).
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style="|")
+
+
+_Dumper.add_representer(Literal, _literal)
 
 WIDTH = 4096  # PyYAML folds a line only once it is longer than this
 _BREAKS = ("\r", "\n", "\x85", "\u2028", "\u2029")  # what PyYAML reads and writes as line breaks

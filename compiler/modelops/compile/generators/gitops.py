@@ -8,8 +8,10 @@ pipeline and validated against the Argo CD / Flux CRD schemas like every other o
 
 from __future__ import annotations
 
+from importlib.resources import files
 from typing import Any
 
+from modelops.compile.emit.block_yaml import Literal
 from modelops.compile.spec import EnvironmentConfig, RepoConfig
 from modelops.compile.summary import ModelSummary
 from modelops.compile.targets import target_for
@@ -20,33 +22,26 @@ FOLDER = "_gitops"
 SELDON_GROUP = "machinelearning.seldon.io"
 FIELD_MANAGERS_OF_AUTOSCALERS = ["kube-controller-manager"]
 
-# Argo CD has no health check for SeldonDeployment; Lua as in argocd-cm resource.customizations.
-SELDON_HEALTH_LUA = """\
-hs = {}
-if obj.status ~= nil and obj.status.state ~= nil then
-  local state = obj.status.state
-  local description = obj.status.description
-  if state == "Available" then
-    hs.status = "Healthy"
-    hs.message = description or "SeldonDeployment is available"
-    return hs
-  end
-  if state == "Failed" then
-    hs.status = "Degraded"
-    hs.message = description or "SeldonDeployment failed"
-    return hs
-  end
-  if state == "Creating" then
-    hs.status = "Progressing"
-    hs.message = description or "SeldonDeployment is being created"
-    return hs
-  end
-end
-hs.status = "Progressing"
-hs.message = "Waiting for the Seldon operator to report a state"
-return hs
-"""
-HEALTH_KEY = f"resource.customizations.health.{SELDON_GROUP}_SeldonDeployment"
+# Argo CD ships no health checks for these kinds (none under its resource_customizations/): ours
+# live in argocd/<group>/<Kind>/ in Argo CD's own layout (health.lua, health_test.yaml, testdata/).
+HEALTH_CHECKED_KINDS = (
+    (SELDON_GROUP, "SeldonDeployment"),
+    ("mlops.seldon.io", "Model"),
+    ("mlops.seldon.io", "Experiment"),
+)
+
+
+def health_lua(group: str, kind: str) -> str:
+    """The Lua health check Argo CD runs for `group`/`kind`."""
+    return (files(__package__) / "argocd" / group / kind / "health.lua").read_text(encoding="utf-8")
+
+
+def health_key(group: str, kind: str) -> str:
+    """The argocd-cm key of a health check (`resource.customizations.health.<group>_<kind>`)."""
+    return f"resource.customizations.health.{group}_{kind}"
+
+
+HEALTH_KEY = health_key(SELDON_GROUP, "SeldonDeployment")
 
 
 def _labels(env: str) -> dict[str, str]:
@@ -82,13 +77,14 @@ def argocd_application(env: str, config: EnvironmentConfig) -> dict[str, Any]:
 
 
 def argocd_health_patch(env: str, config: EnvironmentConfig) -> dict[str, Any]:
-    """A strategic-merge patch for argocd-cm adding the SeldonDeployment health check."""
+    """A strategic-merge patch for argocd-cm adding the Seldon health checks (each a `|` block)."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "argocd-cm", "namespace": config.gitops.argocd.namespace,
                      "labels": {LABEL_NAME: "argocd-cm", LABEL_PART_OF: "argocd"}},
-        "data": {HEALTH_KEY: SELDON_HEALTH_LUA},
+        "data": {health_key(group, kind): Literal(health_lua(group, kind))
+                 for group, kind in HEALTH_CHECKED_KINDS},
     }
 
 
@@ -99,7 +95,7 @@ def flux_source(env: str, config: EnvironmentConfig) -> dict[str, Any]:
         "kind": "GitRepository",
         "metadata": {"name": "modelops", "namespace": gitops.flux.namespace, "labels": _labels(env)},
         "spec": {"interval": gitops.flux.interval, "url": gitops.repo_url, "ref": {"branch": gitops.revision},
-                 "ignore": "/*\n!/generated/\n"},
+                 "ignore": Literal("/*\n!/generated/\n")},
     }
 
 

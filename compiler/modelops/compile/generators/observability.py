@@ -24,8 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from modelops.compile.emit.block_yaml import Literal
 from modelops.compile.resolve import ResolvedModel, ResolvedVariant
 from modelops.compile.targets.common import metadata
 
@@ -238,17 +237,6 @@ def _num(value: float) -> str:
 # --- Grafana dashboard ----------------------------------------------------------------------------
 
 
-class _Literal(str):
-    """A multi-line string written as a YAML literal block, so the JSON stays readable in diffs."""
-
-
-def _literal(dumper: yaml.SafeDumper, data: _Literal) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style="|")
-
-
-for _dumper in {yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper)}:
-    yaml.add_representer(_Literal, _literal, Dumper=_dumper)
-
 PANELS = (
     ("Requests per second", REQUESTS, "sum", "reqps"),
     ("Error ratio", ERROR_RATIO, "max", "percentunit"),
@@ -317,5 +305,5 @@ def dashboard_configmap(model: ResolvedModel) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": meta,
-        "data": {f"modelops-{model.env}-{model.spec.name}.json": _Literal(text)},
+        "data": {f"modelops-{model.env}-{model.spec.name}.json": Literal(text)},
     }
