@@ -92,10 +92,6 @@ class Entry(TypedDict):
     summary: dict[str, Any]  # ModelSummary.to_json()
 
 
-class _Stored(Entry):
-    digest: str  # HMAC of files and summary (see _digest)
-
-
 class RenderCache:
     """model key -> Entry; loaded once, saved once per compile."""
 

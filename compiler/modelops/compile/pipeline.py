@@ -88,7 +88,9 @@ def load_config(root: Path) -> tuple[RepoConfig | None, Document | None, list[Di
     return config, doc, errors
 
 
-def model_files(root: Path, paths: list[Path] | None = None) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
+def model_files(
+    root: Path, paths: list[Path] | None = None
+) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
     """(name shown in diagnostics, path) of the model files to read, sorted by name: the given files
     and folders, else every models/*.yaml (named without resolving each one: there may be thousands).
     Symlinks are listed too (read_source decides whether to follow them); a folder symlink that
@@ -106,8 +108,8 @@ def model_files(root: Path, paths: list[Path] | None = None) -> tuple[list[tuple
     files = []
     for name, path in sorted(shown):
         if not _is_utf8(name):
-            errors.append(Diagnostic(name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"),
-                                     1, 1, "MO007", "file name is not UTF-8: rename it"))
+            readable = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            errors.append(Diagnostic(readable, 1, 1, "MO007", "file name is not UTF-8: rename it"))
         else:
             files.append((name, path))
     return files, errors

@@ -80,7 +80,8 @@ def read_tree(root: Path, shown: str = GENERATED) -> dict[str, str]:
         return {}
     except OSError:
         if os.path.islink(root) or os.path.exists(root):
-            raise UnsafeTree([_unsafe(shown, "generated/ is a symlink or not a folder (never followed)")]) from None
+            problem = "generated/ is a symlink or not a folder (never followed)"
+            raise UnsafeTree([_unsafe(shown, problem)]) from None
         return {}
     files: dict[str, str] = {}
     problems: list[Diagnostic] = []
