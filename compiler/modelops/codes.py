@@ -38,9 +38,22 @@ RULES: tuple[Rule, ...] = (
     Rule("MO005", "source", "a duplicate key",
          "YAML parsers silently keep the last of two equal keys; modelops refuses them so a review "
          "sees what is deployed.\n\nBefore:\n  replicas: 2\n  replicas: 3\nAfter:\n  replicas: 3"),
-    Rule("MO006", "source", "a document that expands beyond 100000 nodes or nests too deeply",
-         "Aliases are expanded under a size budget so a 'billion laughs' file cannot exhaust memory. "
-         "Write the values out instead of nesting aliases."),
+    Rule("MO006", "source", "a file over 1 MiB, or a document that expands beyond 100000 nodes or "
+         "nests too deeply",
+         "Source files are size-checked before they are read (1 MiB each), and aliases are expanded "
+         "under a size budget so a 'billion laughs' file cannot exhaust memory. Split big files and "
+         "write the values out instead of nesting aliases."),
+    Rule("MO007", "source", "a model file that cannot be read safely: a symlink leaving the repository, "
+         "a dangling symlink, a special file or a file name that is not UTF-8",
+         "modelops reads models/ and modelops.yaml as plain files; a symlink is followed only to a "
+         "regular file inside the repository, so a pull request cannot make a check read (and print) "
+         "a file elsewhere on the CI machine, and a dangling symlink is reported instead of the model "
+         "silently disappearing from generated/.\n\nBefore:\n  models/iris.yaml -> /etc/passwd\n"
+         "After:\n  models/iris.yaml (a regular file)"),
+    Rule("MO008", "source", "a symlink or special file in generated/",
+         "generated/ holds only what `modelops compile` writes: plain files and folders. A symlink there "
+         "(or generated/ being one) is never followed, by compile --check, sync or promote, and is an "
+         "error until it is removed; `modelops compile` then writes the tree afresh."),
     Rule("MO010", "source", "no modelops.yaml in the repository",
          "Every command looks for modelops.yaml in the current folder and its parents (or `--repo`). "
          "Create one that defines at least the environments.\n\nAfter:\n  environments:\n"

@@ -14,8 +14,7 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        message = self.message.replace("\r", "\\r").replace("\n", "\\n")
-        return f"{self.path}:{self.line}:{self.col}: {self.code} {message}"
+        return f"{printable(self.path)}:{self.line}:{self.col}: {self.code} {printable(self.message)}"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -25,6 +24,25 @@ class Diagnostic:
             "code": self.code,
             "message": self.message,
         }
+
+
+def printable(text: str) -> str:
+    """`text` safe for one terminal or CI-log line: control and other unprintable characters (ESC,
+    NEL, line separators, ...) and undecodable bytes of file names are written as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if char in "\r\n\t":
+        return repr(char)[1:-1]
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a non-UTF-8 file name (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 class UserError(Exception):

@@ -84,7 +84,7 @@ def load_desired(root: Path, env: str) -> list[Desired]:
         raise SyncAbort(Diagnostic(f"{GENERATED}/{env}", 1, 1, "MO709",
                                    f"nothing generated for environment {env!r}: run `modelops compile`"))
     found = []
-    for name, text in read_tree(folder).items():
+    for name, text in read_tree(folder, f"{GENERATED}/{env}").items():
         if not name.endswith((".yaml", ".yml")) or name == "kustomization.yaml":
             continue
         file = f"{GENERATED}/{env}/{name}"

@@ -9,6 +9,7 @@ there is too little of it, one core, no `fork` (not Linux), or other threads (fo
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -76,13 +77,28 @@ def map_forked(fn: Callable[[_Item], _Result], items: Sequence[_Item], min_items
     global _WORK
     _WORK = (fn, items)
     try:
-        with multiprocessing.get_context("fork").Pool(count) as pool:
+        with multiprocessing.get_context("fork").Pool(count, _die_with_parent, (os.getpid(),)) as pool:
             for failure, part in pool.imap(_run_slice, _slices(len(items), count * 8), chunksize=1):
                 if failure:
                     raise RuntimeError(f"a modelops worker process failed:\n{failure}")
                 yield from part
     finally:
         _WORK = None
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when the compile that forked it dies (SIGKILL included), so no worker
+    outlives it holding the compile lock: Linux's PR_SET_PDEATHSIG, checked once against a parent
+    that died before it was set."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _slices(total: int, pieces: int) -> list[tuple[int, int]]:

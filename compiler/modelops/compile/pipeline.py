@@ -5,6 +5,7 @@ Every stage collects all of its diagnostics; nothing is written unless the whole
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,7 +24,7 @@ from modelops.compile.generators.gitops import gitops_objects
 from modelops.compile.keys import unknown_key_hint
 from modelops.compile.parallel import map_forked
 from modelops.compile.resolve import ResolvedModel, resolve
-from modelops.compile.rules.checks import check_model, check_spec
+from modelops.compile.rules.checks import check_config, check_model, check_spec
 from modelops.compile.rules.policy import HistoryReader, check_policy, check_team_caps
 from modelops.compile.source import Document, load, parse, read_source
 from modelops.compile.spec import NAME_RE, ModelSpec, RepoConfig
@@ -76,33 +77,64 @@ def load_config(root: Path) -> tuple[RepoConfig | None, Document | None, list[Di
             Diagnostic(CONFIG_FILE, 1, 1, "MO010", f"no {CONFIG_FILE} in {root}: "
                        "create one with your environments (see README)")
         ]
-    doc, errors = load(path, CONFIG_FILE)
+    doc, errors = load(path, CONFIG_FILE, root)
     if doc is None:
         return None, None, errors
     config, errors = _validate(RepoConfig, doc)
+    if config is not None:
+        errors = check_config(config, doc)
+        config = None if errors else config
     return config, doc, errors
 
 
-def model_files(root: Path, paths: list[Path] | None = None) -> list[tuple[str, Path]]:
+def model_files(
+    root: Path, paths: list[Path] | None = None
+) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
     """(name shown in diagnostics, path) of the model files to read, sorted by name: the given files
-    and folders, else every models/*.yaml (named without resolving each one: there may be thousands)."""
-    if paths is None:
-        folder = root / MODELS_DIR
-        files = [*folder.glob("*.yaml"), *folder.glob("*.yml")] if folder.is_dir() else []
-        return sorted((f"{MODELS_DIR}/{p.name}", p) for p in files if p.is_file())
-    found: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            found.update(p for p in path.glob("*.yaml") if p.is_file())
-            found.update(p for p in path.glob("*.yml") if p.is_file())
+    and folders, else every models/*.yaml (named without resolving each one: there may be thousands).
+    Symlinks are listed too (read_source decides whether to follow them); a folder symlink that
+    leaves the repository and a file name that is not UTF-8 are diagnostics."""
+    folders = [root / MODELS_DIR] if paths is None else [p for p in paths if p.is_dir()]
+    errors: list[Diagnostic] = []
+    found: set[Path] = {p for p in paths or [] if not p.is_dir()}
+    for folder in folders:
+        if folder.is_symlink() and not folder.resolve().is_relative_to(root.resolve()):
+            errors.append(Diagnostic(display_path(folder, root), 1, 1, "MO007",
+                                     "symlink leads outside the repository: modelops does not follow it"))
+            continue
+        found.update(p for p in _yaml_files(folder))
+    shown = [(display_path(p, root) if paths is not None else f"{MODELS_DIR}/{p.name}", p) for p in found]
+    files = []
+    for name, path in sorted(shown):
+        if not _is_utf8(name):
+            readable = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            errors.append(Diagnostic(readable, 1, 1, "MO007", "file name is not UTF-8: rename it"))
         else:
-            found.add(path)
-    return sorted((display_path(p, root), p) for p in found)
+            files.append((name, path))
+    return files, errors
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    """The *.yaml / *.yml entries of `folder` that are files or symlinks (dangling ones included)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return [Path(e.path) for e in entries if e.name.endswith((".yaml", ".yml"))
+            and (e.is_symlink() or e.is_file(follow_symlinks=False))]
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def load_model(path: Path, root: Path) -> tuple[LoadedModel | None, list[Diagnostic]]:
     shown = display_path(path, root)
-    text, errors = read_source(path, shown)
+    text, errors = read_source(path, shown, root)
     if text is None:
         return None, errors
     return parse_model(text, shown, path)
@@ -184,8 +216,10 @@ def _build(
     cache = RenderCache(root, config_doc.text if config_doc else "", schemas,
                         enabled=paths is None and config is not None)
     slots: list[ModelSummary | _Job] = []  # per model file, in order: a cached summary, or work to do
-    for shown, path in model_files(root, paths):
-        text, errors = read_source(path, shown)
+    listed, errors = model_files(root, paths)
+    result.diagnostics += errors
+    for shown, path in listed:
+        text, errors = read_source(path, shown, root)
         result.diagnostics += errors
         if text is None:
             continue

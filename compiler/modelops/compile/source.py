@@ -6,6 +6,8 @@ and aliases are expanded under a size budget so an "billion laughs" file cannot 
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     LOADER = yaml.SafeLoader
 
 MAX_NODES = 100_000
+MAX_BYTES = 1 << 20  # per source file; checked before reading
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -166,19 +170,65 @@ def parse(text: str, path: str) -> tuple[Document | None, list[Diagnostic]]:
     return doc, []
 
 
-def read_source(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]:
-    """A file's text; unreadable or non-UTF-8 files are diagnostics."""
+def read_source(path: Path, display: str, root: Path | None = None) -> tuple[str | None, list[Diagnostic]]:
+    """A file's text, read in bounded memory; unreadable, oversized or non-UTF-8 files are
+    diagnostics. With `root`, a symlink is only followed to a regular file inside `root`."""
     try:
-        return path.read_text(encoding="utf-8"), []
-    except UnicodeDecodeError as exc:
-        return None, [Diagnostic(display, 1, 1, "MO001", f"file is not UTF-8 text ({exc.reason})")]
+        data = _read_bounded(path, root)
+    except _Refused as refused:
+        return None, [Diagnostic(display, 1, 1, refused.code, refused.message)]
     except OSError as exc:
         return None, [Diagnostic(display, 1, 1, "MO001", f"cannot read file: {exc.strerror}")]
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        return None, [Diagnostic(display, 1, 1, "MO001", f"file is not UTF-8 text ({exc.reason})")]
 
 
-def load(path: Path, display: str) -> tuple[Document | None, list[Diagnostic]]:
+class _Refused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        self.code, self.message = code, message
+
+
+def _read_bounded(path: Path, root: Path | None) -> bytes:
+    """The bytes of a regular file of at most MAX_BYTES (checked before reading, read bounded)."""
+    if root is not None and os.path.islink(path):
+        path = _inside(path, root)
+    nofollow = _NOFOLLOW if root is not None else 0
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | nofollow)
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise _Refused("MO007", "not a regular file: modelops reads plain files only")
+        if status.st_size > MAX_BYTES:
+            raise _Refused("MO006", f"file is larger than the limit of {MAX_BYTES} bytes: split it")
+        chunks, size = [], 0
+        while chunk := os.read(fd, MAX_BYTES + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BYTES:  # grew while being read
+                raise _Refused("MO006", f"file is larger than the limit of {MAX_BYTES} bytes: split it")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _inside(link: Path, root: Path) -> Path:
+    """Where the symlink `link` leads, when that exists inside `root` (else MO007)."""
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        raise _Refused("MO007", "dangling symlink: its target does not exist") from None
+    except (OSError, RuntimeError):
+        raise _Refused("MO007", "symlink that cannot be resolved (a loop?)") from None
+    if not target.is_relative_to(root.resolve()):
+        raise _Refused("MO007", "symlink leads outside the repository: modelops does not follow it")
+    return target
+
+
+def load(path: Path, display: str, root: Path | None = None) -> tuple[Document | None, list[Diagnostic]]:
     """Read and parse a YAML file; unreadable or non-UTF-8 files are diagnostics too."""
-    text, errors = read_source(path, display)
+    text, errors = read_source(path, display, root)
     if text is None:
         return None, errors
     return parse(text, display)

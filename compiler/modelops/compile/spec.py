@@ -26,6 +26,9 @@ NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 QUANTITY_RE = re.compile(
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
+# https/http/ssh URLs (what Flux's GitRepository accepts) or the scp-like git@host:path (Argo CD).
+GIT_URL_RE = r"^((https?|ssh)://[^\s/@]+(@[^\s/@]+)?(/[^\s]*)?|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+)$"
+FLUX_URL_RE = r"^(http|https|ssh)://"
 DURATION_RE = r"^(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"
 KAFKA_BROKERS_RE = r"^[A-Za-z0-9.-]+:[0-9]{1,5}(,[A-Za-z0-9.-]+:[0-9]{1,5})*$"
 KAFKA_TOPIC_RE = r"^[A-Za-z0-9._-]{1,249}$"
@@ -104,7 +107,8 @@ class _Strict(BaseModel):
     """Strict scalars, as the JSON Schema has them: no bool for a number, no string for a number."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, use_enum_values=True, validate_default=True, strict=True
+        extra="forbid", frozen=True, use_enum_values=True, validate_default=True, strict=True,
+        allow_inf_nan=False,
     )
 
     @model_validator(mode="before")
@@ -419,7 +423,9 @@ class GitOps(_Strict):
     """Where a GitOps controller finds this repository (`sync: argocd` or `flux`)."""
 
     repo_url: str | None = Field(
-        None, description="Git URL of this repository, as the controller reaches it."
+        None, pattern=GIT_URL_RE,
+        description="Git URL of this repository, as the controller reaches it: https://, ssh:// "
+        "or (Argo CD only) git@host:path.",
     )
     revision: str = Field("main", min_length=1, description="Branch, tag or commit to follow.")
     argocd: ArgoCDSettings = Field(default_factory=lambda: ArgoCDSettings())
@@ -458,6 +464,15 @@ class EnvironmentConfig(_Strict):
         if needs_url and not self.gitops.repo_url:
             raise ValueError(f"sync: {self.sync} needs gitops.repo_url (the Git URL the controller pulls)")
         return self
+
+    def flux_url_problem(self) -> str | None:
+        """Why Flux cannot pull gitops.repo_url (its GitRepository takes http(s):// or ssh:// only)."""
+        url = self.gitops.repo_url
+        if self.sync != "flux" or url is None or re.match(FLUX_URL_RE, url):
+            return None
+        host, _, path = url.partition(":")
+        return (f"gitops.repo_url {url!r}: Flux needs an http(s):// or ssh:// URL, "
+                f"e.g. ssh://{host}/{path.lstrip('/')}")
 
 
 class Team(_Strict):

@@ -7,12 +7,14 @@ import difflib
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from modelops.compile.emit import block_yaml
 from modelops.compile.source import LOADER
+from modelops.diagnostics import Diagnostic, UserError
 
 GENERATED = "generated"
 
@@ -57,13 +59,68 @@ def kustomization(resources: list[str]) -> str:
     return header("models/") + to_yaml(body)
 
 
-def read_tree(root: Path) -> dict[str, str]:
-    """Every file under `root`, keyed by its POSIX path relative to `root`."""
-    files = {}
-    for name, entry in _walk(root):
-        with open(entry.path, "rb") as stream:
-            files[name] = stream.read().decode("utf-8", errors="replace")
+class UnsafeTree(UserError):
+    """`generated/` holds a symlink or a special file: nothing was read through it."""
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+_FILE_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+
+
+def read_tree(root: Path, shown: str = GENERATED) -> dict[str, str]:
+    """Every file under `root`, keyed by its POSIX path relative to `root`; {} when it is missing.
+
+    Nothing is read through a symlink (`root` itself included): every folder and file is opened
+    relative to its parent's descriptor with O_NOFOLLOW, so a link swapped in meanwhile is refused
+    too. Symlinks and special files raise UnsafeTree, naming each of them (`shown`: how `root` is named).
+    """
+    try:
+        fd = os.open(root, _DIR_FLAGS)
+    except FileNotFoundError:
+        return {}
+    except OSError:
+        if os.path.islink(root) or os.path.exists(root):
+            problem = "generated/ is a symlink or not a folder (never followed)"
+            raise UnsafeTree([_unsafe(shown, problem)]) from None
+        return {}
+    files: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    try:
+        _read_folder(fd, "", shown, files, problems)
+    finally:
+        os.close(fd)
+    if problems:
+        raise UnsafeTree(sorted(problems))
     return dict(sorted(files.items()))
+
+
+def _read_folder(fd: int, prefix: str, shown: str, files: dict[str, str], problems: list[Diagnostic]) -> None:
+    for entry in os.scandir(fd):
+        name = prefix + entry.name
+        if entry.is_symlink():
+            problems.append(_unsafe(f"{shown}/{name}", "a symlink in generated/ (never followed)"))
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+                try:
+                    _read_folder(child, f"{name}/", shown, files, problems)
+                finally:
+                    os.close(child)
+                continue
+            handle = os.open(entry.name, _FILE_FLAGS, dir_fd=fd)
+        except OSError:  # replaced by a symlink or special file meanwhile
+            problems.append(_unsafe(f"{shown}/{name}", "cannot be opened without following a symlink"))
+            continue
+        with os.fdopen(handle, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                problems.append(_unsafe(f"{shown}/{name}", "not a regular file (never read)"))
+                continue
+            files[name] = stream.read().decode("utf-8", errors="replace")
+
+
+def _unsafe(path: str, problem: str) -> Diagnostic:
+    return Diagnostic(path, 1, 1, "MO008", f"{problem}: remove it and run `modelops compile`")
 
 
 def _walk(root: Path) -> list[tuple[str, os.DirEntry[str]]]:
@@ -85,13 +142,41 @@ def _walk(root: Path) -> list[tuple[str, os.DirEntry[str]]]:
 
 
 def read_files(root: Path, names: list[str]) -> dict[str, str]:
-    """The named files under `root` that exist, keyed by name."""
+    """The named files under `root` that exist, keyed by name; never read through a symlink."""
     found = {}
     for name in names:
-        path = root / name
-        if path.is_file():
-            found[name] = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = _read_beneath(root, name)
+        except OSError:  # missing, or a symlink on the way: as if it were not there
+            continue
+        if text is not None:
+            found[name] = text
     return found
+
+
+def _read_beneath(root: Path, name: str) -> str | None:
+    """`root/name` opened component by component with O_NOFOLLOW; None when it is no regular file."""
+    *folders, last = name.split("/")
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for folder in folders:
+            child = os.open(folder, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        handle = os.open(last, _FILE_FLAGS, dir_fd=fd)
+    finally:
+        os.close(fd)
+    with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return None
+        return stream.read().decode("utf-8", errors="replace")
+
+
+def safe_name(name: str) -> bool:
+    """Whether `name` is a relative POSIX path that stays inside the folder it is joined to."""
+    if not name or "\\" in name or "\0" in name or name.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") for part in name.split("/"))
 
 
 def write_file(path: Path, text: str) -> None:
@@ -177,11 +262,12 @@ def _remove_leftovers(target: Path) -> None:
     """Staging trees of runs that ended without removing theirs (killed), never of a running one
     (this one included)."""
     for leftover in target.parent.glob(f"{target.name}.tmp-*"):
-        if not _running(leftover.name.split(".tmp-", 1)[1].split("-", 1)[0]):
+        if not running(leftover.name.split(".tmp-", 1)[1].split("-", 1)[0]):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _running(pid: str) -> bool:
+def running(pid: str) -> bool:
+    """Whether the process with this id (a decimal string) is alive."""
     if not pid.isdecimal():
         return False  # a name without a process id: left by an older modelops
     if int(pid) == os.getpid():

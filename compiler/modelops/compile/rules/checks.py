@@ -75,6 +75,16 @@ def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: st
     return errors
 
 
+def check_config(config: RepoConfig, doc: Document) -> list[Diagnostic]:
+    """Rules on modelops.yaml that span several of its keys."""
+    errors = []
+    for name, env in sorted(config.environments.items()):
+        problem = env.flux_url_problem()
+        if problem is not None:
+            errors.append(doc.diagnostic(("environments", name, "gitops", "repo_url"), "MO100", problem))
+    return errors
+
+
 def check_model(model: ResolvedModel, config: RepoConfig) -> list[Diagnostic]:
     """Rules on one model in one environment, after the override layers are merged."""
     errors = _check_traffic(model)
@@ -180,17 +190,20 @@ def _check_scaling(model: ResolvedModel, variant: ResolvedVariant, config: RepoC
 
 
 def quantity_value(text: str) -> Decimal:
-    """The numeric value of a Kubernetes quantity (huge exponents give Infinity, not an error)."""
+    """The numeric value of a Kubernetes quantity: binary (Ki..Ei) and decimal (m, k..E) suffixes
+    and decimal exponents (`1e3`, `2.5E-1`); huge exponents give Infinity, not an error."""
     match = QUANTITY_RE.match(text)
     if not match:
         raise ValueError(text)
     sign = -1 if match.group(1) == "-" else 1
     suffix = match.group(6) or ""
     number = sign * Decimal(match.group(2))
-    if suffix[:1] not in ("e", "E"):
+    if suffix in _QUANTITY_SUFFIX:
         return number * _QUANTITY_SUFFIX[suffix]
-    exponent = max(-_MAX_EXPONENT, min(_MAX_EXPONENT, int(suffix[1:])))
-    return number.scaleb(exponent)
+    exponent = max(Decimal(-_MAX_EXPONENT), min(Decimal(_MAX_EXPONENT), Decimal(suffix[1:])))
+    if exponent == exponent.to_integral_value():
+        return number.scaleb(int(exponent))
+    return number * Decimal(10) ** exponent
 
 
 def _check_resources(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
