@@ -118,6 +118,13 @@ RULES: tuple[Rule, ...] = (
          "Within one model or across models, no two objects of an environment's namespace may share a "
          "derived name (e.g. model `a-b` variant `c` and model `a` variant `b-c`). Rename the model or "
          "the variant."),
+    Rule("MO212", "target", "two environments generate the same object (a shared namespace)",
+         "(kind, namespace, name) is unique across all environments: an environment whose namespace "
+         "(in modelops.yaml, or a model's environments.<env>.namespace) is another environment's "
+         "would overwrite that environment's objects on every sync, and `sync --prune` of one would "
+         "delete what the other still runs. The error points at the namespace that causes the clash."
+         "\n\nBefore:\n  environments:\n    production: {namespace: models-staging}\nAfter:\n"
+         "  environments:\n    production: {}"),
     # --- traffic: the rules Seldon's admission webhook enforces ---------------------------------
     Rule("MO220", "traffic", "a shadow variant with a weight",
          "A shadow gets a copy of all traffic, so it takes no weight.\n\nBefore:\n"
