@@ -62,6 +62,11 @@ RULES: tuple[Rule, ...] = (
          "scope; CI_JOB_TOKEN cannot write notes) and GitLab's CI_API_V4_URL, CI_PROJECT_ID and "
          "CI_MERGE_REQUEST_IID, which merge-request pipelines set. 429 and 5xx answers are retried; "
          "the message names GitLab's answer."),
+    Rule("MO033", "github", "a group that must approve the pull request has not approved its head",
+         "CODEOWNERS lets any one owner of a line approve; `modelops approvals --pr N` (a required "
+         "status check) needs every group: the model's team for its files, and platform_team for "
+         "protected environments' files and files outside models/ and generated/. Only a "
+         "reviewer's latest approving review of the current head counts. Ask the named team."),
     # --- spec: the shape of model files and modelops.yaml ---------------------------------------
     Rule("MO100", "spec", "a value of the wrong type or form",
          "The message names the key and what it expects (a number, a quantity such as 512Mi, a "
