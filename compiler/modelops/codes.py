@@ -182,9 +182,14 @@ RULES: tuple[Rule, ...] = (
          "Kubernetes rejects a pod whose request exceeds its limit.\n\nBefore:\n  resources:\n"
          "    requests: {memory: 2Gi}\n    limits: {memory: 1Gi}\nAfter:\n  resources:\n"
          "    requests: {memory: 1Gi}\n    limits: {memory: 1Gi}"),
-    Rule("MO260", "secrets", "an environment variable that looks like a credential (use a Secret)",
-         "Names such as *_TOKEN or *PASSWORD, and values such as AWS keys or signed URLs, must not be "
-         "in git: store them in a Kubernetes Secret and name it in artifact.secret.\n\nBefore:\n"
+    Rule("MO260", "secrets", "a credential in any string that would reach generated/ (use a Secret)",
+         "Every string of every rendered object (labels, annotations, env values, URLs such as "
+         "logging.url and gitops.repo_url, artifact URIs) is scanned for GitHub, GitLab, AWS, Google, "
+         "Azure, Slack and OpenAI credentials, JWTs, private keys, user:password@ or tokens in URLs and "
+         "pre-signed URLs (patterns from gitleaks and detect-secrets, listed in "
+         "compile/rules/secrets.py), and env names such as *_TOKEN or *PASSWORD. The message shows at "
+         "most the first 4 characters. They must not be in git: store them in a Kubernetes Secret and "
+         "name it in artifact.secret.\n\nBefore:\n"
          "  env: {AWS_SECRET_ACCESS_KEY: abc}\nAfter:\n  artifact: {uri: s3://acme-models/iris/3, "
          "secret: iris-s3}"),
     # --- logging ------------------------------------------------------------------------------------
