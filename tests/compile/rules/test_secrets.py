@@ -31,7 +31,7 @@ SECRETS = {
     "jwt": ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
             "eyJzdWIiOiIxMjM0NTY3ODkwIn0"),
     "openai sk-proj-": ("sk-proj-abcdefghijklmnopqrstuvwx0123", "abcdefghijklmnopqrstuvwx"),
-    "openai sk-": ("sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "ABCDEFGHIJKLMNOPQRST"),
+    "openai sk-": ("sk-ABCDEFGHIJKLMNOPQRSTT3BlbkFJabcdefghijklmnopqrst", "ABCDEFGHIJKLMNOPQRST"),
     "gitlab glpat-": ("glpat-abcdefghij0123456789", "abcdefghij0123456789"),
     "google AIza": ("AIzaSyA0123456789abcdefghijklmnopqrstuv", "SyA0123456789abcdefgh"),
     "azure AccountKey": ("AccountKey=abc123abc123abc123abc123XYZ==", "abc123abc123abc123abc123XYZ"),

@@ -48,8 +48,10 @@ PATTERNS: tuple[Pattern, ...] = (
     # detect-secrets jwt.JwtTokenDetector; gitleaks jwt
     Pattern("jwt", "a JSON Web Token",
             _NOT_WORD + r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*"),
-    # gitleaks openai-api-key (sk-proj-, sk-svcacct-, sk-admin-, legacy sk-); detect-secrets openai
-    Pattern("openai", "an OpenAI API key", _NOT_WORD + r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+    # gitleaks openai-api-key (sk-proj-, sk-svcacct-, sk-admin-); detect-secrets openai (legacy keys
+    # carry T3BlbkFJ, "OpenAI" in base64)
+    Pattern("openai", "an OpenAI API key",
+            _NOT_WORD + r"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]*T3BlbkFJ[A-Za-z0-9_-]*)"),
     # gitleaks gitlab-pat (and the other glXX- token prefixes)
     Pattern("gitlab", "a GitLab token", _NOT_WORD + r"gl(?:pat|dt|rt|ptt|cbt|soat)-[A-Za-z0-9_-]{20,}"),
     # gitleaks gcp-api-key
@@ -68,8 +70,15 @@ PATTERNS: tuple[Pattern, ...] = (
     # detect-secrets private_key.PrivateKeyDetector
     Pattern("private_key", "a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY", show=False),
 )
+# Lower-case fragments one of which every match contains: plain substring tests rule out most objects
+# before the (slower) combined regex runs.
+_MARKERS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "a3t", "akia", "asia", "abia", "acca",
+            "eyj", "sk-proj-", "sk-svcacct-", "sk-admin-", "t3blbkfj", "glpat-", "gldt-",
+            "glrt-", "glptt-", "glcbt-", "glsoat-", "aiza", "accountkey=", "hooks.slack.com", "xox",
+            "x-amz-", "x-goog-", "sig=", "signature=", "-----begin")
 _COMBINED = re.compile("|".join(f"(?P<{p.name}>{p.regex})" for p in PATTERNS))
 _BY_NAME = {p.name: p for p in PATTERNS}
+_AWS_SECRET = re.compile(_BY_NAME["aws_secret"].regex)  # its markers (aws, secret) are common words
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,10 @@ def string_leaves(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str, str]]:
 def _quick(obj: dict[str, Any]) -> bool:
     """Whether any string of `obj` may hold a credential: one search over all of them joined."""
     text = "\n".join(f"{name}={value}" for _, name, value in string_leaves(obj))
-    return _COMBINED.search(text) is not None
+    lowered = text.lower()
+    if any(marker in lowered for marker in _MARKERS) or ("://" in text and "@" in text):
+        return _COMBINED.search(text) is not None
+    return ("aws" in lowered or "secret" in lowered) and _AWS_SECRET.search(text) is not None
 
 
 def check_rendered(objects: list[dict[str, Any]], sources: list[Document], fallback: Document
