@@ -51,7 +51,8 @@ PATTERNS: tuple[Pattern, ...] = (
     # gitleaks openai-api-key (sk-proj-, sk-svcacct-, sk-admin-); detect-secrets openai (legacy keys
     # carry T3BlbkFJ, "OpenAI" in base64)
     Pattern("openai", "an OpenAI API key",
-            _NOT_WORD + r"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]*T3BlbkFJ[A-Za-z0-9_-]*)"),
+            _NOT_WORD + r"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}"
+            r"|[A-Za-z0-9_-]*T3BlbkFJ[A-Za-z0-9_-]*)"),
     # gitleaks gitlab-pat (and the other glXX- token prefixes)
     Pattern("gitlab", "a GitLab token", _NOT_WORD + r"gl(?:pat|dt|rt|ptt|cbt|soat)-[A-Za-z0-9_-]{20,}"),
     # gitleaks gcp-api-key
