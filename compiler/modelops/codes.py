@@ -75,6 +75,11 @@ RULES: tuple[Rule, ...] = (
          "scope; CI_JOB_TOKEN cannot write notes) and GitLab's CI_API_V4_URL, CI_PROJECT_ID and "
          "CI_MERGE_REQUEST_IID, which merge-request pipelines set. 429 and 5xx answers are retried; "
          "the message names GitLab's answer."),
+    Rule("MO033", "github", "a group that must approve the pull request has not approved its head",
+         "CODEOWNERS lets any one owner of a line approve; `modelops approvals --pr N` (a required "
+         "status check) needs every group: the model's team for its files, and platform_team for "
+         "protected environments' files and files outside models/ and generated/. Only a "
+         "reviewer's latest approving review of the current head counts. Ask the named team."),
     # --- spec: the shape of model files and modelops.yaml ---------------------------------------
     Rule("MO100", "spec", "a value of the wrong type or form",
          "The message names the key and what it expects (a number, a quantity such as 512Mi, a "
@@ -131,6 +136,13 @@ RULES: tuple[Rule, ...] = (
          "Within one model or across models, no two objects of an environment's namespace may share a "
          "derived name (e.g. model `a-b` variant `c` and model `a` variant `b-c`). Rename the model or "
          "the variant."),
+    Rule("MO212", "target", "two environments generate the same object (a shared namespace)",
+         "(kind, namespace, name) is unique across all environments: an environment whose namespace "
+         "(in modelops.yaml, or a model's environments.<env>.namespace) is another environment's "
+         "would overwrite that environment's objects on every sync, and `sync --prune` of one would "
+         "delete what the other still runs. The error points at the namespace that causes the clash."
+         "\n\nBefore:\n  environments:\n    production: {namespace: models-staging}\nAfter:\n"
+         "  environments:\n    production: {}"),
     # --- traffic: the rules Seldon's admission webhook enforces ---------------------------------
     Rule("MO220", "traffic", "a shadow variant with a weight",
          "A shadow gets a copy of all traffic, so it takes no weight.\n\nBefore:\n"
@@ -183,9 +195,14 @@ RULES: tuple[Rule, ...] = (
          "Kubernetes rejects a pod whose request exceeds its limit.\n\nBefore:\n  resources:\n"
          "    requests: {memory: 2Gi}\n    limits: {memory: 1Gi}\nAfter:\n  resources:\n"
          "    requests: {memory: 1Gi}\n    limits: {memory: 1Gi}"),
-    Rule("MO260", "secrets", "an environment variable that looks like a credential (use a Secret)",
-         "Names such as *_TOKEN or *PASSWORD, and values such as AWS keys or signed URLs, must not be "
-         "in git: store them in a Kubernetes Secret and name it in artifact.secret.\n\nBefore:\n"
+    Rule("MO260", "secrets", "a credential in any string that would reach generated/ (use a Secret)",
+         "Every string of every rendered object (labels, annotations, env values, URLs such as "
+         "logging.url and gitops.repo_url, artifact URIs) is scanned for GitHub, GitLab, AWS, Google, "
+         "Azure, Slack and OpenAI credentials, JWTs, private keys, user:password@ or tokens in URLs and "
+         "pre-signed URLs (patterns from gitleaks and detect-secrets, listed in "
+         "compile/rules/secrets.py), and env names such as *_TOKEN or *PASSWORD. The message shows at "
+         "most the first 4 characters. They must not be in git: store them in a Kubernetes Secret and "
+         "name it in artifact.secret.\n\nBefore:\n"
          "  env: {AWS_SECRET_ACCESS_KEY: abc}\nAfter:\n  artifact: {uri: s3://acme-models/iris/3, "
          "secret: iris-s3}"),
     # --- logging ------------------------------------------------------------------------------------

@@ -161,7 +161,18 @@ def test_every_job_has_a_timeout_and_its_own_least_permissions() -> None:
             writes = {k for k, v in job["permissions"].items() if v == "write"}
             expected = {"modelops-pr.yml": {"pull-requests"},
                         "modelops-autoupdate.yml": {"contents", "pull-requests"}}.get(workflow.name, set())
+            if name == "approvals":  # reads reviews only: its token must not be able to approve
+                expected = set()
             assert writes == expected, (workflow.name, name)
+
+
+def test_the_pr_workflow_checks_approvals_on_reviews_too() -> None:
+    data = yaml.safe_load((ROOT / "ci" / "github" / "workflows" / "modelops-pr.yml").read_text())
+    events = data[True]  # PyYAML reads the key `on` as True
+    assert {"pull_request", "pull_request_review"} <= set(events)
+    job = data["jobs"]["approvals"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "read"}
+    assert any("modelops approvals --pr" in step.get("run", "") for step in job["steps"])
 
 
 def test_checkouts_keep_no_credentials_except_the_job_that_pushes() -> None:

@@ -17,6 +17,9 @@ class FakeGitHubPulls(FakeGitHub):
         super().__init__()
         self.pulls: dict[int, dict[str, Any]] = {}
         self.queries: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.files: dict[int, list[str]] = {}  # pull request -> changed files
+        self.reviews: dict[int, list[tuple[str, str, str]]] = {}  # pull request -> (login, state, sha)
+        self.teams: dict[tuple[str, str], set[str]] = {}  # (org, team slug) -> member logins
 
     def calls(self, method: str, pattern: str) -> list[Any]:
         """Bodies of the recorded requests with this method whose path matches `pattern`."""
@@ -30,7 +33,8 @@ class FakeGitHubPulls(FakeGitHub):
             "body": pull["body"], "url": f"{base}/pulls/{number}",
             "html_url": f"https://github.example/{pull['repo']}/pull/{number}",
             "issue_url": f"{base}/issues/{number}",
-            "head": {"ref": pull["head"], "label": f"{pull['repo'].split('/')[0]}:{pull['head']}"},
+            "head": {"ref": pull["head"], "label": f"{pull['repo'].split('/')[0]}:{pull['head']}",
+                     "sha": pull.get("sha", "0" * 40)},
             "base": {"ref": pull["base"]},
             "labels": [{"name": name, "url": f"{base}/labels/{name}"} for name in pull["labels"]],
         }
@@ -53,6 +57,19 @@ class FakeGitHubPulls(FakeGitHub):
                                       "body": body.get("body", ""), "head": body["head"],
                                       "base": body["base"], "labels": []}
                 return 201, self._pull_json(number)
+        if method == "GET" and (m := re.fullmatch(r"/repos/[^/]+/[^/]+/pulls/(\d+)/files", split.path)):
+            return 200, [{"filename": name, "status": "modified", "sha": "1" * 40}
+                         for name in self.files.get(int(m.group(1)), [])]
+        if method == "GET" and (m := re.fullmatch(r"/repos/[^/]+/[^/]+/pulls/(\d+)/reviews", split.path)):
+            return 200, [{"id": i, "user": {"login": login, "id": i}, "state": state, "commit_id": sha,
+                          "body": ""}
+                         for i, (login, state, sha) in enumerate(self.reviews.get(int(m.group(1)), []), 1)]
+        membership = r"/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)"
+        if method == "GET" and (m := re.fullmatch(membership, split.path)):
+            org, slug, login = m.groups()
+            if login in self.teams.get((org, slug), set()):
+                return 200, {"state": "active", "role": "member"}
+            return 404, {"message": "Not Found"}
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/pulls/(\d+)", split.path):
             number = int(m.group(1))
             if method == "PATCH":

@@ -124,6 +124,26 @@ def environment_namespaces(root: Path, env: str, desired: list[Desired]) -> list
     return sorted(spaces)
 
 
+def generated_everywhere(root: Path) -> list[Key]:
+    """What every environment's generated/ENV contains: prune never deletes any of it."""
+    from modelops.compile.pipeline import load_config
+
+    config, _, _ = load_config(root)
+    envs = sorted(config.environments) if config is not None else []
+    return [key_of(d.obj) for env in envs if (root / GENERATED / env).is_dir()
+            for d in load_desired(root, env)]
+
+
+def known_namespaces(root: Path, desired: list[Key]) -> list[str]:
+    """Every environment's default namespace and every namespace generated/ holds: the fallback
+    scope of prune when the credentials may not list objects cluster-wide."""
+    from modelops.compile.pipeline import load_config
+
+    config, _, _ = load_config(root)
+    spaces = {e.namespace for e in config.environments.values()} if config is not None else set()
+    return sorted(spaces | {key[2] for key in desired if key[2]})
+
+
 def sync_mode(root: Path, env: str) -> str:
     from modelops.compile.pipeline import load_config
 
@@ -149,7 +169,10 @@ def prunable_kinds(desired: list[Desired]) -> list[tuple[str, str]]:
 
 
 def plan(cluster: Cluster, env: str, desired: list[Desired], namespaces: list[str], *, prune: bool,
-         max_share: float = 0.5, allow_all: bool = False) -> Plan:
+         max_share: float = 0.5, allow_all: bool = False, everywhere: list[Key] | None = None,
+         fallback: list[str] | None = None) -> Plan:
+    """`everywhere`: every environment's generated objects (never pruned); `fallback`: the
+    namespaces to list one by one when listing cluster-wide is forbidden."""
     result = Plan()
     for item in desired:
         meta = item.obj["metadata"]
@@ -168,27 +191,30 @@ def plan(cluster: Cluster, env: str, desired: list[Desired], namespaces: list[st
         result.changes.append(Change("update" if changed else "unchanged", body, item.file, changed, live,
                                      item.line))
     if prune:
-        _plan_prune(cluster, env, desired, namespaces, result, max_share, allow_all)
+        _plan_prune(cluster, env, desired, namespaces, result, max_share, allow_all, everywhere, fallback)
     return result
 
 
 def _plan_prune(cluster: Cluster, env: str, desired: list[Desired], namespaces: list[str], result: Plan,
-                max_share: float, allow_all: bool) -> None:
+                max_share: float, allow_all: bool, everywhere: list[Key] | None = None,
+                fallback: list[str] | None = None) -> None:
+    """List the env's owned objects cluster-wide (by the ownership labels), or, where listing
+    cluster-wide is forbidden, in `fallback` (every namespace modelops knows of), and plan deleting
+    those no environment generates any more."""
     live: list[dict[str, Any]] = []
     folder = f"{GENERATED}/{env}"
     for api_version, kind in prunable_kinds(desired):
-        for namespace in namespaces:
-            try:
-                items = cluster.list(api_version, kind, namespace, ownership_selector(env))
-            except ApiError as exc:
-                _unreachable(exc, env)
-                probe = {"apiVersion": api_version, "kind": kind,
-                         "metadata": {"namespace": namespace, "name": "*"}}
-                result.diagnostics.append(_diagnostic(folder, 1, probe, exc, "list"))
+        try:
+            items = cluster.list(api_version, kind, "", ownership_selector(env))
+        except ApiError as exc:
+            _unreachable(exc, env)
+            if exc.status != 403:
+                result.diagnostics.append(_diagnostic(folder, 1, _probe(api_version, kind, "*"), exc, "list"))
                 continue
-            live.extend(items or [])
-    keys: list[Key] = [key_of(d.obj) for d in desired]
-    decision = decide(live, keys, env, namespaces, max_share, allow_all)
+            items = _list_each(cluster, api_version, kind, env, fallback or namespaces, folder, result)
+        live.extend(items or [])
+    keys: list[Key] = [key_of(d.obj) for d in desired] + list(everywhere or [])
+    decision = decide(live, keys, env, None, max_share, allow_all)
     result.prune_share, result.prune_allowed = decision.share, decision.allowed
     for obj in decision.delete:
         result.changes.append(Change("prune", obj, folder, live=obj))
@@ -198,6 +224,23 @@ def _plan_prune(cluster: Cluster, env: str, desired: list[Desired], namespaces: 
             f"refusing to prune {len(decision.delete)} of {decision.owned} objects "
             f"({decision.share:.0%} > {max_share:.0%}): check generated/{env}, or pass --prune-allow-all "
             "(or a higher --prune-max-share)"))
+
+
+def _list_each(cluster: Cluster, api_version: str, kind: str, env: str, namespaces: list[str], folder: str,
+               result: Plan) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for namespace in namespaces:
+        try:
+            found.extend(cluster.list(api_version, kind, namespace, ownership_selector(env)) or [])
+        except ApiError as exc:
+            _unreachable(exc, env)
+            probe = _probe(api_version, kind, namespace)
+            result.diagnostics.append(_diagnostic(folder, 1, probe, exc, "list"))
+    return found
+
+
+def _probe(api_version: str, kind: str, namespace: str) -> dict[str, Any]:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": "*"}}
 
 
 def _unreachable(exc: ApiError, env: str) -> None:

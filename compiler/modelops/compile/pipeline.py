@@ -26,6 +26,7 @@ from modelops.compile.parallel import map_forked
 from modelops.compile.resolve import ResolvedModel, resolve
 from modelops.compile.rules.checks import check_config, check_model, check_spec
 from modelops.compile.rules.policy import HistoryReader, check_policy, check_team_caps
+from modelops.compile.rules.secrets import check_rendered
 from modelops.compile.source import Document, load, parse, read_source
 from modelops.compile.spec import NAME_RE, ModelSpec, RepoConfig
 from modelops.compile.summary import ModelSummary, duplicate_names, name_collisions, summarize
@@ -263,7 +264,7 @@ def _build(
         prefix = f"{env}/"
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
         result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
-    _gitops(config, summaries, validator, result)
+    _gitops(config, summaries, validator, result, config_doc)
     result.files = dict(sorted(result.files.items()))
     owners = codeowners(summaries, config)
     if owners is not None:
@@ -277,11 +278,11 @@ def _compile_model(context: _Context, job: _Job) -> _Outcome:
     if model is None or context.config is None:
         return _Outcome(errors)
     errors, deployed = _check(model, context.config, context.config_doc, context.history)
-    outcome = _Outcome(errors, summarize(model.spec, model.doc, deployed))
+    outcome = _Outcome(errors, summarize(model.spec, model.doc, deployed, context.config_doc))
     if not errors and job.entry is None:
         rendered = Build()
         for env_model in deployed:
-            _render(env_model, context.validator, rendered)
+            _render(env_model, context.validator, rendered, context.config_doc)
         outcome.files, outcome.render_errors = rendered.files, rendered.diagnostics
     return outcome
 
@@ -322,9 +323,12 @@ def _collect_rendered(jobs: list[_Job], outcomes: list[_Outcome], result: Build)
         result.files.update(outcome.files)
 
 
-def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -> None:
+def _render(model: ResolvedModel, validator: ManifestValidator, result: Build,
+            config_doc: Document | None = None) -> None:
     """All objects of one model in one environment, in one file `<env>/<namespace>/<model>.yaml`."""
     objects = target_for(model.target).render(model)
+    sources = [model.doc] if config_doc is None else [model.doc, config_doc]
+    result.diagnostics += check_rendered(objects, sources, model.doc)
     for obj in objects:
         for problem in _problems(validator, obj, result):
             result.diagnostics.append(
@@ -339,10 +343,13 @@ def _render(model: ResolvedModel, validator: ManifestValidator, result: Build) -
 
 
 def _gitops(
-    config: RepoConfig, models: list[ModelSummary], validator: ManifestValidator, result: Build
+    config: RepoConfig, models: list[ModelSummary], validator: ManifestValidator, result: Build,
+    config_doc: Document | None = None,
 ) -> None:
     """Argo CD / Flux objects for environments a controller syncs, in generated/_gitops/<env>/."""
     for name, obj in gitops_objects(config, models).items():
+        if config_doc is not None:
+            result.diagnostics += check_rendered([obj], [config_doc], config_doc)
         for problem in _problems(validator, obj, result):
             result.diagnostics.append(Diagnostic(
                 CONFIG_FILE, 1, 1, "MO900",

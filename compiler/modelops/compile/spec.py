@@ -87,7 +87,8 @@ def _label_values(labels: dict[str, str]) -> dict[str, str]:
         _label_key(key)
         if len(value) > 63 or not _LABEL_VALUE_RE.match(value):
             raise ValueError(
-                f"label {key}={value!r} has an invalid value: at most 63 letters, digits, '-', '_' or '.'"
+                f"label {key} has an invalid value ({value[:4]!r}...): at most 63 letters, digits, '-', "
+                "'_' or '.'"
             )
     return labels
 

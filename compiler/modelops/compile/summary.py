@@ -27,6 +27,7 @@ class EnvSummary:
     protected: bool
     most_replicas: int
     derived_names: tuple[tuple[str, str], ...]  # (object name, what it names)
+    namespace_at: tuple[str, int, int] = ("", 1, 1)  # (file, line, col) where the namespace is written
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class ModelSummary:
             "name_at": list(self.name_at), "team_at": list(self.team_at),
             "envs": [
                 [e.env, e.namespace, e.target, e.protected, e.most_replicas,
-                 [list(n) for n in e.derived_names]]
+                 [list(n) for n in e.derived_names], list(e.namespace_at)]
                 for e in self.envs
             ],
         }
@@ -58,14 +59,16 @@ class ModelSummary:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelSummary:
         envs = tuple(
-            EnvSummary(env, namespace, target, protected, replicas, tuple((n, w) for n, w in names))
-            for env, namespace, target, protected, replicas, names in data["envs"]
+            EnvSummary(env, namespace, target, protected, replicas, tuple((n, w) for n, w in names),
+                       (str(at[0]), int(at[1]), int(at[2])))
+            for env, namespace, target, protected, replicas, names, at in data["envs"]
         )
         return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),
                    tuple(data["team_at"]), envs)
 
 
-def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel]) -> ModelSummary:
+def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
+              config_doc: Document | None = None) -> ModelSummary:
     """The summary of a validated model; `deployed` are its environments that passed every check."""
     envs = tuple(
         EnvSummary(
@@ -75,11 +78,21 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel]) -> 
             protected=model.env_config.protected,
             most_replicas=most_replicas(model),
             derived_names=tuple(target_for(model.target).derived_names(model)),
+            namespace_at=namespace_position(model, config_doc),
         )
         for model in deployed
     )
     name_at, team_at = doc.position(("name",)), doc.position(("team",))
     return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs)
+
+
+def namespace_position(model: ResolvedModel, config_doc: Document | None) -> tuple[str, int, int]:
+    """Where the model's namespace in its environment is written: its own override, else modelops.yaml."""
+    loc = ("environments", model.env, "namespace")
+    override = model.spec.environments.get(model.env) if model.spec.environments else None
+    if (override is not None and override.namespace) or config_doc is None:
+        return (model.doc.path, *model.doc.position(loc, key=True))
+    return (config_doc.path, *config_doc.position(loc, key=True))
 
 
 def most_replicas(model: ResolvedModel) -> int:
@@ -107,19 +120,41 @@ def duplicate_names(models: list[ModelSummary]) -> list[Diagnostic]:
 
 
 def name_collisions(models: list[ModelSummary]) -> list[Diagnostic]:
-    """Two objects may not share a derived name in one namespace, within a model or across models."""
-    seen: dict[tuple[str, str, str], tuple[ModelSummary, str]] = {}
+    """Two objects may not share a derived name in one namespace: within a model, across models, or
+    across environments (an environment whose namespace is another's would overwrite its objects, and
+    pruning one would delete the other's). The error points at where the later namespace is written."""
+    seen: dict[tuple[str, str], tuple[ModelSummary, str, EnvSummary]] = {}
     errors = []
     for model in models:
         for env in model.envs:
             for name, what in env.derived_names:
-                other, other_what = seen.setdefault((env.env, env.namespace, name), (model, what))
-                if other is model and other_what == what:
+                other, other_what, first = seen.setdefault((env.namespace, name), (model, what, env))
+                other_env = first.env
+                if other is model and other_what == what and other_env == env.env:
                     continue
-                owner = "this model's" if other is model else f"model {other.name!r}'s"
-                errors.append(model.at_name(
-                    "MO211",
-                    f"{what} name {name!r} collides with {owner} {other_what} "
-                    f"in {env.env}/{env.namespace}: rename the model or the variant",
+                if other_env == env.env:
+                    owner = "this model's" if other is model else f"model {other.name!r}'s"
+                    errors.append(model.at_name(
+                        "MO211",
+                        f"{what} name {name!r} collides with {owner} {other_what} "
+                        f"in {env.env}/{env.namespace}: rename the model or the variant",
+                    ))
+                    continue
+                path, line, col = _blame(env, first) or (model.path, *model.name_at)
+                errors.append(Diagnostic(
+                    path, line, col, "MO212",
+                    f"{what} name {name!r} in namespace {env.namespace!r} is generated both by model "
+                    f"{other.name!r} in environment {other_env!r} and by model {model.name!r} in "
+                    f"{env.env!r}: environments sharing a namespace overwrite (and prune) each other's "
+                    "objects; give each its own namespace",
                 ))
+                break  # one line per clashing environment is enough
     return errors
+
+
+def _blame(env: EnvSummary, first: EnvSummary) -> tuple[str, int, int] | None:
+    """Where the clashing namespace is written: a model's override rather than modelops.yaml, and of
+    two places the one written later."""
+    candidates = [at for at in (env.namespace_at, first.namespace_at) if at[0]]
+    overrides = [at for at in candidates if at[0] != "modelops.yaml"]
+    return max(overrides or candidates) if candidates else None

@@ -205,11 +205,11 @@ BAD = {
     ),
     "uri-with-userinfo": (
         BASE.replace("s3://acme-models/", "s3://AKID:s3cr3t@acme-models/"),
-        (5, 8, "MO231", "artifact URI carries credentials"),
+        (5, 8, "MO231", "artifact URI carries a password in a URL (****)"),
     ),
     "presigned-uri": (
         BASE.replace("iris/1", "iris/1?X-Amz-Signature=abc"),
-        (5, 8, "MO231", "artifact URI carries credentials"),
+        (5, 8, "MO231", "artifact URI carries a pre-signed URL (****)"),
     ),
     "replicas-above-policy": (
         BASE + "replicas: 25\n",

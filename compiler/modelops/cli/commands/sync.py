@@ -83,6 +83,8 @@ def sync_command(env: str, dry_run: str, prune: bool, prune_max_share: float, pr
         connect,
         environment_namespaces,
         execute,
+        generated_everywhere,
+        known_namespaces,
         load_desired,
         plan,
         sync_mode,
@@ -99,10 +101,12 @@ def sync_command(env: str, dry_run: str, prune: bool, prune_max_share: float, pr
             raise SyncAbort(Diagnostic("modelops.yaml", 1, 1, "MO708",
                                        f"environment {env} is synced by {mode}, not by `modelops sync` "
                                        "(--dry-run=server and --plan-only still work)"))
+        everywhere = generated_everywhere(root) if prune else []
+        fallback = known_namespaces(root, everywhere) if prune else []
         cluster = connect(kubeconfig, context, max_retries)
         try:
             the_plan = plan(cluster, env, desired, namespaces, prune=prune, max_share=prune_max_share,
-                            allow_all=prune_allow_all)
+                            allow_all=prune_allow_all, everywhere=everywhere, fallback=fallback)
             refused = not the_plan.prune_allowed
             outcome = Outcome() if plan_only or refused else execute(
                 cluster, the_plan, force=force_conflicts, dry_run=server_dry_run)

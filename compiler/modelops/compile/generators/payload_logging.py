@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modelops.compile.resolve import ResolvedModel
+from modelops.compile.rules.secrets import find_secret
 from modelops.compile.source import Loc
 from modelops.diagnostics import Diagnostic
 
@@ -80,7 +81,8 @@ def check(model: ResolvedModel, target: str) -> list[Diagnostic]:
                    "set mode to request, response or all, or remove it")
         return errors
     if url is not None and not url.startswith(("http://", "https://")):
-        at(("logging", "url"), "MO273", f"logging.url {url!r} must be an http:// or https:// URL")
+        shown = f"{url!r} " if find_secret(url) is None else ""
+        at(("logging", "url"), "MO273", f"logging.url {shown}must be an http:// or https:// URL")
     if kafka is not None and not kafka.get("broker"):
         at(("logging", "kafka"), "MO270", "logging.kafka needs a broker (host:port): set it here or "
            "in the environment's defaults in modelops.yaml")

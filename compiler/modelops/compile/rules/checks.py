@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from modelops.compile.resolve import ResolvedModel, ResolvedVariant
+from modelops.compile.rules.secrets import find_secret
 from modelops.compile.source import Document, Loc
 from modelops.compile.spec import QUANTITY_RE, ModelSpec, RepoConfig
 from modelops.diagnostics import Diagnostic
@@ -23,11 +24,6 @@ PINNED_SCHEMES = {
 NO_TENSORFLOW_PROTOCOL = {"sklearn", "xgboost", "mlflow", "huggingface"}
 NEEDS_NO_URI = {"custom", "huggingface"}
 _SECRET_NAME = re.compile(r"(passw|secret|token|api_?key|access_?key|credential|private_?key)", re.I)
-_SECRET_VALUE = re.compile(
-    r"(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-"
-    r"|[?&](sig|signature|token|X-Amz-Signature|X-Goog-Signature)=|://[^/@\s:]+:[^/@\s]+@)",
-    re.I,
-)
 _MAX_EXPONENT = 10_000  # far beyond any real quantity; keeps Decimal arithmetic in range
 _QUANTITY_SUFFIX: dict[str, int | Decimal] = {
     "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"),
@@ -144,13 +140,15 @@ def _check_artifact(model: ResolvedModel, variant: ResolvedVariant, config: Repo
 
 def uri_problem(uri: str, config: RepoConfig) -> str | None:
     """Why Seldon could not, or policy does not let it, read this artifact URI."""
+    secret = find_secret(uri)
+    if secret is not None:
+        return (f"artifact URI carries {secret.describe()}: remove it and name a Secret in "
+                "artifact.secret")
     scheme, sep, _ = uri.partition(":")
     if not sep or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
         return f"artifact URI {uri!r} is not a storage URI such as s3://bucket/path"
     if scheme in PINNED_SCHEMES:
         return PINNED_SCHEMES[scheme]
-    if _SECRET_VALUE.search(uri):
-        return "artifact URI carries credentials: remove them and name a Secret in artifact.secret"
     allowed = config.policy.allowed_schemes
     if scheme not in allowed:
         return f"URI scheme {scheme!r} is not allowed by policy (allowed: {', '.join(allowed)})"
@@ -225,8 +223,10 @@ def _check_env(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnosti
     env: dict[str, Any] = variant.settings.get("env") or {}
     errors = []
     for key in sorted(env):
-        if _SECRET_NAME.search(key) or _SECRET_VALUE.search(env[key]):
+        secret = find_secret(str(env[key]), key)
+        if _SECRET_NAME.search(key) or secret is not None:
+            what = f" ({secret.describe()})" if secret is not None else ""
             errors.append(_at(model, variant, ("env", key), "MO260",
-                              f"env {key} looks like a credential: store it in a Kubernetes Secret "
+                              f"env {key} looks like a credential{what}: store it in a Kubernetes Secret "
                               "and name it in artifact.secret, never in git"))
     return errors
