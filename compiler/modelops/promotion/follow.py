@@ -44,7 +44,8 @@ def deployed(root: Path) -> list[ResolvedModel]:
     if config is None:
         return []
     found: list[ResolvedModel] = []
-    for _, path in model_files(root):
+    files, _ = model_files(root)
+    for _, path in files:
         loaded, errors = load_model(path, root)
         if loaded is not None and not errors:
             found.extend(resolve(loaded.spec, loaded.doc, config, config_doc))
