@@ -14,6 +14,7 @@ from modelops.compile.resolve import ResolvedModel
 from modelops.compile.source import Document
 from modelops.compile.spec import ModelSpec
 from modelops.compile.targets import target_for
+from modelops.compile.targets.pipelines import step_refs
 from modelops.diagnostics import Diagnostic
 
 
@@ -37,6 +38,7 @@ class ModelSummary:
     name_at: tuple[int, int]
     team_at: tuple[int, int]
     envs: tuple[EnvSummary, ...]
+    steps: tuple[tuple[str, int, int], ...] = ()  # (Model a pipeline step runs, line, col)
 
     def at_name(self, code: str, message: str) -> Diagnostic:
         return Diagnostic(self.path, *self.name_at, code, message)
@@ -53,6 +55,7 @@ class ModelSummary:
                  [list(n) for n in e.derived_names]]
                 for e in self.envs
             ],
+            "steps": [list(step) for step in self.steps],
         }
 
     @classmethod
@@ -61,8 +64,9 @@ class ModelSummary:
             EnvSummary(env, namespace, target, protected, replicas, tuple((n, w) for n, w in names))
             for env, namespace, target, protected, replicas, names in data["envs"]
         )
+        steps = tuple((str(m), int(line), int(col)) for m, line, col in data.get("steps", []))
         return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),
-                   tuple(data["team_at"]), envs)
+                   tuple(data["team_at"]), envs, steps)
 
 
 def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel]) -> ModelSummary:
@@ -79,7 +83,8 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel]) -> 
         for model in deployed
     )
     name_at, team_at = doc.position(("name",)), doc.position(("team",))
-    return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs)
+    steps = tuple((m, *at) for m, at in step_refs(deployed[0])) if deployed else ()
+    return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs, steps)
 
 
 def most_replicas(model: ResolvedModel) -> int:
@@ -122,4 +127,25 @@ def name_collisions(models: list[ModelSummary]) -> list[Diagnostic]:
                     f"{what} name {name!r} collides with {owner} {other_what} "
                     f"in {env.env}/{env.namespace}: rename the model or the variant",
                 ))
+    return errors
+
+
+def unknown_steps(models: list[ModelSummary]) -> list[Diagnostic]:
+    """MO280 for a pipeline step naming no Core 2 Model in its environment and namespace."""
+    served: set[tuple[str, str, str]] = {
+        (env.env, env.namespace, name)
+        for model in models for env in model.envs if env.target == "seldon-v2"
+        for name, what in env.derived_names if what.startswith("Model of variant")
+    }
+    errors = []
+    for model in models:
+        for env in model.envs:
+            if env.target != "seldon-v2":
+                continue
+            for step, line, col in model.steps:
+                if (env.env, env.namespace, step) not in served:
+                    errors.append(Diagnostic(
+                        model.path, line, col, "MO280",
+                        f"step model {step!r} is no Core 2 Model in {env.env}/{env.namespace}: "
+                        "name a model (or variant Model) deployed there with target seldon-v2"))
     return errors

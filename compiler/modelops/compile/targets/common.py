@@ -28,8 +28,28 @@ def version_of(settings: Merged, spec_image: str | None = None) -> str:
     version = settings.get("artifact", "mlflow", "version")
     if version is not None:
         return str(version)
-    source = settings.get("artifact", "uri") or spec_image or ""
+    source = settings.get("artifact", "uri") or settings.get("image") or spec_image or ""
     return "sha-" + hashlib.sha256(source.encode()).hexdigest()[:10]
+
+
+def image_of(settings: Merged, spec_image: str | None) -> str | None:
+    """The variant's own image (framework custom), else the model's."""
+    image = settings.get("image")
+    return str(image) if image else spec_image
+
+
+def native_scaling(settings: Merged) -> bool:
+    """Whether the variant asks for Seldon Core 2's own scaler (`autoscaling.native: true`)."""
+    return settings.get("autoscaling", "native") is True
+
+
+def refuse_native(model: ResolvedModel) -> list[Diagnostic]:
+    """MO301 for `autoscaling.native` on a target without a native model scaler."""
+    return [
+        unsupported(model, v.settings, ("autoscaling", "native"), "autoscaling.native",
+                    "only Seldon Core 2 has its own model scaler: scale with an HPA (cpu, memory, rps)")
+        for v in model.variants if native_scaling(v.settings)
+    ]
 
 
 def labels(model: ResolvedModel) -> dict[str, str]:

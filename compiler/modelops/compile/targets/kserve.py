@@ -24,12 +24,15 @@ from modelops.compile.generators import payload_logging
 from modelops.compile.resolve import Merged, ResolvedModel, ResolvedVariant
 from modelops.compile.targets.common import (
     container_settings,
+    image_of,
     metadata,
     monitoring_of,
     name_budget,
+    refuse_native,
     unsupported,
     version_of,
 )
+from modelops.compile.targets.pipelines import refuse_pipelines
 from modelops.compile.targets.contract import (
     Description,
     ObjectRef,
@@ -96,9 +99,11 @@ def host_labels(model: ResolvedModel) -> list[tuple[str, str]]:
 
 def check(model: ResolvedModel) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
-    if model.spec.protocol == "seldon":
-        errors.append(unsupported(model, None, ("protocol",), "protocol seldon",
+    if model.spec.protocol in ("seldon", "kfserving"):
+        errors.append(unsupported(model, None, ("protocol",), f"protocol {model.spec.protocol}",
                                   "KServe speaks the Open Inference Protocol (v2) or v1"))
+    errors += refuse_native(model)
+    errors += refuse_pipelines(model)
     for variant in model.variants:
         if variant.shadow:
             errors.append(unsupported(
@@ -225,7 +230,8 @@ def _component(model: ResolvedModel, variant: ResolvedVariant, *, canary: bool) 
     }
     container = _container(model, settings)
     if model.spec.framework == "custom":
-        component["containers"] = [{"name": CONTAINER, "image": model.spec.image, **container}]
+        image = image_of(settings, model.spec.image)
+        component["containers"] = [{"name": CONTAINER, "image": image, **container}]
     else:
         component["model"] = {**_model_source(model, settings), **container}
     component.update(_scaling(settings, canary=canary))
