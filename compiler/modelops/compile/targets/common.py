@@ -53,7 +53,11 @@ def refuse_native(model: ResolvedModel) -> list[Diagnostic]:
 
 
 def labels(model: ResolvedModel) -> dict[str, str]:
-    """Labels on every emitted object; the ownership pair (managed-by, environment) comes last."""
+    """Labels on every emitted object; the ownership pair (managed-by, environment) comes last.
+
+    No version here: a release would mark every object changed. Only the serving objects carry
+    `modelops.io/version` (`serving_metadata`), where it says what runs.
+    """
     return {
         **model.env_config.labels,
         **(model.settings.get("labels") or {}),
@@ -63,7 +67,6 @@ def labels(model: ResolvedModel) -> dict[str, str]:
         LABEL_MANAGED_BY: MANAGED_BY,
         LABEL_TEAM: model.spec.team,
         LABEL_ENV: model.env,
-        LABEL_VERSION: version_of(model.main.settings, model.spec.image),
     }
 
 
@@ -77,6 +80,14 @@ def metadata(model: ResolvedModel, name: str) -> dict[str, Any]:
             ANNOTATION_SOURCE: model.doc.path,
         },
     }
+
+
+def serving_metadata(model: ResolvedModel, name: str, settings: Merged | None = None) -> dict[str, Any]:
+    """`metadata` plus the version label of what the object serves (default: the main variant)."""
+    meta = metadata(model, name)
+    served = model.main.settings if settings is None else settings
+    meta["labels"][LABEL_VERSION] = version_of(served, model.spec.image)
+    return meta
 
 
 def resource_requirements(settings: Merged) -> dict[str, dict[str, Any]]:

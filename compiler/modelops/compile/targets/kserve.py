@@ -29,6 +29,7 @@ from modelops.compile.targets.common import (
     monitoring_of,
     name_budget,
     refuse_native,
+    serving_metadata,
     unsupported,
     version_of,
 )
@@ -191,7 +192,7 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
 
 
 def _inference_service(model: ResolvedModel) -> dict[str, Any]:
-    meta = metadata(model, model.spec.name)
+    meta = serving_metadata(model, model.spec.name)
     annotations = meta["annotations"]
     annotations[ANNOTATION_MODE] = model.env_config.kserve_mode
     if monitoring_of(model.settings)["enabled"]:

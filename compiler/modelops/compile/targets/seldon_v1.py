@@ -18,6 +18,7 @@ from modelops.compile.targets.common import (
     image_of,
     metadata,
     name_budget,
+    serving_metadata,
     refuse_native,
     unsupported,
     version_of,
@@ -133,7 +134,7 @@ def _seldon_deployment(model: ResolvedModel) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "SeldonDeployment",
-        "metadata": metadata(model, deployment_name(model.spec.name)),
+        "metadata": serving_metadata(model, deployment_name(model.spec.name)),
         "spec": {
             "name": model.spec.name,
             "protocol": model.spec.protocol,

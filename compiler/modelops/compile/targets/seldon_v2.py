@@ -26,8 +26,8 @@ from modelops.compile.targets.common import (
     monitoring_of,
     name_budget,
     native_scaling,
+    serving_metadata,
     unsupported,
-    version_of,
 )
 from modelops.compile.targets.pipelines import check_pipelines, pipeline_names, render_pipelines
 from modelops.compile.targets.contract import (
@@ -171,10 +171,11 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
     return objects
 
 
-def _variant_metadata(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
-    meta = metadata(model, model_name(model, variant))
+def _variant_metadata(model: ResolvedModel, variant: ResolvedVariant, *, serving: bool) -> dict[str, Any]:
+    """A variant's object metadata; the Model (`serving`) also carries its version."""
+    name = model_name(model, variant)
+    meta = serving_metadata(model, name, variant.settings) if serving else metadata(model, name)
     meta["labels"][LABEL_VARIANT] = variant.name
-    meta["labels"][LABEL_VERSION] = version_of(variant.settings, model.spec.image)
     return meta
 
 
@@ -206,7 +207,7 @@ def _model(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "Model",
-        "metadata": _variant_metadata(model, variant),
+        "metadata": _variant_metadata(model, variant, serving=True),
         "spec": spec,
     }
 
@@ -238,7 +239,7 @@ def _hpa(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": _variant_metadata(model, variant),
+        "metadata": _variant_metadata(model, variant, serving=False),
         "spec": {
             "scaleTargetRef": target,
             "minReplicas": autoscaling.get("min", 1),
