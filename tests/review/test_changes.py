@@ -52,7 +52,8 @@ def test_version_bump_and_canary_traffic_are_explained(repo: Path) -> None:
 def test_a_release_changes_only_the_serving_object(repo: Path) -> None:
     model = repo / "models" / "iris-classifier.yaml"
     edit(model, "uri: s3://acme-models/iris-classifier/v3", "uri: s3://acme-models/iris-classifier/v4")
-    edit(model, "mlflow: {model: iris-classifier, version: 3}", "mlflow: {model: iris-classifier, version: 4}")
+    edit(model, "mlflow: {model: iris-classifier, version: 3}",
+         "mlflow: {model: iris-classifier, version: 4}")
     commit_compiled(repo, "iris 4")
 
     changes = review_json(repo, "HEAD~1", "HEAD")

@@ -255,7 +255,8 @@ BAD = {
     ),
     "cpu-autoscaling-without-cpu-request": (
         BASE + "resources:\n  requests: {cpu: null}\nautoscaling:\n  max: 3\n  cpu: 50\n",
-        (10, 8, "MO245", "autoscaling.cpu is a percent of the cpu request, and variant 'main' requests no cpu"),
+        (10, 8, "MO245",
+         "autoscaling.cpu is a percent of the cpu request, and variant 'main' requests no cpu"),
     ),
     "zero-cpu-request": (
         BASE + "resources:\n  requests: {cpu: 0}\n",

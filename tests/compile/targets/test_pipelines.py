@@ -25,7 +25,8 @@ policy:
 
 
 def _model(name: str, extra: str = "") -> str:
-    return f"name: {name}\nteam: risk\nframework: sklearn\nartifact:\n  uri: s3://acme-models/{name}/1\n" + extra
+    head = f"name: {name}\nteam: risk\nframework: sklearn\n"
+    return head + f"artifact:\n  uri: s3://acme-models/{name}/1\n" + extra
 
 
 CHAINS = """\
