@@ -33,7 +33,6 @@ from modelops.compile.targets.common import (
     unsupported,
     version_of,
 )
-from modelops.compile.targets.pipelines import refuse_pipelines
 from modelops.compile.targets.contract import (
     Description,
     ObjectRef,
@@ -43,6 +42,7 @@ from modelops.compile.targets.contract import (
     name_of,
     role_of,
 )
+from modelops.compile.targets.pipelines import refuse_pipelines
 from modelops.diagnostics import Diagnostic
 from modelops.labels import ANNOTATION_ROLLED_OUT, LABEL_VARIANT, LABEL_VERSION
 

@@ -18,12 +18,11 @@ from modelops.compile.targets.common import (
     image_of,
     metadata,
     name_budget,
-    serving_metadata,
     refuse_native,
+    serving_metadata,
     unsupported,
     version_of,
 )
-from modelops.compile.targets.pipelines import refuse_pipelines
 from modelops.compile.targets.contract import (
     Description,
     ObjectRef,
@@ -33,6 +32,7 @@ from modelops.compile.targets.contract import (
     name_of,
     role_of,
 )
+from modelops.compile.targets.pipelines import refuse_pipelines
 from modelops.diagnostics import Diagnostic
 from modelops.labels import LABEL_INSTANCE, LABEL_METRICS, LABEL_NAME, LABEL_VARIANT, LABEL_VERSION
 

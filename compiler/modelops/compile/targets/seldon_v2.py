@@ -9,7 +9,8 @@ traffic (`default`), splits it by relative `candidates` weights and copies it to
 Core 2 loads models onto shared Servers, so server-level settings (cpu, gpu, probes, env, a
 logging URL) are refused with MO301 instead of being dropped. Autoscaling is a standalone HPA per
 Model on the `infer_rps` Object metric (needs prometheus-adapter), with the Model's
-`minReplicas`/`maxReplicas` left out so Seldon's own scaler stays off. Metrics come from the
+`minReplicas`/`maxReplicas` left out so Seldon's own scaler stays off; `autoscaling.native` asks
+for that scaler instead (the Model's `minReplicas`/`maxReplicas`, no HPA). Metrics come from the
 server pods, labelled by `model`: each model gets a PodMonitor on the `seldon-server` pods of its
 namespace that keeps only its own series.
 """
@@ -29,7 +30,6 @@ from modelops.compile.targets.common import (
     serving_metadata,
     unsupported,
 )
-from modelops.compile.targets.pipelines import check_pipelines, pipeline_names, render_pipelines
 from modelops.compile.targets.contract import (
     Description,
     ObjectRef,
@@ -40,6 +40,7 @@ from modelops.compile.targets.contract import (
     name_of,
     role_of,
 )
+from modelops.compile.targets.pipelines import check_pipelines, pipeline_names, render_pipelines
 from modelops.diagnostics import Diagnostic
 from modelops.labels import LABEL_NAME, LABEL_VARIANT, LABEL_VERSION
 
