@@ -80,7 +80,6 @@ def _render_env(config: dict, spec: dict, source: str, env: str, override: dict)
         "app.kubernetes.io/managed-by": "modelops",
         "modelops.io/team": spec["team"],
         "modelops.io/environment": env,
-        "modelops.io/version": version_of(main),
     }
 
     def metadata(object_name: str, **extra: str) -> dict[str, Any]:
@@ -90,7 +89,8 @@ def _render_env(config: dict, spec: dict, source: str, env: str, override: dict)
     predictors = [_predictor(spec, variant, traffic[vname], vname) for vname, variant in variants.items()]
     interval = (settings.get("monitoring") or {}).get("interval", "30s")
     return [
-        {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "metadata": metadata(name),
+        {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+         "metadata": metadata(name, **{"modelops.io/version": version_of(main)}),
          "spec": {"name": name, "protocol": spec.get("protocol", "v2"), "predictors": predictors}},
         {"apiVersion": "v1", "kind": "Service",
          "metadata": metadata(f"{name}-metrics", **{"modelops.io/metrics": "true"}),

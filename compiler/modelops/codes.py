@@ -190,11 +190,28 @@ RULES: tuple[Rule, ...] = (
     Rule("MO244", "scaling", "autoscaling without a target",
          "Name what to scale on: cpu or memory (percent of the request) or rps.\n\nBefore:\n"
          "  autoscaling: {min: 2, max: 6}\nAfter:\n  autoscaling: {min: 2, max: 6, cpu: 70}"),
+    Rule("MO245", "scaling", "autoscaling on cpu or memory utilisation without a request for it",
+         "Utilisation is a percent of the container's request: without one the HPA cannot compute "
+         "it and never scales. A limit alone counts (Kubernetes then sets the request to it).\n\n"
+         "Before:\n  autoscaling: {max: 6, cpu: 70}\nAfter:\n  resources:\n    requests: {cpu: 500m}\n"
+         "  autoscaling: {max: 6, cpu: 70}"),
+    Rule("MO246", "scaling", "autoscaling.native together with cpu, memory or rps",
+         "`native: true` switches on Seldon Core 2's own scaler (Model minReplicas/maxReplicas, on "
+         "inference lag) instead of an HPA: it takes min and max only.\n\nBefore:\n"
+         "  autoscaling: {native: true, max: 4, rps: 20}\nAfter:\n  autoscaling: {native: true, max: 4}"),
+    Rule("MO247", "scaling", "an autoscaling target the target platform would round to nothing",
+         "Seldon Core 2's HPA target is a quantity in milli-units: an rps below 0.001 would render as "
+         "averageValue 0m.\n\nBefore:\n  autoscaling: {max: 4, rps: 0.0005}\nAfter:\n"
+         "  autoscaling: {max: 4, rps: 0.5}"),
     # --- resources and secrets --------------------------------------------------------------------
     Rule("MO250", "resources", "a resource request above its limit",
          "Kubernetes rejects a pod whose request exceeds its limit.\n\nBefore:\n  resources:\n"
          "    requests: {memory: 2Gi}\n    limits: {memory: 1Gi}\nAfter:\n  resources:\n"
          "    requests: {memory: 1Gi}\n    limits: {memory: 1Gi}"),
+    Rule("MO251", "resources", "a zero resource quantity, or one too large for Kubernetes",
+         "A zero cpu or memory request or limit schedules nothing useful, and a quantity beyond "
+         "int64 milli-units cannot be stored by the API server.\n\nBefore:\n  resources:\n"
+         "    limits: {memory: 0}\nAfter:\n  resources:\n    limits: {memory: 1Gi}"),
     Rule("MO260", "secrets", "a credential in any string that would reach generated/ (use a Secret)",
          "Every string of every rendered object (labels, annotations, env values, URLs such as "
          "logging.url and gitops.repo_url, artifact URIs) is scanned for GitHub, GitLab, AWS, Google, "
@@ -220,6 +237,14 @@ RULES: tuple[Rule, ...] = (
     Rule("MO273", "logging", "a logging.url that is not http(s)",
          "Before:\n  logging: {mode: all, url: sink:8080}\nAfter:\n"
          "  logging: {mode: all, url: http://sink:8080}"),
+    # --- pipelines ------------------------------------------------------------------------------
+    Rule("MO280", "pipeline", "a pipeline step, input, output or experiment candidate naming "
+         "nothing that exists",
+         "A step names a Core 2 Model deployed in the same environment and namespace; inputs name "
+         "a step (`<step>`, `<step>.outputs...`) or the pipeline (`<pipeline>.inputs...`); outputs "
+         "name steps; an experiment's candidates and default name pipelines of the same file.\n\n"
+         "Before:\n  pipelines:\n    chain:\n      steps: [{model: irsi}]\nAfter:\n  pipelines:\n"
+         "    chain:\n      steps: [{model: iris}]"),
     # --- target: features ---------------------------------------------------------------------
     Rule("MO301", "target", "a feature the model's target cannot express (e.g. `lightgbm` on Seldon "
          "Core v1, a shadow on KServe, `resources.requests.cpu` on Seldon Core 2): never dropped "

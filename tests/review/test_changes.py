@@ -49,6 +49,20 @@ def test_version_bump_and_canary_traffic_are_explained(repo: Path) -> None:
     assert ("staging", "eta-courier") not in changes
 
 
+def test_a_release_changes_only_the_serving_object(repo: Path) -> None:
+    model = repo / "models" / "iris-classifier.yaml"
+    edit(model, "uri: s3://acme-models/iris-classifier/v3", "uri: s3://acme-models/iris-classifier/v4")
+    edit(model, "mlflow: {model: iris-classifier, version: 3}",
+         "mlflow: {model: iris-classifier, version: 4}")
+    commit_compiled(repo, "iris 4")
+
+    changes = review_json(repo, "HEAD~1", "HEAD")
+    assert changes and all(c["model"] == "iris-classifier" for c in changes)
+    for change in changes:  # no "ServiceMonitor changed", "PrometheusRule changed", ...
+        assert [d for d in change["details"] if "changed" in d] == [], change
+        assert any("version 3 -> 4" in d for d in change["details"]), change
+
+
 def test_added_and_removed_models(repo: Path) -> None:
     (repo / "models" / "iris-classifier.yaml").unlink()
     text = (repo / "models" / "eta-courier.yaml").read_text().replace("eta-courier", "eta-bike")

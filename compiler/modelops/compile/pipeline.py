@@ -29,7 +29,13 @@ from modelops.compile.rules.policy import HistoryReader, check_policy, check_tea
 from modelops.compile.rules.secrets import check_rendered
 from modelops.compile.source import Document, load, parse, read_source
 from modelops.compile.spec import NAME_RE, ModelSpec, RepoConfig
-from modelops.compile.summary import ModelSummary, duplicate_names, name_collisions, summarize
+from modelops.compile.summary import (
+    ModelSummary,
+    duplicate_names,
+    name_collisions,
+    summarize,
+    unknown_steps,
+)
 from modelops.compile.targets import target_for
 from modelops.diagnostics import Diagnostic
 
@@ -256,6 +262,7 @@ def _build(
         return result
     result.diagnostics += duplicate_names(summaries)
     result.diagnostics += name_collisions(summaries)
+    result.diagnostics += unknown_steps(summaries)
     result.diagnostics += check_team_caps(summaries, config)
     if result.diagnostics:
         return result

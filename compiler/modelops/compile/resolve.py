@@ -27,7 +27,7 @@ from modelops.compile.spec import (
 )
 
 _SETTINGS_KEYS = tuple(Settings.model_fields)
-_VARIANT_KEYS = ("artifact", "resources", "replicas")
+_VARIANT_KEYS = ("artifact", "resources", "replicas", "image", "model_name")
 
 
 @dataclass(frozen=True)

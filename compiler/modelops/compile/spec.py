@@ -149,6 +149,10 @@ class Protocol(StrEnum):
     V2 = "v2"
     SELDON = "seldon"
     TENSORFLOW = "tensorflow"
+    KFSERVING = "kfserving"  # Seldon Core v1's older name of v2, rendered as written
+
+
+INT32_MAX = 2**31 - 1  # replicas, percentages and seconds are int32 fields in every API
 
 
 Target = Literal["seldon-v1", "seldon-v2", "kserve"]
@@ -181,7 +185,7 @@ class Artifact(_Strict):
 class ResourceList(_Strict):
     cpu: Quantity | None = None
     memory: Quantity | None = None
-    gpu: int | None = Field(None, ge=0, description="Number of nvidia.com/gpu.")
+    gpu: int | None = Field(None, ge=0, le=INT32_MAX, description="Number of nvidia.com/gpu.")
 
 
 class Resources(_Strict):
@@ -190,12 +194,18 @@ class Resources(_Strict):
 
 
 class Autoscaling(_Strict):
-    min: int | None = Field(None, ge=1, description="Minimum replicas (default 1).")
-    max: int | None = Field(None, ge=1, description="Maximum replicas (required).")
+    min: int | None = Field(None, ge=1, le=INT32_MAX, description="Minimum replicas (default 1).")
+    max: int | None = Field(None, ge=1, le=INT32_MAX, description="Maximum replicas (required).")
     cpu: int | None = Field(None, ge=1, le=1000, description="Target CPU utilisation, percent.")
     memory: int | None = Field(None, ge=1, le=1000, description="Target memory utilisation, percent.")
     rps: float | None = Field(
-        None, gt=0, description="Target requests per second per replica (targets that support it)."
+        None, gt=0, le=1_000_000, allow_inf_nan=False,
+        description="Target requests per second per replica (targets that support it).",
+    )
+    native: bool | None = Field(
+        None,
+        description="seldon-v2 only: Seldon's own lag-based scaler (Model minReplicas/maxReplicas) "
+        "instead of an HPA; takes min and max, no cpu, memory or rps.",
     )
 
 
@@ -243,12 +253,16 @@ class _Alert(_Strict):
 
 
 class LatencyAlert(_Alert):
-    p99_ms: float | None = Field(None, gt=0, description="p99 latency SLO in milliseconds (default 500).")
+    p99_ms: float | None = Field(
+        None, gt=0, le=86_400_000, allow_inf_nan=False,
+        description="p99 latency SLO in milliseconds (default 500).",
+    )
 
 
 class ErrorAlert(_Alert):
     ratio: float | None = Field(
-        None, gt=0, le=1, description="Share of failed requests that fires the alert (default 0.05)."
+        None, gt=0, le=1, allow_inf_nan=False,
+        description="Share of failed requests that fires the alert (default 0.05)."
     )
 
 
@@ -258,12 +272,14 @@ class NoTrafficAlert(_Alert):
 
 class VariantAlert(_Alert):
     latency_ratio: float | None = Field(
-        None, ge=1, description="A canary/shadow whose p99 exceeds main's p99 times this fires (default 1.5)."
+        None, ge=1, le=1000, allow_inf_nan=False,
+        description="A canary/shadow whose p99 exceeds main's p99 times this fires (default 1.5).",
     )
     error_margin: float | None = Field(
         None,
         ge=0,
         le=1,
+        allow_inf_nan=False,
         description="A canary/shadow whose error ratio exceeds main's by more than this fires "
         "(default 0.02).",
     )
@@ -285,10 +301,10 @@ class Alerts(_Strict):
 
 
 class Probe(_Strict):
-    initial_delay: int | None = Field(None, ge=0, description="Seconds before the first probe.")
-    period: int | None = Field(None, ge=1, description="Seconds between probes.")
-    timeout: int | None = Field(None, ge=1, description="Seconds before a probe times out.")
-    failure_threshold: int | None = Field(None, ge=1, description="Failures before giving up.")
+    initial_delay: int | None = Field(None, ge=0, le=INT32_MAX, description="Seconds before the first probe.")
+    period: int | None = Field(None, ge=1, le=INT32_MAX, description="Seconds between probes.")
+    timeout: int | None = Field(None, ge=1, le=INT32_MAX, description="Seconds before a probe times out.")
+    failure_threshold: int | None = Field(None, ge=1, le=INT32_MAX, description="Failures before giving up.")
 
 
 class Probes(_Strict):
@@ -299,7 +315,9 @@ class Probes(_Strict):
 class Settings(_Strict):
     """Deployment settings that repo defaults, environments and the model itself may set."""
 
-    replicas: int | None = Field(None, ge=0, description="Fixed replica count (without autoscaling).")
+    replicas: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Fixed replica count (without autoscaling)."
+    )
     autoscaling: Autoscaling | None = None
     resources: Resources | None = None
     artifact: Artifact | None = None
@@ -324,7 +342,14 @@ class Variant(_Strict):
     shadow: bool = Field(False, description="Receives a copy of the traffic; its answers are dropped.")
     artifact: Artifact | None = None
     resources: Resources | None = None
-    replicas: int | None = Field(None, ge=0)
+    replicas: int | None = Field(None, ge=0, le=INT32_MAX)
+    image: str | None = Field(
+        None, min_length=1, description="This variant's container image (framework: custom only)."
+    )
+    model_name: Name | None = Field(
+        None, description="seldon-v2: name of this variant's Model (default <model>, other "
+        "variants <model>-<variant>)."
+    )
 
 
 Traffic = dict[Name, Variant]
@@ -366,6 +391,46 @@ class AutoUpdate(_Strict):
     traffic: int = Field(10, ge=1, le=99, description="Canary share in percent (rollout: canary).")
 
 
+class ChosenNames(_Strict):
+    """Names the platform lets you choose (defaults derive from the model name)."""
+
+    experiment: Name | None = Field(
+        None, description="seldon-v2: name of the Experiment (default <model>-experiment)."
+    )
+    graph: Name | None = Field(
+        None, description="seldon-v1: name of the graph node and its container (default the model "
+        "name); Seldon derives its Deployment and Service names from it.",
+    )
+
+
+class PipelineStep(_Strict):
+    model: Name = Field(description="The Model this step runs: a model (variant Model) in this namespace.")
+    inputs: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+        None, description="What the step reads: `<step>`, `<step>.outputs[.<tensor>]` or "
+        "`<pipeline>.inputs[.<tensor>]` (default: the pipeline's inputs).",
+    )
+
+
+class Pipeline(_Strict):
+    """A Seldon Core 2 Pipeline: a graph of Models by name (target seldon-v2)."""
+
+    steps: list[PipelineStep] = Field(min_length=1, description="The steps, one per Model.")
+    output: list[Name] | None = Field(
+        None, description="Steps whose outputs the pipeline returns (default: the last step)."
+    )
+
+
+class PipelineExperiment(_Strict):
+    """A Seldon Core 2 Experiment over pipelines of this file (`resourceType: pipeline`)."""
+
+    default: Name | None = Field(
+        None, description="The pipeline whose traffic the experiment takes over (default: the first)."
+    )
+    candidates: dict[Name, Annotated[int, Field(ge=1, le=INT32_MAX)]] = Field(
+        min_length=1, description="Pipelines of this file and their relative weights."
+    )
+
+
 class ModelSpec(Settings):
     """One model: `models/<name>.yaml`."""
 
@@ -386,6 +451,13 @@ class ModelSpec(Settings):
     )
     autoupdate: AutoUpdate | None = Field(
         None, description="Let `modelops autoupdate` open promotion pull requests for better candidates."
+    )
+    names: ChosenNames | None = Field(None, description="Names to use instead of the derived ones.")
+    pipelines: dict[Name, Pipeline] | None = Field(
+        None, description="seldon-v2: Pipelines over models by name, rendered beside this model."
+    )
+    experiments: dict[Name, PipelineExperiment] | None = Field(
+        None, description="seldon-v2: Experiments over this file's pipelines."
     )
 
 

@@ -14,6 +14,7 @@ from modelops.compile.resolve import ResolvedModel
 from modelops.compile.source import Document
 from modelops.compile.spec import ModelSpec
 from modelops.compile.targets import target_for
+from modelops.compile.targets.pipelines import step_refs
 from modelops.diagnostics import Diagnostic
 
 
@@ -38,6 +39,7 @@ class ModelSummary:
     name_at: tuple[int, int]
     team_at: tuple[int, int]
     envs: tuple[EnvSummary, ...]
+    steps: tuple[tuple[str, int, int], ...] = ()  # (Model a pipeline step runs, line, col)
 
     def at_name(self, code: str, message: str) -> Diagnostic:
         return Diagnostic(self.path, *self.name_at, code, message)
@@ -54,6 +56,7 @@ class ModelSummary:
                  [list(n) for n in e.derived_names], list(e.namespace_at)]
                 for e in self.envs
             ],
+            "steps": [list(step) for step in self.steps],
         }
 
     @classmethod
@@ -63,8 +66,9 @@ class ModelSummary:
                        (str(at[0]), int(at[1]), int(at[2])))
             for env, namespace, target, protected, replicas, names, at in data["envs"]
         )
+        steps = tuple((str(m), int(line), int(col)) for m, line, col in data.get("steps", []))
         return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),
-                   tuple(data["team_at"]), envs)
+                   tuple(data["team_at"]), envs, steps)
 
 
 def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
@@ -83,7 +87,8 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
         for model in deployed
     )
     name_at, team_at = doc.position(("name",)), doc.position(("team",))
-    return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs)
+    steps = tuple((m, *at) for m, at in step_refs(deployed[0])) if deployed else ()
+    return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs, steps)
 
 
 def namespace_position(model: ResolvedModel, config_doc: Document | None) -> tuple[str, int, int]:
@@ -158,3 +163,24 @@ def _blame(env: EnvSummary, first: EnvSummary) -> tuple[str, int, int] | None:
     candidates = [at for at in (env.namespace_at, first.namespace_at) if at[0]]
     overrides = [at for at in candidates if at[0] != "modelops.yaml"]
     return max(overrides or candidates) if candidates else None
+
+
+def unknown_steps(models: list[ModelSummary]) -> list[Diagnostic]:
+    """MO280 for a pipeline step naming no Core 2 Model in its environment and namespace."""
+    served: set[tuple[str, str, str]] = {
+        (env.env, env.namespace, name)
+        for model in models for env in model.envs if env.target == "seldon-v2"
+        for name, what in env.derived_names if what.startswith("Model of variant")
+    }
+    errors = []
+    for model in models:
+        for env in model.envs:
+            if env.target != "seldon-v2":
+                continue
+            for step, line, col in model.steps:
+                if (env.env, env.namespace, step) not in served:
+                    errors.append(Diagnostic(
+                        model.path, line, col, "MO280",
+                        f"step model {step!r} is no Core 2 Model in {env.env}/{env.namespace}: "
+                        "name a model (or variant Model) deployed there with target seldon-v2"))
+    return errors

@@ -267,6 +267,35 @@ BAD = {
         BASE + "env:\n  TLS: '-----BEGIN RSA PRIVATE KEY-----'\n",
         (7, 8, "MO260", "env TLS looks like a credential"),
     ),
+    "cpu-autoscaling-without-cpu-request": (
+        BASE + "resources:\n  requests: {cpu: null}\nautoscaling:\n  max: 3\n  cpu: 50\n",
+        (10, 8, "MO245",
+         "autoscaling.cpu is a percent of the cpu request, and variant 'main' requests no cpu"),
+    ),
+    "zero-cpu-request": (
+        BASE + "resources:\n  requests: {cpu: 0}\n",
+        (7, 19, "MO251", "cpu request 0 is zero"),
+    ),
+    "huge-memory-limit": (
+        BASE + "resources:\n  requests: {memory: 1Gi}\n  limits: {memory: 1e30}\n",
+        (8, 20, "MO251", "memory limit 1e30 is beyond what Kubernetes can hold"),
+    ),
+    "infinite-latency-slo": (
+        BASE + "alerts:\n  latency: {p99_ms: .inf}\n",
+        (7, 21, "MO100", "p99_ms"),
+    ),
+    "nan-error-ratio": (
+        BASE + "alerts:\n  errors: {ratio: .nan}\n",
+        (7, 19, "MO100", "ratio"),
+    ),
+    "int32-overflowing-replicas": (
+        BASE + "replicas: 3000000000\n",
+        (6, 11, "MO100", "replicas"),
+    ),
+    "variant-image-without-custom": (
+        BASE + "traffic:\n  main: {image: acme/iris:2}\n",
+        (7, 17, "MO204", "variant 'main' sets `image`, which is only for framework custom"),
+    ),
 }
 
 

@@ -514,3 +514,126 @@ def test_every_valid_spec_compiles_or_is_clearly_refused(spec: dict[str, Any], c
                 assert any(path.startswith("production/") for path in result.files)
     finally:
         shutil.rmtree(root)
+
+
+# --- fidelity: what Seldon and KServe users already write -----------------------------------------
+
+CORE2_BASE = """\
+name: iris
+team: risk
+framework: sklearn
+artifact:
+  uri: s3://acme-models/iris/1
+"""
+
+
+def _core2(tmp: Path, text: str, crd_dir: Path) -> Any:
+    return _compile(tmp, _config("seldon-v2", core2_defaults=True), {"iris": text}, crd_dir)
+
+
+def test_core2_native_scaling_sets_min_and_max_replicas_and_no_hpa(tmp_path: Path, crd_dir: Path) -> None:
+    result = _core2(tmp_path, CORE2_BASE + "autoscaling: {native: true, min: 2, max: 5}\n", crd_dir)
+    _ok(result)
+    objects = _objects(result, "staging/models-staging/iris")
+    assert sorted(objects) == ["model", "podmonitor"]
+    spec = objects["model"]["spec"]
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 5)
+    assert "replicas" not in spec
+
+
+def test_core2_native_scaling_takes_no_hpa_target(tmp_path: Path, crd_dir: Path) -> None:
+    result = _core2(tmp_path, CORE2_BASE + "autoscaling: {native: true, max: 5, rps: 20}\n", crd_dir)
+    assert _errors(result)[0] == (
+        "models/iris.yaml:6:42: MO246 autoscaling.native scales on Seldon's inference lag: remove "
+        "autoscaling.rps (or native, for an HPA)")
+
+
+def test_native_scaling_is_refused_elsewhere(tmp_path: Path, crd_dir: Path) -> None:
+    text = CORE2_BASE + "autoscaling: {native: true, max: 5}\n"
+    result = _compile(tmp_path, _config("seldon-v1"), {"iris": text}, crd_dir)
+    assert "models/iris.yaml:6:23: MO301 autoscaling.native is not supported on target seldon-v1" in (
+        _errors(result)[0])
+
+
+def test_core2_rps_below_a_milli_unit_is_refused(tmp_path: Path, crd_dir: Path) -> None:
+    result = _core2(tmp_path, CORE2_BASE + "autoscaling: {max: 5, rps: 0.0005}\n", crd_dir)
+    assert _errors(result) == [
+        "models/iris.yaml:6:28: MO247 autoscaling.rps 0.0005 is below 0.001, the smallest averageValue "
+        "the HPA can hold (1m): it would render as 0m"]
+
+
+def test_kserve_rps_too_large_for_scale_target_is_refused(tmp_path: Path, crd_dir: Path) -> None:
+    text = CORE2_BASE + "autoscaling: {max: 5, rps: 1e308}\n"
+    result = _compile(tmp_path, _config("kserve", "Serverless"), {"iris": text}, crd_dir)
+    assert [e.split(": ")[1] for e in _errors(result)] == ["MO100 autoscaling.rps"]
+
+
+def test_core2_chosen_model_and_experiment_names(tmp_path: Path, crd_dir: Path) -> None:
+    text = CORE2_BASE + textwrap.dedent("""\
+        names: {experiment: iris-split}
+        traffic:
+          main: {weight: 90}
+          canary:
+            weight: 10
+            model_name: iris-next
+            artifact: {uri: s3://acme-models/iris/2}
+        """)
+    result = _core2(tmp_path, text, crd_dir)
+    _ok(result)
+    objects = _objects(result, "staging/models-staging/iris")
+    assert objects["model-canary"]["metadata"]["name"] == "iris-next"
+    assert objects["experiment"]["metadata"]["name"] == "iris-split"
+    assert objects["experiment"]["spec"]["candidates"] == [
+        {"name": "iris", "weight": 90}, {"name": "iris-next", "weight": 10}]
+
+
+def test_chosen_names_stay_within_the_name_budget(tmp_path: Path, crd_dir: Path) -> None:
+    graph = "g" * 52
+    text = CORE2_BASE + f"names: {{graph: {graph}}}\n"
+    result = _compile(tmp_path, _config("seldon-v1"), {"iris": text}, crd_dir)
+    assert f"MO210 Deployment of variant 'main' name 'iris-main-0-{graph}' is 64 characters, 1 over" in (
+        _errors(result)[0])
+
+
+def test_seldon_v1_chosen_graph_name_and_kfserving_protocol(tmp_path: Path, crd_dir: Path) -> None:
+    text = CORE2_BASE + "protocol: kfserving\nnames: {graph: model}\n"
+    result = _compile(tmp_path, _config("seldon-v1"), {"iris": text}, crd_dir)
+    _ok(result)
+    sdep = _objects(result, "staging/models-staging/iris")["seldondeployment"]
+    assert sdep["spec"]["protocol"] == "kfserving"  # as written: Seldon treats it as v2
+    predictor = sdep["spec"]["predictors"][0]
+    assert predictor["graph"]["name"] == "model"
+    assert predictor["componentSpecs"][0]["spec"]["containers"][0]["name"] == "model"
+    rules = documents(result.files["staging/models-staging/iris.yaml"])
+    assert 'deployment="iris-main-0-model"' in yaml.safe_dump(rules)
+
+
+def test_kfserving_is_refused_off_seldon_v1(tmp_path: Path, crd_dir: Path) -> None:
+    result = _core2(tmp_path, CORE2_BASE + "protocol: kfserving\n", crd_dir)
+    assert "MO301 protocol kfserving is not supported on target seldon-v2" in _errors(result)[0]
+
+
+CUSTOM = """\
+name: iris
+team: risk
+framework: custom
+image: acme/iris:1
+traffic:
+  main: {weight: 90}
+  canary: {weight: 10, image: "acme/iris:2"}
+"""
+
+
+@pytest.mark.parametrize(("target", "path"), [
+    ("seldon-v1", ("spec", "predictors", 1, "componentSpecs", 0, "spec", "containers", 0, "image")),
+    ("kserve", ("spec", "canary", 0, "predictor", "containers", 0, "image")),
+])
+def test_a_custom_canary_runs_its_own_image(target: str, path: tuple[Any, ...], tmp_path: Path,
+                                           crd_dir: Path) -> None:
+    result = _compile(tmp_path, _config(target), {"iris": CUSTOM}, crd_dir)
+    _ok(result)
+    objects = _objects(result, "production/models/iris")
+    node: Any = objects["seldondeployment" if target == "seldon-v1" else "inferenceservice"]
+    for key in path:
+        node = node[key]
+    assert node == "acme/iris:2"

@@ -26,6 +26,7 @@ CRD_FILES = {
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule.json",
     ("mlops.seldon.io/v1alpha1", "Model"): "seldon2-model.json",
     ("mlops.seldon.io/v1alpha1", "Experiment"): "seldon2-experiment.json",
+    ("mlops.seldon.io/v1alpha1", "Pipeline"): "seldon2-pipeline.json",
     ("serving.kserve.io/v1beta1", "InferenceService"): "kserve-inferenceservice.json",
     ("argoproj.io/v1alpha1", "Application"): "argocd-application.json",
     ("argoproj.io/v1alpha1", "ApplicationSet"): "argocd-applicationset.json",
@@ -34,7 +35,6 @@ CRD_FILES = {
 }
 # Bundled too, for the Seldon Core 2 objects that sit beside the Models (not emitted yet).
 OTHER_CRD_FILES = {
-    ("mlops.seldon.io/v1alpha1", "Pipeline"): "seldon2-pipeline.json",
     ("mlops.seldon.io/v1alpha1", "Server"): "seldon2-server.json",
 }
 ALL_CRD_FILES = {**CRD_FILES, **OTHER_CRD_FILES}

@@ -63,7 +63,7 @@ def upstream(
     ns, name = model.namespace, model.spec.name
     if flavor == "seldon-v1":
         sel = f'namespace="{ns}",deployment_name="{name}",predictor_name="{variant.name}"'
-        deployment = f"{name}-{variant.name}-0-{name}"
+        deployment = f"{name}-{variant.name}-0-{names.get(variant.name, name)}"
         return Metrics(
             count=f"seldon_api_executor_server_requests_seconds_count{{{sel}}}",
             buckets=f"seldon_api_executor_server_requests_seconds_bucket{{{sel}}}",

@@ -60,7 +60,7 @@ def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: st
     if spec.protocol == "tensorflow" and spec.framework in NO_TENSORFLOW_PROTOCOL:
         errors.append(doc.diagnostic(("protocol",), "MO205", f"protocol tensorflow is not "
                                      f"supported by the {spec.framework} server: use v2"))
-    if spec.framework == "triton" and spec.protocol != "v2":
+    if spec.framework == "triton" and spec.protocol not in ("v2", "kfserving"):
         errors.append(doc.diagnostic(("protocol",), "MO205", "Triton serves only protocol v2"))
     if spec.autoupdate is not None:
         runs_in = sorted(spec.environments) if spec.environments is not None else sorted(config.environments)
@@ -87,7 +87,9 @@ def check_model(model: ResolvedModel, config: RepoConfig) -> list[Diagnostic]:
     for variant in model.variants:
         errors += _check_artifact(model, variant, config)
         errors += _check_scaling(model, variant, config)
+        errors += _check_utilisation(model, variant)
         errors += _check_resources(model, variant)
+        errors += _check_image(model, variant)
         errors += _check_env(model, variant)
     return errors
 
@@ -181,7 +183,12 @@ def _check_scaling(model: ResolvedModel, variant: ResolvedVariant, config: RepoC
     elif high > limit:
         errors.append(_at(model, variant, ("autoscaling", "max"), "MO240",
                           f"autoscaling.max {high} exceeds the policy maximum of {limit}"))
-    if not any(autoscaling.get(metric) is not None for metric in ("cpu", "memory", "rps")):
+    targets = [metric for metric in ("cpu", "memory", "rps") if autoscaling.get(metric) is not None]
+    if autoscaling.get("native") is True:
+        errors += [_at(model, variant, ("autoscaling", metric), "MO246",
+                       f"autoscaling.native scales on Seldon's inference lag: remove autoscaling.{metric} "
+                       "(or native, for an HPA)") for metric in targets]
+    elif not targets:
         errors.append(_at(model, variant, ("autoscaling",), "MO244",
                           "autoscaling needs a target: cpu, memory (percent) or rps"))
     return errors
@@ -204,10 +211,51 @@ def quantity_value(text: str) -> Decimal:
     return number * Decimal(10) ** exponent
 
 
+def _check_utilisation(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
+    """An HPA computes utilisation against the request (a limit alone defaults the request to it)."""
+    settings = variant.settings
+    return [
+        _at(model, variant, ("autoscaling", resource), "MO245",
+            f"autoscaling.{resource} is a percent of the {resource} request, and variant "
+            f"{variant.name!r} requests no {resource}: set resources.requests.{resource}")
+        for resource in ("cpu", "memory")
+        if settings.get("autoscaling", resource) is not None
+        and settings.get("resources", "requests", resource) is None
+        and settings.get("resources", "limits", resource) is None
+    ]
+
+
+def _check_image(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
+    if variant.settings.get("image") is None or model.spec.framework == "custom":
+        return []
+    return [_at(model, variant, ("image",), "MO204", f"variant {variant.name!r} sets `image`, which is "
+                "only for framework custom; prepackaged servers bring their own")]
+
+
+# Kubernetes keeps quantities as int64 milli-units: anything larger cannot round-trip.
+_QUANTITY_MAX = Decimal(2**63 - 1) / 1000
+
+
+def _check_quantities(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
+    errors = []
+    for section in ("requests", "limits"):
+        for resource in ("cpu", "memory"):
+            text = variant.settings.get("resources", section, resource)
+            if text is None:
+                continue
+            value = quantity_value(text)
+            if value == 0 or value > _QUANTITY_MAX:
+                what = "zero" if value == 0 else "beyond what Kubernetes can hold (int64 milli-units)"
+                errors.append(_at(model, variant, ("resources", section, resource), "MO251",
+                                  f"{resource} {section[:-1]} {text} is {what}: "
+                                  "use a positive quantity such as 500m or 1Gi"))
+    return errors
+
+
 def _check_resources(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
     requests = variant.settings.get("resources", "requests") or {}
     limits = variant.settings.get("resources", "limits") or {}
-    errors = []
+    errors = _check_quantities(model, variant)
     for resource in sorted(set(requests) & set(limits)):
         request, limit = requests[resource], limits[resource]
         if resource != "gpu":

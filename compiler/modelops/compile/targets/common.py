@@ -28,12 +28,36 @@ def version_of(settings: Merged, spec_image: str | None = None) -> str:
     version = settings.get("artifact", "mlflow", "version")
     if version is not None:
         return str(version)
-    source = settings.get("artifact", "uri") or spec_image or ""
+    source = settings.get("artifact", "uri") or settings.get("image") or spec_image or ""
     return "sha-" + hashlib.sha256(source.encode()).hexdigest()[:10]
 
 
+def image_of(settings: Merged, spec_image: str | None) -> str | None:
+    """The variant's own image (framework custom), else the model's."""
+    image = settings.get("image")
+    return str(image) if image else spec_image
+
+
+def native_scaling(settings: Merged) -> bool:
+    """Whether the variant asks for Seldon Core 2's own scaler (`autoscaling.native: true`)."""
+    return settings.get("autoscaling", "native") is True
+
+
+def refuse_native(model: ResolvedModel) -> list[Diagnostic]:
+    """MO301 for `autoscaling.native` on a target without a native model scaler."""
+    return [
+        unsupported(model, v.settings, ("autoscaling", "native"), "autoscaling.native",
+                    "only Seldon Core 2 has its own model scaler: scale with an HPA (cpu, memory, rps)")
+        for v in model.variants if native_scaling(v.settings)
+    ]
+
+
 def labels(model: ResolvedModel) -> dict[str, str]:
-    """Labels on every emitted object; the ownership pair (managed-by, environment) comes last."""
+    """Labels on every emitted object; the ownership pair (managed-by, environment) comes last.
+
+    No version here: a release would mark every object changed. Only the serving objects carry
+    `modelops.io/version` (`serving_metadata`), where it says what runs.
+    """
     return {
         **model.env_config.labels,
         **(model.settings.get("labels") or {}),
@@ -43,7 +67,6 @@ def labels(model: ResolvedModel) -> dict[str, str]:
         LABEL_MANAGED_BY: MANAGED_BY,
         LABEL_TEAM: model.spec.team,
         LABEL_ENV: model.env,
-        LABEL_VERSION: version_of(model.main.settings, model.spec.image),
     }
 
 
@@ -57,6 +80,14 @@ def metadata(model: ResolvedModel, name: str) -> dict[str, Any]:
             ANNOTATION_SOURCE: model.doc.path,
         },
     }
+
+
+def serving_metadata(model: ResolvedModel, name: str, settings: Merged | None = None) -> dict[str, Any]:
+    """`metadata` plus the version label of what the object serves (default: the main variant)."""
+    meta = metadata(model, name)
+    served = model.main.settings if settings is None else settings
+    meta["labels"][LABEL_VERSION] = version_of(served, model.spec.image)
+    return meta
 
 
 def resource_requirements(settings: Merged) -> dict[str, dict[str, Any]]:

@@ -24,9 +24,12 @@ from modelops.compile.generators import payload_logging
 from modelops.compile.resolve import Merged, ResolvedModel, ResolvedVariant
 from modelops.compile.targets.common import (
     container_settings,
+    image_of,
     metadata,
     monitoring_of,
     name_budget,
+    refuse_native,
+    serving_metadata,
     unsupported,
     version_of,
 )
@@ -39,6 +42,7 @@ from modelops.compile.targets.contract import (
     name_of,
     role_of,
 )
+from modelops.compile.targets.pipelines import refuse_pipelines
 from modelops.diagnostics import Diagnostic
 from modelops.labels import ANNOTATION_ROLLED_OUT, LABEL_VARIANT, LABEL_VERSION
 
@@ -96,9 +100,11 @@ def host_labels(model: ResolvedModel) -> list[tuple[str, str]]:
 
 def check(model: ResolvedModel) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
-    if model.spec.protocol == "seldon":
-        errors.append(unsupported(model, None, ("protocol",), "protocol seldon",
+    if model.spec.protocol in ("seldon", "kfserving"):
+        errors.append(unsupported(model, None, ("protocol",), f"protocol {model.spec.protocol}",
                                   "KServe speaks the Open Inference Protocol (v2) or v1"))
+    errors += refuse_native(model)
+    errors += refuse_pipelines(model)
     for variant in model.variants:
         if variant.shadow:
             errors.append(unsupported(
@@ -186,7 +192,7 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
 
 
 def _inference_service(model: ResolvedModel) -> dict[str, Any]:
-    meta = metadata(model, model.spec.name)
+    meta = serving_metadata(model, model.spec.name)
     annotations = meta["annotations"]
     annotations[ANNOTATION_MODE] = model.env_config.kserve_mode
     if monitoring_of(model.settings)["enabled"]:
@@ -225,7 +231,8 @@ def _component(model: ResolvedModel, variant: ResolvedVariant, *, canary: bool) 
     }
     container = _container(model, settings)
     if model.spec.framework == "custom":
-        component["containers"] = [{"name": CONTAINER, "image": model.spec.image, **container}]
+        image = image_of(settings, model.spec.image)
+        component["containers"] = [{"name": CONTAINER, "image": image, **container}]
     else:
         component["model"] = {**_model_source(model, settings), **container}
     component.update(_scaling(settings, canary=canary))

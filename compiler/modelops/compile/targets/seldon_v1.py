@@ -15,8 +15,11 @@ from modelops.compile.generators import observability, payload_logging
 from modelops.compile.resolve import Merged, ResolvedModel, ResolvedVariant
 from modelops.compile.targets.common import (
     container_settings,
+    image_of,
     metadata,
     name_budget,
+    refuse_native,
+    serving_metadata,
     unsupported,
     version_of,
 )
@@ -29,6 +32,7 @@ from modelops.compile.targets.contract import (
     name_of,
     role_of,
 )
+from modelops.compile.targets.pipelines import refuse_pipelines
 from modelops.diagnostics import Diagnostic
 from modelops.labels import LABEL_INSTANCE, LABEL_METRICS, LABEL_NAME, LABEL_VARIANT, LABEL_VERSION
 
@@ -56,15 +60,21 @@ def health_checked(model_name: str) -> list[ObjectRef]:
     return [ObjectRef(API_VERSION, "SeldonDeployment", deployment_name(model_name))]
 
 
+def graph_name(model: ResolvedModel) -> str:
+    """The graph node and its container: `names.graph`, else the model name."""
+    chosen = model.spec.names.graph if model.spec.names else None
+    return chosen or model.spec.name
+
+
 def derived_names(model: ResolvedModel) -> list[tuple[str, str]]:
     """Every object name Seldon or modelops derives for this model, with what it names."""
-    name, sdep = model.spec.name, deployment_name(model.spec.name)  # the graph's container is `name`
+    name, sdep, graph = model.spec.name, deployment_name(model.spec.name), graph_name(model)
     names = [(f"{name}-metrics", "metrics Service")]
     for variant in model.variants:
         names.append((f"{sdep}-{variant.name}", f"Service of variant {variant.name!r}"))
-        names.append((f"{sdep}-{variant.name}-{name}", f"model Service of variant {variant.name!r}"))
+        names.append((f"{sdep}-{variant.name}-{graph}", f"model Service of variant {variant.name!r}"))
         names.append(
-            (f"{sdep}-{variant.name}-0-{name}", f"Deployment of variant {variant.name!r}")
+            (f"{sdep}-{variant.name}-0-{graph}", f"Deployment of variant {variant.name!r}")
         )
     return names
 
@@ -94,6 +104,8 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
         if variant.settings.get("autoscaling", "rps") is not None:
             errors.append(unsupported(model, variant.settings, ("autoscaling", "rps"), "autoscaling.rps",
                                       "scale on cpu or memory"))
+    errors += refuse_native(model)
+    errors += refuse_pipelines(model)
     errors += name_budget(model, derived_names(model))
     errors += payload_logging.check(model, NAME)
     return errors
@@ -103,7 +115,9 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
     objects = [_seldon_deployment(model)]
     if _monitoring(model.settings)["enabled"]:
         objects.extend(_monitoring_objects(model))
-    objects.extend(observability.render(model, NAME))
+    graph = graph_name(model)
+    chosen = {v.name: graph for v in model.variants} if graph != model.spec.name else None
+    objects.extend(observability.render(model, NAME, chosen))
     return objects
 
 
@@ -120,7 +134,7 @@ def _seldon_deployment(model: ResolvedModel) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "SeldonDeployment",
-        "metadata": metadata(model, deployment_name(model.spec.name)),
+        "metadata": serving_metadata(model, deployment_name(model.spec.name)),
         "spec": {
             "name": model.spec.name,
             "protocol": model.spec.protocol,
@@ -153,7 +167,7 @@ def _predictor(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]
 
 
 def _graph(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
-    graph: dict[str, Any] = {"name": model.spec.name, "type": "MODEL"}
+    graph: dict[str, Any] = {"name": graph_name(model), "type": "MODEL"}
     server = SERVERS.get(model.spec.framework)
     if server:
         graph["implementation"] = server
@@ -172,9 +186,10 @@ def _graph(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
 
 
 def _component_spec(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": model.spec.name}
-    if model.spec.image:
-        container["image"] = model.spec.image
+    container: dict[str, Any] = {"name": graph_name(model)}
+    image = image_of(settings, model.spec.image)
+    if image:
+        container["image"] = image
     container.update(container_settings(model, settings, "http"))
     component: dict[str, Any] = {"spec": {"containers": [container]}}
     autoscaling = settings.get("autoscaling")

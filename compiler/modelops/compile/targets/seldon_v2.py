@@ -9,7 +9,8 @@ traffic (`default`), splits it by relative `candidates` weights and copies it to
 Core 2 loads models onto shared Servers, so server-level settings (cpu, gpu, probes, env, a
 logging URL) are refused with MO301 instead of being dropped. Autoscaling is a standalone HPA per
 Model on the `infer_rps` Object metric (needs prometheus-adapter), with the Model's
-`minReplicas`/`maxReplicas` left out so Seldon's own scaler stays off. Metrics come from the
+`minReplicas`/`maxReplicas` left out so Seldon's own scaler stays off; `autoscaling.native` asks
+for that scaler instead (the Model's `minReplicas`/`maxReplicas`, no HPA). Metrics come from the
 server pods, labelled by `model`: each model gets a PodMonitor on the `seldon-server` pods of its
 namespace that keeps only its own series.
 """
@@ -25,8 +26,9 @@ from modelops.compile.targets.common import (
     metadata,
     monitoring_of,
     name_budget,
+    native_scaling,
+    serving_metadata,
     unsupported,
-    version_of,
 )
 from modelops.compile.targets.contract import (
     Description,
@@ -38,6 +40,7 @@ from modelops.compile.targets.contract import (
     name_of,
     role_of,
 )
+from modelops.compile.targets.pipelines import check_pipelines, pipeline_names, render_pipelines
 from modelops.diagnostics import Diagnostic
 from modelops.labels import LABEL_NAME, LABEL_VARIANT, LABEL_VERSION
 
@@ -60,14 +63,19 @@ REQUIREMENTS = {
 
 
 def model_name(model: ResolvedModel, variant: ResolvedVariant) -> str:
-    """The Model of the main variant is `<model>`; other variants are `<model>-<variant>`."""
+    """The variant's chosen `model_name`, else `<model>` for main and `<model>-<variant>` for others."""
+    chosen = variant.settings.get("model_name")
+    if chosen:
+        return str(chosen)
     if variant.name == model.main.name:
         return model.spec.name
     return f"{model.spec.name}-{variant.name}"
 
 
 def experiment_name(model: ResolvedModel) -> str:
-    return f"{model.spec.name}-experiment"
+    """`names.experiment`, else `<model>-experiment`."""
+    chosen = model.spec.names.experiment if model.spec.names else None
+    return chosen or f"{model.spec.name}-experiment"
 
 
 def _needs_experiment(model: ResolvedModel) -> bool:
@@ -78,7 +86,7 @@ def derived_names(model: ResolvedModel) -> list[tuple[str, str]]:
     names = [(model_name(model, v), f"Model of variant {v.name!r}") for v in model.variants]
     if _needs_experiment(model):
         names.append((experiment_name(model), "Experiment"))
-    return names
+    return names + pipeline_names(model)
 
 
 def check(model: ResolvedModel) -> list[Diagnostic]:
@@ -98,6 +106,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
     for variant in model.variants:
         errors += _check_variant(model, variant)
     errors += payload_logging.check(model, NAME)
+    errors += check_pipelines(model)
     errors += name_budget(model, derived_names(model))
     return errors
 
@@ -116,6 +125,12 @@ def _check_variant(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagn
         if settings.get("autoscaling", metric) is not None:
             refuse(("autoscaling", metric), f"autoscaling.{metric}",
                    "Core 2 scales Models on inference rate: use autoscaling.rps")
+    rps = settings.get("autoscaling", "rps")
+    if rps is not None and round(rps * 1000) < 1:
+        origin, loc = settings.origin(("autoscaling", "rps"))
+        errors.append((origin or model.doc).diagnostic(
+            loc, "MO247", f"autoscaling.rps {rps} is below 0.001, the smallest averageValue the HPA "
+            "can hold (1m): it would render as 0m"))
     for section in ("requests", "limits"):
         for resource in ("cpu", "gpu"):
             if settings.get("resources", section, resource) is not None:
@@ -147,18 +162,21 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
     if _needs_experiment(model):
         objects.append(_experiment(model))
     objects += [
-        _hpa(model, v) for v in model.variants if v.settings.get("autoscaling") is not None
+        _hpa(model, v) for v in model.variants
+        if v.settings.get("autoscaling") is not None and not native_scaling(v.settings)
     ]
+    objects += render_pipelines(model)
     if monitoring_of(model.settings)["enabled"]:
         objects.append(_pod_monitor(model))
     objects += observability.render(model, NAME, {v.name: model_name(model, v) for v in model.variants})
     return objects
 
 
-def _variant_metadata(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
-    meta = metadata(model, model_name(model, variant))
+def _variant_metadata(model: ResolvedModel, variant: ResolvedVariant, *, serving: bool) -> dict[str, Any]:
+    """A variant's object metadata; the Model (`serving`) also carries its version."""
+    name = model_name(model, variant)
+    meta = serving_metadata(model, name, variant.settings) if serving else metadata(model, name)
     meta["labels"][LABEL_VARIANT] = variant.name
-    meta["labels"][LABEL_VERSION] = version_of(variant.settings, model.spec.image)
     return meta
 
 
@@ -174,7 +192,10 @@ def _model(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
     if memory:
         spec["memory"] = memory
     autoscaling = settings.get("autoscaling")
-    if autoscaling is not None:
+    if autoscaling is not None and native_scaling(settings):
+        spec["minReplicas"] = autoscaling.get("min", 1)  # Seldon's lag-based scaler
+        spec["maxReplicas"] = autoscaling["max"]
+    elif autoscaling is not None:
         spec["replicas"] = autoscaling.get("min", 1)  # the HPA takes it from here
     else:
         replicas = settings.get("replicas")
@@ -187,7 +208,7 @@ def _model(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "Model",
-        "metadata": _variant_metadata(model, variant),
+        "metadata": _variant_metadata(model, variant, serving=True),
         "spec": spec,
     }
 
@@ -219,7 +240,7 @@ def _hpa(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": _variant_metadata(model, variant),
+        "metadata": _variant_metadata(model, variant, serving=False),
         "spec": {
             "scaleTargetRef": target,
             "minReplicas": autoscaling.get("min", 1),
@@ -292,7 +313,8 @@ def describe(objects: Sequence[Mapping[str, Any]]) -> Description:
     """A variant per Model. The Experiment's candidate weights are relative (share = weight / sum);
     without an Experiment the one Model takes all traffic. An HPA aimed at a Model sets its replicas."""
     models = [obj for obj in objects if _is_seldon(obj) and obj.get("kind") == "Model"]
-    experiment = next((obj for obj in objects if _is_seldon(obj) and obj.get("kind") == "Experiment"), None)
+    experiment = next((obj for obj in objects if _is_seldon(obj) and obj.get("kind") == "Experiment"
+                       and (obj.get("spec") or {}).get("resourceType", "model") == "model"), None)
     hpas = {_hpa_target(obj): obj for obj in objects if _hpa_target(obj)}
     shares, mirror, main = _split(models, experiment)
     variants = []
