@@ -81,9 +81,9 @@ BAD = {
         (9, 3, "MO101", "unknown key 'mni' (did you mean 'min'?)"),
     ),
     "model-key-under-variant": (
-        BASE + "traffic:\n  main:\n    image: acme/iris:2\n",
+        BASE + "traffic:\n  main:\n    framework: sklearn\n",
         (8, 5, "MO101",
-         "unknown key 'image' ('image' is valid at the top level, not under traffic.<variant>)"),
+         "unknown key 'framework' ('framework' is valid at the top level, not under traffic.<variant>)"),
     ),
     "config-key-in-model-file": (
         BASE + "autoscaling:\n  max: 3\n  min_replicas: 2\n",
