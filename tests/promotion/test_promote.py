@@ -441,3 +441,51 @@ def test_rollback_without_an_earlier_artifact(repo: Repo, github: FakeGitHubPull
         "models/eta-courier.yaml:4:7: MO514 the git history of models/eta-courier.yaml shows no earlier "
         "artifact for production's main variant"]
     assert repo.origin_branches() == ["main"] and not github.requests
+
+
+# --- what CI sees of a promotion branch -----------------------------------------------------------
+
+ROLLOUT_CONFIG = CONFIG.replace("  production:\n    namespace: models\n",
+                                "  production:\n    namespace: models\n    rules: {require_rollout: true}\n")
+
+
+def test_promote_as_main_without_a_canary_fails_validate_in_ci(
+        tmp_path: Path, crd_dir: Path, mlflow_template: Path, github: FakeGitHubPulls) -> None:
+    """The branch `promote --as main` pushes, checked out and committed as CI sees it: MO405."""
+    repo = make_repo(tmp_path, crd_dir, config=ROLLOUT_CONFIG, store=mlflow_template)
+    outcome = promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    git(repo.root, "checkout", "--quiet", outcome.branch)
+    assert git(repo.root, "status", "--porcelain") == ""
+    clean = ("BASE_REF", "GITHUB_BASE_REF", "GITHUB_TOKEN", "MLFLOW_TRACKING_URI")
+    for env in ({}, {"GITHUB_BASE_REF": "main"}, {"BASE_REF": "origin/main"}):
+        done = fixtures.run(repo.root, "validate", crd_dir=crd_dir, env=env, unset=clean)
+        assert done.returncode == 1, (env, done.stdout, done.stderr)
+        [line] = [line for line in done.stderr.splitlines() if ": MO" in line]
+        assert re.fullmatch(r"models/eta-courier\.yaml:\d+:\d+: MO405 s3://acme-models/eta-courier/2 has not "
+                            r"run as a canary or shadow in production yet: .*", line), done.stderr
+
+    # the canary first: once it is merged, the same move to main passes
+    git(repo.root, "checkout", "--quiet", "main")
+    canary = promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
+                     crd_dir=crd_dir)
+    git(repo.root, "push", "--quiet", "origin", f"{canary.commit}:refs/heads/main")
+    main = promote(repo.root, Request(MODEL, "production", from_canary=True), crd_dir=crd_dir)
+    git(repo.root, "checkout", "--quiet", main.branch)
+    done = fixtures.run(repo.root, "validate", crd_dir=crd_dir, unset=clean)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_pre_receive_rejection_keeps_the_remote_s_reason(
+        repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    hook = repo.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'promotion branches need a change ticket (see CONTRIBUTING)' >&2\n"
+                    "exit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(UserError) as error:
+        promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    [diagnostic] = error.value.diagnostics
+    assert diagnostic.code == "MO020"
+    assert "remote: promotion branches need a change ticket (see CONTRIBUTING)" in diagnostic.message
+    assert "pre-receive hook declined" in diagnostic.message
+    assert "\n" not in diagnostic.message and " | " in diagnostic.message
+    assert repo.origin_branches() == ["main"] and not github.pulls
