@@ -432,6 +432,9 @@ def test_repository_unknown_without_github_repository(
         ".:1:1: MO513 cannot tell the GitHub repository from the remote URL: set github.repository "
         "(owner/name) in modelops.yaml"]
     assert not github.pulls
+    # checked before the push: the bare remote has no new branch, the clone no promotion branch
+    assert repo.origin_branches() == ["main"]
+    assert git(repo.root, "branch", "--list", "promote/*") == ""
 
 
 def test_rollback_without_an_earlier_artifact(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
@@ -489,3 +492,50 @@ def test_a_pre_receive_rejection_keeps_the_remote_s_reason(
     assert "pre-receive hook declined" in diagnostic.message
     assert "\n" not in diagnostic.message and " | " in diagnostic.message
     assert repo.origin_branches() == ["main"] and not github.pulls
+
+
+@pytest.mark.slow
+def test_rollback_during_a_canary_aborts_it_and_main_stays(
+        repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    def merge(outcome) -> None:
+        git(repo.root, "push", "--quiet", "origin", f"{outcome.commit}:refs/heads/main")
+
+    merge(promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
+                  crd_dir=crd_dir))
+    merge(promote(repo.root, Request(MODEL, "production", from_canary=True), crd_dir=crd_dir))
+    merge(promote(repo.root, Request(MODEL, "production", version=3, role="canary", traffic=20),
+                  crd_dir=crd_dir))  # main v2, canary v3 at 20 %
+
+    aborted = rollback(repo.root, MODEL, "production", crd_dir=crd_dir)
+    assert (aborted.role, aborted.branch) == ("abort", "rollback/eta-courier-production-abort-v3")
+    assert aborted.notes == ["aborting the canary 'canary' (version 3) in production; main stays at "
+                             "version 2 (rollback --main moves main back as well)"]
+    sdep = predictors(repo.show(f"origin/{aborted.branch}", SDEP))
+    assert list(sdep) == ["main"]
+    assert sdep["main"]["graph"]["modelUri"] == "s3://acme-models/eta-courier/2"
+    production = yaml.safe_load(repo.show(f"origin/{aborted.branch}", "models/eta-courier.yaml"))[
+        "environments"]["production"]
+    assert production["traffic"] == {"main": {"artifact": {"uri": "s3://acme-models/eta-courier/2",
+                                                           "mlflow": {"model": MODEL, "version": 2}}}}
+    pull = github.pulls[aborted.pull_request["number"]]
+    assert pull["title"] == "Abort the canary 'canary' (version 3) of eta-courier in production"
+    assert "rollback" in pull["labels"]
+
+    back = rollback(repo.root, MODEL, "production", main=True, crd_dir=crd_dir)  # the explicit choice
+    assert (back.role, back.version, back.branch) == ("main", 1, "rollback/eta-courier-production-v1")
+    assert back.notes == ["the canary 'canary' (version 3) in production is dropped as well"]
+    sdep = predictors(repo.show(f"origin/{back.branch}", SDEP))
+    assert list(sdep) == ["main"] and sdep["main"]["graph"]["modelUri"] == "s3://acme-models/eta-courier/1"
+
+
+def test_rollback_cli_says_it_aborts_the_shadow(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    shadow = promote(repo.root, Request(MODEL, "staging", version=2, role="shadow"), crd_dir=crd_dir)
+    git(repo.root, "merge", "--quiet", "--ff-only", shadow.commit)  # --no-push starts from local main
+    done = run(repo, "rollback", MODEL, "--env", "staging", "--no-push", crd_dir=crd_dir)
+    assert done.returncode == 0, done.stderr
+    assert ("note: aborting the shadow 'shadow' (version 2) in staging; main stays at version 1 "
+            "(rollback --main moves main back as well)") in done.stderr
+    assert "Aborted the trial of eta-courier in staging: branch rollback/eta-courier-staging-abort-v2" in (
+        done.stdout)
+    staged = yaml.safe_load(repo.show("rollback/eta-courier-staging-abort-v2", "models/eta-courier.yaml"))
+    assert staged["environments"]["staging"] == {"replicas": 1}
