@@ -247,6 +247,12 @@ RULES: tuple[Rule, ...] = (
     Rule("MO508", "promotion", "MLflow refused the request",
          "An answer other than not-found or unavailable (e.g. permission denied); the message quotes "
          "MLflow's first line."),
+    Rule("MO509", "promotion", "the MLflow model's flavour does not fit the model file's framework",
+         "Read from the version's MLmodel `flavors`: framework sklearn needs the sklearn flavour, "
+         "xgboost xgboost, lightgbm lightgbm, tensorflow tensorflow or keras, huggingface "
+         "transformers, triton onnx, tensorflow, keras or pytorch; a python_function-only model fits "
+         "framework mlflow or custom only.\n\nBefore (an sklearn model pinned):\n  framework: xgboost\n"
+         "After:\n  framework: sklearn"),
     Rule("MO510", "promotion", "the model is not on the base branch",
          "Promotions start from `<remote>/<base>` (git.remote, git.base): merge the model file first, "
          "or check the model's name."),

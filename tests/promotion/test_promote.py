@@ -15,7 +15,13 @@ from modelops.compile.spec import MlflowSettings
 from modelops.diagnostics import UserError
 from modelops.promotion.edit import Pin, pin_text
 from modelops.promotion.promote import Request, metrics_table, promote, rollback
-from modelops.promotion.registry import ModelVersion, RegistryError, skops_problem, storage_uri
+from modelops.promotion.registry import (
+    ModelVersion,
+    RegistryError,
+    flavor_problem,
+    skops_problem,
+    storage_uri,
+)
 from support import fixtures
 from support.fake_github_pulls import FakeGitHubPulls
 from support.generated_files import by_kind
@@ -131,6 +137,19 @@ def test_skops_is_read_from_the_mlmodel_flavor() -> None:
     assert skops_problem("flavors:\n  sklearn: {serialization_format: skops}\n")
     assert skops_problem("flavors:\n  sklearn: {serialization_format: cloudpickle}\n") is None
     assert skops_problem("flavors:\n  xgboost: {model_format: json}\n") is None
+
+
+def test_flavour_must_fit_the_framework() -> None:
+    sklearn = "flavors:\n  python_function: {loader_module: mlflow.sklearn}\n  sklearn: {}\n"
+    assert flavor_problem(sklearn, "sklearn") is None
+    assert flavor_problem(sklearn, "mlflow") is None and flavor_problem(sklearn, "custom") is None
+    assert flavor_problem(sklearn, "xgboost") == (
+        "is an MLflow model of flavour python_function, sklearn, but the model file says framework: "
+        "xgboost (needs xgboost): pin a version of that kind, or change framework")
+    pyfunc = "flavors:\n  python_function: {loader_module: my.module}\n"
+    assert "only framework mlflow or custom fits" in flavor_problem(pyfunc, "sklearn")
+    assert flavor_problem(pyfunc, "mlflow") is None
+    assert flavor_problem("flavors:\n  keras: {}\n", "tensorflow") is None
 
 
 def test_metrics_side_by_side() -> None:
@@ -339,6 +358,16 @@ def test_skops_model_is_refused_pickle_accepted(
     assert "fraud-sklearn version 1 is a scikit-learn model saved in the skops format" in diagnostic.message
     assert repo.origin_branches() == ["main"]
 
+    (tmp_path / "xgb").mkdir()  # the same sklearn model pinned into a file that says xgboost
+    xgb = make_repo(tmp_path / "xgb", crd_dir, model=model.replace("framework: sklearn", "framework: xgboost"))
+    with pytest.raises(UserError) as error:
+        promote(xgb.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    assert [str(d) for d in error.value.diagnostics] == [
+        "models/eta-courier.yaml:7:12: MO509 fraud-sklearn version 2 is an MLflow model of flavour sklearn, "
+        "but the model file says framework: xgboost (needs xgboost): pin a version of that kind, or "
+        "change framework"]
+    assert xgb.origin_branches() == ["main"]
+
     outcome = promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
     assert not any("not checked" in note for note in outcome.notes)
     pinned = yaml.safe_load(repo.show(f"origin/{outcome.branch}", "models/eta-courier.yaml"))
@@ -539,3 +568,26 @@ def test_rollback_cli_says_it_aborts_the_shadow(repo: Repo, github: FakeGitHubPu
         done.stdout)
     staged = yaml.safe_load(repo.show("rollback/eta-courier-staging-abort-v2", "models/eta-courier.yaml"))
     assert staged["environments"]["staging"] == {"replicas": 1}
+
+
+def test_a_version_worse_on_the_model_s_metric_is_a_warning(
+        repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    outcome = promote(repo.root, Request(MODEL, "production", version=3, role="canary", traffic=10),
+                      crd_dir=crd_dir)  # rmse 3.2 where version 1 runs with 3.0
+    warning = ("version 3 is worse than the running version 1 on rmse (3.2 against 3, "
+               "autoupdate.direction: minimize)")
+    assert outcome.warnings == [warning] and outcome.state == "pushed"
+    assert "> [!WARNING]\n> Version 3 is worse than the running version 1 on rmse" in github.pulls[1]["body"]
+    better = promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
+                     crd_dir=crd_dir)
+    assert better.warnings == []
+
+
+def test_config_is_read_from_the_base_branch(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    """An uncommitted modelops.yaml edit does not shape the promotion: config and model file both come
+    from origin/main."""
+    config = repo.root / "modelops.yaml"
+    config.write_text(config.read_text().replace("namespace: models\n", "namespace: models-dirty\n"))
+    outcome = promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    files = git(repo.root, "ls-tree", "-r", "--name-only", f"origin/{outcome.branch}", "generated/").split()
+    assert SDEP in files and not any("models-dirty" in f for f in files)

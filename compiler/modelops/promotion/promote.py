@@ -48,6 +48,7 @@ class Outcome:
     pull_request: dict[str, Any] | None = None
     compare_url: str | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -157,13 +158,15 @@ def _rollout_text(request: Request) -> str:
 
 
 def _promotion_body(request: Request, spec: ModelSpec, name: str, candidate: ModelVersion,
-                    current: ModelVersion | None, pin: Pin, registry: Registry, review_md: str) -> str:
+                    current: ModelVersion | None, pin: Pin, registry: Registry, review_md: str,
+                    warning: str | None = None) -> str:
     lines = [
         BODY_MARKER,
         f"Promote **{spec.name}** to **{request.env}** {_rollout_text(request)}: MLflow "
         f"{_link(registry, name, candidate.version)} (deployed: "
         f"{_link(registry, name, current.version if current else None)}).",
         "",
+        *([f"> [!WARNING]\n> {warning[0].upper()}{warning[1:]}.", ""] if warning else []),
         f"Pinned storage URI: `{pin.uri}`",
         "",
         "#### Metrics (from the MLflow runs behind the versions)",
@@ -268,6 +271,17 @@ def _repository(ctx: _Context) -> str | None:
     return gitrepo.repository_from_url(gitrepo.remote_url(ctx.root, ctx.config.git.remote))
 
 
+def _on_base(ctx: _Context, tree: Path) -> _Context:
+    """The context with modelops.yaml as the base branch has it (the model file is read there too):
+    an uncommitted or unmerged config change does not shape a promotion."""
+    from modelops.compile.pipeline import load_config
+
+    config, config_doc, errors = load_config(tree)
+    if config is None:
+        raise UserError(errors)
+    return _Context(ctx.root, config, config_doc, ctx.base, ctx.crd_dir)
+
+
 def _context(root: Path, crd_dir: Path | None, *, fetch: bool) -> _Context:
     from modelops.compile.pipeline import load_config
     from modelops.git import repo as gitrepo
@@ -291,6 +305,7 @@ def promote(root: Path, request: Request, *, push: bool = True, crd_dir: Path | 
     ctx = _context(root, crd_dir, fetch=push)
     repository = _preflight(ctx, push)
     with gitrepo.worktree(root, ctx.base) as tree:
+        ctx = _on_base(ctx, tree)
         spec, doc, path = _load(tree, request.model)
         deployed = _in_env(spec, doc, ctx, request.env)
         name = registered_name(spec, deployed)
@@ -306,8 +321,11 @@ def promote(root: Path, request: Request, *, push: bool = True, crd_dir: Path | 
         except RegistryError as exc:
             raise _registry_error(exc, doc, ctx) from exc
         outcome = Outcome(spec.name, request.env, request.role, candidate.version, "nothing-to-do")
-        _check_flavor(mlmodel, candidate, doc, outcome)
+        _check_flavor(mlmodel, candidate, spec, doc, outcome)
         current = _current(registry, deployed, name, doc, ctx)
+        warning = worse_warning(spec, current, candidate)
+        if warning:
+            outcome.warnings.append(warning)
         if request.role != "main" and current is not None and current.version == candidate.version:
             raise UserError([doc.diagnostic(("name",), "MO511", f"version {candidate.version} already runs "
                                             f"as main in {request.env}: nothing to try as {request.role}")])
@@ -328,7 +346,7 @@ def promote(root: Path, request: Request, *, push: bool = True, crd_dir: Path | 
         title = f"Promote {spec.name} v{candidate.version} to {request.env} " + (
             f"({request.role}, {request.traffic}%)" if request.role == "canary" else f"({request.role})")
         body = _promotion_body(request, spec, name, candidate, current, pin, registry,
-                               _review_markdown(before, after))
+                               _review_markdown(before, after), warning)
         commit = gitrepo.commit_all(tree, f"{title}\n\n{body}")
         assert commit is not None
     _deliver(ctx, outcome, commit, push=push, title=title, body=body, labels=_labels(spec, request.env),
@@ -354,16 +372,37 @@ def _choose(request: Request, deployed: ResolvedModel | None, doc: Document) -> 
     return Request(request.model, request.env, version=version, role="main")
 
 
-def _check_flavor(mlmodel: str | None, candidate: ModelVersion, doc: Document, outcome: Outcome) -> None:
-    from modelops.promotion.registry import skops_problem
+def _check_flavor(mlmodel: str | None, candidate: ModelVersion, spec: ModelSpec, doc: Document,
+                  outcome: Outcome) -> None:
+    from modelops.promotion.registry import flavor_problem, skops_problem
 
     if mlmodel is None:
         outcome.notes.append("the MLmodel file is not readable from here: its flavor was not checked")
         return
+    mismatch = flavor_problem(mlmodel, str(spec.framework))
+    if mismatch:
+        raise UserError([doc.diagnostic(("framework",), "MO509",
+                                        f"{candidate.name} version {candidate.version} {mismatch}")])
     problem = skops_problem(mlmodel)
     if problem:
         raise UserError([doc.diagnostic(("name",), "MO503",
                                         f"{candidate.name} version {candidate.version} {problem}")])
+
+
+def worse_warning(spec: ModelSpec, current: ModelVersion | None, candidate: ModelVersion) -> str | None:
+    """A warning when the candidate is worse than what runs on the model's own metric
+    (`autoupdate.metric` and `direction`)."""
+    policy = spec.autoupdate
+    if policy is None or current is None or current.version == candidate.version:
+        return None
+    old, new = current.metrics.get(policy.metric), candidate.metrics.get(policy.metric)
+    if old is None or new is None:
+        return None
+    worse = new > old if policy.direction == "minimize" else new < old
+    if not worse:
+        return None
+    return (f"version {candidate.version} is worse than the running version {current.version} on "
+            f"{policy.metric} ({_fmt(new)} against {_fmt(old)}, autoupdate.direction: {policy.direction})")
 
 
 def _current(registry: Registry, deployed: ResolvedModel | None, name: str, doc: Document,
@@ -429,8 +468,9 @@ def rollback(root: Path, model: str, env: str, *, main: bool = False, push: bool
 
     ctx = _context(root, crd_dir, fetch=push)
     repository = _preflight(ctx, push)
-    envs = sorted(ctx.config.environments)
     with gitrepo.worktree(root, ctx.base) as tree:
+        ctx = _on_base(ctx, tree)
+        envs = sorted(ctx.config.environments)
         spec, doc, path = _load(tree, model)
         deployed = _in_env(spec, doc, ctx, env)
         if deployed is None or not deployed.main.settings.get("artifact", "uri"):
