@@ -217,7 +217,9 @@ RULES: tuple[Rule, ...] = (
     Rule("MO405", "policy", "a new artifact reaches main without a canary or shadow first",
          "With rules.require_rollout, the main variant's artifact.uri in that environment must be one "
          "the environment ran before, as main or as a canary or shadow variant. It is judged from the "
-         "git history of the model file (`modelops validate` only, so CI needs the full history: "
+         "git history of the model file on the base branch (validate --base, $BASE_REF, "
+         "$GITHUB_BASE_REF, else <git.remote>/<git.base>) up to the merge base, so the commits under "
+         "review do not count (`modelops validate` only, so CI needs the full history: "
          "fetch-depth: 0); a file without history is not judged.\n\nBefore (main jumps to 13):\n"
          "  traffic:\n    main: {artifact: {uri: s3://acme-models/eta/13}}\nAfter (13 runs as a "
          "canary first, and becomes main in a later change):\n  traffic:\n    main: {weight: 90}\n"

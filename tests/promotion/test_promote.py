@@ -359,7 +359,8 @@ def test_skops_model_is_refused_pickle_accepted(
     assert repo.origin_branches() == ["main"]
 
     (tmp_path / "xgb").mkdir()  # the same sklearn model pinned into a file that says xgboost
-    xgb = make_repo(tmp_path / "xgb", crd_dir, model=model.replace("framework: sklearn", "framework: xgboost"))
+    xgb = make_repo(tmp_path / "xgb", crd_dir,
+                    model=model.replace("framework: sklearn", "framework: xgboost"))
     with pytest.raises(UserError) as error:
         promote(xgb.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
     assert [str(d) for d in error.value.diagnostics] == [

@@ -505,7 +505,8 @@ def rollback(root: Path, model: str, env: str, *, main: bool = False, push: bool
             if running:
                 outcome.notes.append(f"the {trial_text} in {env} is dropped as well")
             write_file(path, pin_text(aborted, env, envs, previous, "main"))
-            tag = f"v{previous.version}" if previous.version is not None else gitrepo.rev(root, commit_seen)[:8]
+            tag = (f"v{previous.version}" if previous.version is not None
+                   else gitrepo.rev(root, commit_seen)[:8])
             outcome.branch = f"rollback/{spec.name}-{env}-{tag}"
             title = f"Roll back {spec.name} in {env} to {previous.label()}"
             summary = (f"Roll back **{spec.name}** in **{env}**: main goes from {now.label()} (`{now.uri}`) "
