@@ -389,13 +389,25 @@ def test_a_github_hiccup_is_retried(repo: Repo, github: FakeGitHubPulls, crd_dir
 
 
 @pytest.mark.slow
-def test_github_down_is_one_clear_error(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+def test_github_down_is_one_clear_error(repo: Repo, github: FakeGitHubPulls, crd_dir: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
     github.fail("GET", r"/repos/acme/models", 503, times=10)
     with pytest.raises(UserError) as error:
         promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
                 crd_dir=crd_dir)
     (diagnostic,) = error.value.diagnostics
     assert "GitHub" in diagnostic.message and "503" in diagnostic.message, diagnostic.message
+    # the backoff (0, 2, 4 s): the wait over a couple of seconds says what it waits for
+    assert capsys.readouterr().err.splitlines() == [
+        "waiting 4 s for GitHub to recover from HTTP 503 "
+        "(acme/models (branch promote/eta-courier-production-v2-canary))"]
+
+
+def test_a_rate_limit_wait_says_so() -> None:
+    from modelops.git.github import waiting_line
+
+    assert waiting_line(30, 403, "promote eta-courier") == (
+        "waiting 30 s for GitHub's rate limit to reset (promote eta-courier)")
 
 
 # --- every promotion refusal is one line at the model file ---------------------------------------
