@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Pull-request checks: validate (policy gates included), check generated/ is current, and tell
 # reviewers what will change in the cluster. Optional: a server-side dry run when a cluster is reachable.
-#   BASE_REF      the branch the PR targets (default: origin/main)
+#   BASE_REF      the branch the PR targets (default: origin/$GITHUB_BASE_REF in GitHub Actions,
+#                 origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME in GitLab merge requests, else origin/main);
+#                 the rollout gate judges the change against its history, so fetch it all (fetch-depth: 0)
 #   PR_NUMBER     GitHub: post the review as a PR comment (needs GITHUB_TOKEN, GITHUB_REPOSITORY)
 #   GITLAB_TOKEN  GitLab merge-request pipelines: post the review as a merge-request note
 #   DRY_RUN_ENVS  environments to dry-run against the cluster (needs a kubeconfig)
 set -euo pipefail
-base="${BASE_REF:-origin/main}"
+if [ -n "${BASE_REF:-}" ]; then
+  base="$BASE_REF"
+elif [ -n "${GITHUB_BASE_REF:-}" ]; then
+  base="origin/$GITHUB_BASE_REF"
+elif [ -n "${CI_MERGE_REQUEST_TARGET_BRANCH_NAME:-}" ]; then
+  base="origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
+else
+  base="origin/main"
+fi
 
-modelops validate
+modelops validate --base "$base"
 modelops compile --check
 post=()
 if [ -n "${PR_NUMBER:-}" ] && [ -n "${GITHUB_TOKEN:-}" ]; then

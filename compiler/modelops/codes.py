@@ -272,7 +272,9 @@ RULES: tuple[Rule, ...] = (
     Rule("MO405", "policy", "a new artifact reaches main without a canary or shadow first",
          "With rules.require_rollout, the main variant's artifact.uri in that environment must be one "
          "the environment ran before, as main or as a canary or shadow variant. It is judged from the "
-         "git history of the model file (`modelops validate` only, so CI needs the full history: "
+         "git history of the model file on the base branch (validate --base, $BASE_REF, "
+         "$GITHUB_BASE_REF, else <git.remote>/<git.base>) up to the merge base, so the commits under "
+         "review do not count (`modelops validate` only, so CI needs the full history: "
          "fetch-depth: 0); a file without history is not judged.\n\nBefore (main jumps to 13):\n"
          "  traffic:\n    main: {artifact: {uri: s3://acme-models/eta/13}}\nAfter (13 runs as a "
          "canary first, and becomes main in a later change):\n  traffic:\n    main: {weight: 90}\n"
@@ -302,6 +304,12 @@ RULES: tuple[Rule, ...] = (
     Rule("MO508", "promotion", "MLflow refused the request",
          "An answer other than not-found or unavailable (e.g. permission denied); the message quotes "
          "MLflow's first line."),
+    Rule("MO509", "promotion", "the MLflow model's flavour does not fit the model file's framework",
+         "Read from the version's MLmodel `flavors`: framework sklearn needs the sklearn flavour, "
+         "xgboost xgboost, lightgbm lightgbm, tensorflow tensorflow or keras, huggingface "
+         "transformers, triton onnx, tensorflow, keras or pytorch; a python_function-only model fits "
+         "framework mlflow or custom only.\n\nBefore (an sklearn model pinned):\n  framework: xgboost\n"
+         "After:\n  framework: sklearn"),
     Rule("MO510", "promotion", "the model is not on the base branch",
          "Promotions start from `<remote>/<base>` (git.remote, git.base): merge the model file first, "
          "or check the model's name."),

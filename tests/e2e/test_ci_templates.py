@@ -109,14 +109,22 @@ def test_environments_are_a_json_list_for_the_matrix(tmp_path: Path) -> None:
 
 
 def test_pr_posts_on_github_or_gitlab_as_configured(tmp_path: Path) -> None:
-    none = {"PR_NUMBER": "", "GITHUB_TOKEN": "", "CI_MERGE_REQUEST_IID": "", "GITLAB_TOKEN": ""}
-    base = ["validate", "compile --check"]
-    assert with_stub(tmp_path, "pr.sh", **none) == (0, [*base, "diff origin/main HEAD --format markdown"])
+    none = {"PR_NUMBER": "", "GITHUB_TOKEN": "", "CI_MERGE_REQUEST_IID": "", "GITLAB_TOKEN": "",
+            "BASE_REF": "", "GITHUB_BASE_REF": "", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": ""}
+
+    def checks(base: str) -> list[str]:  # the rollout gate judges against the same base as the review
+        return [f"validate --base {base}", "compile --check", f"diff {base} HEAD --format markdown"]
+
+    assert with_stub(tmp_path, "pr.sh", **none) == (0, checks("origin/main"))
     assert with_stub(tmp_path, "pr.sh", **{**none, "PR_NUMBER": "7", "GITHUB_TOKEN": "t"}) == (
-        0, [*base, "diff origin/main HEAD --format markdown --comment 7"])
+        0, [*checks("origin/main")[:2], "diff origin/main HEAD --format markdown --comment 7"])
     assert with_stub(tmp_path, "pr.sh", **{**none, "CI_MERGE_REQUEST_IID": "3", "GITLAB_TOKEN": "g",
                                            "BASE_REF": "origin/dev"}) == (
-        0, [*base, "diff origin/dev HEAD --format markdown --gitlab-note"])
+        0, [*checks("origin/dev")[:2], "diff origin/dev HEAD --format markdown --gitlab-note"])
+    assert with_stub(tmp_path, "pr.sh", **{**none, "GITHUB_BASE_REF": "release"}) == (
+        0, checks("origin/release"))
+    assert with_stub(tmp_path, "pr.sh", **{**none, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "dev"}) == (
+        0, checks("origin/dev"))
 
 
 def jobs(workflow: Path) -> dict[str, dict]:

@@ -330,3 +330,48 @@ def test_a_candidate_older_than_the_running_canary_is_not_proposed(
     [decision] = run_pass(repo.root, crd_dir=crd_dir)
     assert decision.action == "skip"
     assert decision.reason == "the candidate is older than v5, which runs as canary"
+
+
+# --- the receiver's limits: body size and time ----------------------------------------------------
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch):
+    """A running receiver (no worker: deliveries are only accepted), its URL and its log lines."""
+    import threading
+
+    from modelops.promotion import autoupdate
+
+    monkeypatch.setattr(autoupdate, "READ_SECONDS", 0.5)
+    lines: list[str] = []
+    service = autoupdate.Service(SECRET, tolerance=300, run=lambda _: None, log=lines.append)
+    server = service.server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", server.server_address[1], lines
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_receiver_refuses_a_body_over_one_mebibyte(receiver) -> None:
+    url, _, lines = receiver
+    body = b"x" * (1024 * 1024 + 1)
+    request = urllib.request.Request(url, data=body, headers=signed(body))
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=10)
+    assert error.value.code == 413
+    assert lines == ["webhook rejected: body over 1048576 bytes"]
+    small = json.dumps({"entity": "model_version", "action": "created", "data": {"name": MODEL}}).encode()
+    assert post(url, small, signed(small)) == (202, {"queued": MODEL})
+
+
+def test_receiver_cuts_off_a_slow_client(receiver) -> None:
+    _, port, lines = receiver
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # and no more
+        answer = sock.recv(4096)
+        assert sock.recv(4096) == b""  # the receiver closed the connection
+    assert answer.startswith(b"HTTP/1.0 408 ")
+    assert time.monotonic() - started < 5
+    assert lines == ["webhook rejected: body not received within 0.5 s"]

@@ -15,7 +15,13 @@ from modelops.compile.spec import MlflowSettings
 from modelops.diagnostics import UserError
 from modelops.promotion.edit import Pin, pin_text
 from modelops.promotion.promote import Request, metrics_table, promote, rollback
-from modelops.promotion.registry import ModelVersion, RegistryError, skops_problem, storage_uri
+from modelops.promotion.registry import (
+    ModelVersion,
+    RegistryError,
+    flavor_problem,
+    skops_problem,
+    storage_uri,
+)
 from support import fixtures
 from support.fake_github_pulls import FakeGitHubPulls
 from support.generated_files import by_kind
@@ -131,6 +137,19 @@ def test_skops_is_read_from_the_mlmodel_flavor() -> None:
     assert skops_problem("flavors:\n  sklearn: {serialization_format: skops}\n")
     assert skops_problem("flavors:\n  sklearn: {serialization_format: cloudpickle}\n") is None
     assert skops_problem("flavors:\n  xgboost: {model_format: json}\n") is None
+
+
+def test_flavour_must_fit_the_framework() -> None:
+    sklearn = "flavors:\n  python_function: {loader_module: mlflow.sklearn}\n  sklearn: {}\n"
+    assert flavor_problem(sklearn, "sklearn") is None
+    assert flavor_problem(sklearn, "mlflow") is None and flavor_problem(sklearn, "custom") is None
+    assert flavor_problem(sklearn, "xgboost") == (
+        "is an MLflow model of flavour python_function, sklearn, but the model file says framework: "
+        "xgboost (needs xgboost): pin a version of that kind, or change framework")
+    pyfunc = "flavors:\n  python_function: {loader_module: my.module}\n"
+    assert "only framework mlflow or custom fits" in flavor_problem(pyfunc, "sklearn")
+    assert flavor_problem(pyfunc, "mlflow") is None
+    assert flavor_problem("flavors:\n  keras: {}\n", "tensorflow") is None
 
 
 def test_metrics_side_by_side() -> None:
@@ -340,6 +359,17 @@ def test_skops_model_is_refused_pickle_accepted(
     assert "fraud-sklearn version 1 is a scikit-learn model saved in the skops format" in diagnostic.message
     assert repo.origin_branches() == ["main"]
 
+    (tmp_path / "xgb").mkdir()  # the same sklearn model pinned into a file that says xgboost
+    xgb = make_repo(tmp_path / "xgb", crd_dir,
+                    model=model.replace("framework: sklearn", "framework: xgboost"))
+    with pytest.raises(UserError) as error:
+        promote(xgb.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    assert [str(d) for d in error.value.diagnostics] == [
+        "models/eta-courier.yaml:7:12: MO509 fraud-sklearn version 2 is an MLflow model of flavour sklearn, "
+        "but the model file says framework: xgboost (needs xgboost): pin a version of that kind, or "
+        "change framework"]
+    assert xgb.origin_branches() == ["main"]
+
     outcome = promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
     assert not any("not checked" in note for note in outcome.notes)
     pinned = yaml.safe_load(repo.show(f"origin/{outcome.branch}", "models/eta-courier.yaml"))
@@ -360,13 +390,25 @@ def test_a_github_hiccup_is_retried(repo: Repo, github: FakeGitHubPulls, crd_dir
 
 
 @pytest.mark.slow
-def test_github_down_is_one_clear_error(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+def test_github_down_is_one_clear_error(repo: Repo, github: FakeGitHubPulls, crd_dir: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
     github.fail("GET", r"/repos/acme/models", 503, times=10)
     with pytest.raises(UserError) as error:
         promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
                 crd_dir=crd_dir)
     (diagnostic,) = error.value.diagnostics
     assert "GitHub" in diagnostic.message and "503" in diagnostic.message, diagnostic.message
+    # the backoff (0, 2, 4 s): the wait over a couple of seconds says what it waits for
+    assert capsys.readouterr().err.splitlines() == [
+        "waiting 4 s for GitHub to recover from HTTP 503 "
+        "(acme/models (branch promote/eta-courier-production-v2-canary))"]
+
+
+def test_a_rate_limit_wait_says_so() -> None:
+    from modelops.git.github import waiting_line
+
+    assert waiting_line(30, 403, "promote eta-courier") == (
+        "waiting 30 s for GitHub's rate limit to reset (promote eta-courier)")
 
 
 # --- every promotion refusal is one line at the model file ---------------------------------------
@@ -433,6 +475,9 @@ def test_repository_unknown_without_github_repository(
         ".:1:1: MO513 cannot tell the GitHub repository from the remote URL: set github.repository "
         "(owner/name) in modelops.yaml"]
     assert not github.pulls
+    # checked before the push: the bare remote has no new branch, the clone no promotion branch
+    assert repo.origin_branches() == ["main"]
+    assert git(repo.root, "branch", "--list", "promote/*") == ""
 
 
 def test_rollback_without_an_earlier_artifact(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
@@ -442,3 +487,121 @@ def test_rollback_without_an_earlier_artifact(repo: Repo, github: FakeGitHubPull
         "models/eta-courier.yaml:4:7: MO514 the git history of models/eta-courier.yaml shows no earlier "
         "artifact for production's main variant"]
     assert repo.origin_branches() == ["main"] and not github.requests
+
+
+# --- what CI sees of a promotion branch -----------------------------------------------------------
+
+ROLLOUT_CONFIG = CONFIG.replace("  production:\n    namespace: models\n",
+                                "  production:\n    namespace: models\n    rules: {require_rollout: true}\n")
+
+
+def test_promote_as_main_without_a_canary_fails_validate_in_ci(
+        tmp_path: Path, crd_dir: Path, mlflow_template: Path, github: FakeGitHubPulls) -> None:
+    """The branch `promote --as main` pushes, checked out and committed as CI sees it: MO405."""
+    repo = make_repo(tmp_path, crd_dir, config=ROLLOUT_CONFIG, store=mlflow_template)
+    outcome = promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    git(repo.root, "checkout", "--quiet", outcome.branch)
+    assert git(repo.root, "status", "--porcelain") == ""
+    clean = ("BASE_REF", "GITHUB_BASE_REF", "GITHUB_TOKEN", "MLFLOW_TRACKING_URI")
+    for env in ({}, {"GITHUB_BASE_REF": "main"}, {"BASE_REF": "origin/main"}):
+        done = fixtures.run(repo.root, "validate", crd_dir=crd_dir, env=env, unset=clean)
+        assert done.returncode == 1, (env, done.stdout, done.stderr)
+        [line] = [line for line in done.stderr.splitlines() if ": MO" in line]
+        assert re.fullmatch(r"models/eta-courier\.yaml:\d+:\d+: MO405 s3://acme-models/eta-courier/2 has not "
+                            r"run as a canary or shadow in production yet: .*", line), done.stderr
+
+    # the canary first: once it is merged, the same move to main passes
+    git(repo.root, "checkout", "--quiet", "main")
+    canary = promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
+                     crd_dir=crd_dir)
+    git(repo.root, "push", "--quiet", "origin", f"{canary.commit}:refs/heads/main")
+    main = promote(repo.root, Request(MODEL, "production", from_canary=True), crd_dir=crd_dir)
+    git(repo.root, "checkout", "--quiet", main.branch)
+    done = fixtures.run(repo.root, "validate", crd_dir=crd_dir, unset=clean)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_pre_receive_rejection_keeps_the_remote_s_reason(
+        repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    hook = repo.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'promotion branches need a change ticket (see CONTRIBUTING)' >&2\n"
+                    "exit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(UserError) as error:
+        promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    [diagnostic] = error.value.diagnostics
+    assert diagnostic.code == "MO020"
+    assert "remote: promotion branches need a change ticket (see CONTRIBUTING)" in diagnostic.message
+    assert "pre-receive hook declined" in diagnostic.message
+    assert "\n" not in diagnostic.message and " | " in diagnostic.message
+    assert repo.origin_branches() == ["main"] and not github.pulls
+
+
+@pytest.mark.slow
+def test_rollback_during_a_canary_aborts_it_and_main_stays(
+        repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    def merge(outcome) -> None:
+        git(repo.root, "push", "--quiet", "origin", f"{outcome.commit}:refs/heads/main")
+
+    merge(promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
+                  crd_dir=crd_dir))
+    merge(promote(repo.root, Request(MODEL, "production", from_canary=True), crd_dir=crd_dir))
+    merge(promote(repo.root, Request(MODEL, "production", version=3, role="canary", traffic=20),
+                  crd_dir=crd_dir))  # main v2, canary v3 at 20 %
+
+    aborted = rollback(repo.root, MODEL, "production", crd_dir=crd_dir)
+    assert (aborted.role, aborted.branch) == ("abort", "rollback/eta-courier-production-abort-v3")
+    assert aborted.notes == ["aborting the canary 'canary' (version 3) in production; main stays at "
+                             "version 2 (rollback --main moves main back as well)"]
+    sdep = predictors(repo.show(f"origin/{aborted.branch}", SDEP))
+    assert list(sdep) == ["main"]
+    assert sdep["main"]["graph"]["modelUri"] == "s3://acme-models/eta-courier/2"
+    production = yaml.safe_load(repo.show(f"origin/{aborted.branch}", "models/eta-courier.yaml"))[
+        "environments"]["production"]
+    assert production["traffic"] == {"main": {"artifact": {"uri": "s3://acme-models/eta-courier/2",
+                                                           "mlflow": {"model": MODEL, "version": 2}}}}
+    pull = github.pulls[aborted.pull_request["number"]]
+    assert pull["title"] == "Abort the canary 'canary' (version 3) of eta-courier in production"
+    assert "rollback" in pull["labels"]
+
+    back = rollback(repo.root, MODEL, "production", main=True, crd_dir=crd_dir)  # the explicit choice
+    assert (back.role, back.version, back.branch) == ("main", 1, "rollback/eta-courier-production-v1")
+    assert back.notes == ["the canary 'canary' (version 3) in production is dropped as well"]
+    sdep = predictors(repo.show(f"origin/{back.branch}", SDEP))
+    assert list(sdep) == ["main"] and sdep["main"]["graph"]["modelUri"] == "s3://acme-models/eta-courier/1"
+
+
+def test_rollback_cli_says_it_aborts_the_shadow(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    shadow = promote(repo.root, Request(MODEL, "staging", version=2, role="shadow"), crd_dir=crd_dir)
+    git(repo.root, "merge", "--quiet", "--ff-only", shadow.commit)  # --no-push starts from local main
+    done = run(repo, "rollback", MODEL, "--env", "staging", "--no-push", crd_dir=crd_dir)
+    assert done.returncode == 0, done.stderr
+    assert ("note: aborting the shadow 'shadow' (version 2) in staging; main stays at version 1 "
+            "(rollback --main moves main back as well)") in done.stderr
+    assert "Aborted the trial of eta-courier in staging: branch rollback/eta-courier-staging-abort-v2" in (
+        done.stdout)
+    staged = yaml.safe_load(repo.show("rollback/eta-courier-staging-abort-v2", "models/eta-courier.yaml"))
+    assert staged["environments"]["staging"] == {"replicas": 1}
+
+
+def test_a_version_worse_on_the_model_s_metric_is_a_warning(
+        repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    outcome = promote(repo.root, Request(MODEL, "production", version=3, role="canary", traffic=10),
+                      crd_dir=crd_dir)  # rmse 3.2 where version 1 runs with 3.0
+    warning = ("version 3 is worse than the running version 1 on rmse (3.2 against 3, "
+               "autoupdate.direction: minimize)")
+    assert outcome.warnings == [warning] and outcome.state == "pushed"
+    assert "> [!WARNING]\n> Version 3 is worse than the running version 1 on rmse" in github.pulls[1]["body"]
+    better = promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
+                     crd_dir=crd_dir)
+    assert better.warnings == []
+
+
+def test_config_is_read_from_the_base_branch(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    """An uncommitted modelops.yaml edit does not shape the promotion: config and model file both come
+    from origin/main."""
+    config = repo.root / "modelops.yaml"
+    config.write_text(config.read_text().replace("namespace: models\n", "namespace: models-dirty\n"))
+    outcome = promote(repo.root, Request(MODEL, "production", version=2), crd_dir=crd_dir)
+    files = git(repo.root, "ls-tree", "-r", "--name-only", f"origin/{outcome.branch}", "generated/").split()
+    assert SDEP in files and not any("models-dirty" in f for f in files)

@@ -171,7 +171,8 @@ def test_pr_comment_survives_a_github_hiccup_and_reports_an_outage_in_one_line(r
         github.fail("GET", r"/repos/acme/models", 503, times=10)
         down = run(repo, "diff", "HEAD", "--comment", "7", crd_dir=CRD_DIR, env=env)
         assert down.returncode == 1 and "Traceback" not in down.stderr
-        assert re.fullmatch(r"\.:1:1: MO031 GitHub API at http://127\.0\.0\.1:\d+ is unreachable or failing "
+        assert re.fullmatch(r"waiting 4 s for GitHub to recover from HTTP 503 \(acme/models#7\)\n"
+                            r"\.:1:1: MO031 GitHub API at http://127\.0\.0\.1:\d+ is unreachable or failing "
                             r"\(retried 3 times\): .*503.*\n", down.stderr), down.stderr
 
 

@@ -19,9 +19,15 @@ def git(root: Path, *args: str, input_bytes: bytes | None = None) -> bytes:
     except FileNotFoundError as exc:
         raise UserError([Diagnostic(".", 1, 1, "MO020", "git is not installed")]) from exc
     if done.returncode != 0:
-        message = done.stderr.decode(errors="replace").strip().splitlines() or ["git failed"]
-        raise UserError([Diagnostic(".", 1, 1, "MO020", f"git {args[0]}: {message[-1]}")])
+        raise UserError([Diagnostic(".", 1, 1, "MO020", f"git {args[0]}: {git_message(done.stderr)}")])
     return done.stdout
+
+
+def git_message(stderr: bytes) -> str:
+    """All of git's stderr on one line (` | ` between its lines), so the remote's own reason for a
+    refusal (a pre-receive hook, branch protection) is not lost behind git's summary."""
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines()]
+    return " | ".join(line for line in lines if line) or "git failed"
 
 
 def files_at(root: Path, ref: str, folder: str) -> dict[str, str]:

@@ -223,3 +223,31 @@ def pin_text(text: str, env: str, all_envs: list[str], pin: Pin, role: Role,
     out = io.StringIO()
     yaml.dump(data, out)
     return out.getvalue()
+
+
+def trials(text: str, env: str) -> list[str]:
+    """The canary and shadow variants `env` runs besides main, as the file lists them."""
+    data = _yaml(text).load(text)
+    env_node = ((data or {}).get("environments") or {}).get(env) or {}
+    traffic = env_node.get("traffic") or (data or {}).get("traffic") or {}
+    return [] if len(traffic) < 2 else [name for name in traffic if name != main_name(traffic)]
+
+
+def abort_text(text: str, env: str, all_envs: list[str]) -> str:
+    """The model file with `env`'s canary and shadow variants removed; main keeps its artifact and
+    takes all the traffic."""
+    yaml = _yaml(text)
+    data = yaml.load(text)
+    if not isinstance(data, dict):
+        raise EditError("the model file is not a mapping")
+    env_node = _environment(data, env, all_envs)
+    traffic = _traffic(data, env_node)
+    main = main_name(traffic)
+    for name in [n for n in traffic if n != main]:
+        del traffic[name]
+    traffic[main].pop("weight", None)
+    if not traffic[main] and not data.get("traffic"):
+        del env_node["traffic"]  # the trial brought the traffic block: main alone needs none
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()

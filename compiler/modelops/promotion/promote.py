@@ -48,6 +48,7 @@ class Outcome:
     pull_request: dict[str, Any] | None = None
     compare_url: str | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -157,13 +158,15 @@ def _rollout_text(request: Request) -> str:
 
 
 def _promotion_body(request: Request, spec: ModelSpec, name: str, candidate: ModelVersion,
-                    current: ModelVersion | None, pin: Pin, registry: Registry, review_md: str) -> str:
+                    current: ModelVersion | None, pin: Pin, registry: Registry, review_md: str,
+                    warning: str | None = None) -> str:
     lines = [
         BODY_MARKER,
         f"Promote **{spec.name}** to **{request.env}** {_rollout_text(request)}: MLflow "
         f"{_link(registry, name, candidate.version)} (deployed: "
         f"{_link(registry, name, current.version if current else None)}).",
         "",
+        *([f"> [!WARNING]\n> {warning[0].upper()}{warning[1:]}.", ""] if warning else []),
         f"Pinned storage URI: `{pin.uri}`",
         "",
         "#### Metrics (from the MLflow runs behind the versions)",
@@ -207,8 +210,27 @@ def _compile(tree: Path, crd_dir: Path | None) -> tuple[dict[str, str], dict[str
     return before, result.files
 
 
+def _preflight(ctx: _Context, push: bool) -> str | None:
+    """What pushing needs, checked before anything is edited or pushed: a remote, and with a token
+    a GitHub repository to open the pull request in. The repository (None: no token, or no push)."""
+    from modelops.git import repo as gitrepo
+    from modelops.promotion import pullrequest
+
+    if not push:
+        return None
+    if not gitrepo.has_remote(ctx.root, ctx.config.git.remote):
+        raise UserError([Diagnostic(".", 1, 1, "MO512", f"no git remote {ctx.config.git.remote!r} to push "
+                                    "to: add it, set git.remote in modelops.yaml, or use --no-push")])
+    repository = _repository(ctx)
+    if pullrequest.token(ctx.config.github) is not None and repository is None:
+        raise UserError([Diagnostic(".", 1, 1, "MO513", "cannot tell the GitHub repository from the remote "
+                                    "URL: set github.repository (owner/name) in modelops.yaml")])
+    return repository
+
+
 def _deliver(ctx: _Context, outcome: Outcome, commit: str, *, push: bool, title: str, body: str,
-             labels: list[str]) -> None:
+             labels: list[str], repository: str | None) -> None:
+    """Push the branch and open its pull request (`_preflight` has checked what that needs)."""
     from modelops.git import repo as gitrepo
     from modelops.promotion import pullrequest
 
@@ -218,9 +240,6 @@ def _deliver(ctx: _Context, outcome: Outcome, commit: str, *, push: bool, title:
         gitrepo.set_branch(ctx.root, branch, commit)
         outcome.state, outcome.commit = "local", commit
         return
-    if not gitrepo.has_remote(ctx.root, settings.remote):
-        raise UserError([Diagnostic(".", 1, 1, "MO512", f"no git remote {settings.remote!r} to push to: "
-                                    "add it, set git.remote in modelops.yaml, or use --no-push")])
     existing = gitrepo.remote_branch(ctx.root, settings.remote, branch)
     if existing and gitrepo.tree_of(ctx.root, existing) == gitrepo.tree_of(ctx.root, commit):
         commit, outcome.state = existing, "unchanged"
@@ -229,16 +248,12 @@ def _deliver(ctx: _Context, outcome: Outcome, commit: str, *, push: bool, title:
         outcome.state = "pushed"
     outcome.commit = commit
     gitrepo.set_branch(ctx.root, branch, commit)
-    repository = _repository(ctx)
-    if pullrequest.token(ctx.config.github) is None:
+    if pullrequest.token(ctx.config.github) is None or repository is None:
         if repository:
             outcome.compare_url = pullrequest.compare_url(
                 ctx.config.github, repository, settings.base, branch)
         outcome.notes.append(f"{ctx.config.github.token_env} is not set: open the pull request yourself")
         return
-    if repository is None:
-        raise UserError([Diagnostic(".", 1, 1, "MO513", "cannot tell the GitHub repository from the remote "
-                                    "URL: set github.repository (owner/name) in modelops.yaml")])
     pr = pullrequest.open_or_update(ctx.config.github, repository, branch=branch, base=settings.base,
                                     title=title, body=body, labels=labels)
     outcome.pull_request = asdict(pr)
@@ -254,6 +269,17 @@ def _repository(ctx: _Context) -> str | None:
     if os.environ.get("GITHUB_REPOSITORY"):
         return os.environ["GITHUB_REPOSITORY"]
     return gitrepo.repository_from_url(gitrepo.remote_url(ctx.root, ctx.config.git.remote))
+
+
+def _on_base(ctx: _Context, tree: Path) -> _Context:
+    """The context with modelops.yaml as the base branch has it (the model file is read there too):
+    an uncommitted or unmerged config change does not shape a promotion."""
+    from modelops.compile.pipeline import load_config
+
+    config, config_doc, errors = load_config(tree)
+    if config is None:
+        raise UserError(errors)
+    return _Context(ctx.root, config, config_doc, ctx.base, ctx.crd_dir)
 
 
 def _context(root: Path, crd_dir: Path | None, *, fetch: bool) -> _Context:
@@ -277,7 +303,9 @@ def promote(root: Path, request: Request, *, push: bool = True, crd_dir: Path | 
     from modelops.promotion.edit import pin_text
 
     ctx = _context(root, crd_dir, fetch=push)
+    repository = _preflight(ctx, push)
     with gitrepo.worktree(root, ctx.base) as tree:
+        ctx = _on_base(ctx, tree)
         spec, doc, path = _load(tree, request.model)
         deployed = _in_env(spec, doc, ctx, request.env)
         name = registered_name(spec, deployed)
@@ -293,8 +321,11 @@ def promote(root: Path, request: Request, *, push: bool = True, crd_dir: Path | 
         except RegistryError as exc:
             raise _registry_error(exc, doc, ctx) from exc
         outcome = Outcome(spec.name, request.env, request.role, candidate.version, "nothing-to-do")
-        _check_flavor(mlmodel, candidate, doc, outcome)
+        _check_flavor(mlmodel, candidate, spec, doc, outcome)
         current = _current(registry, deployed, name, doc, ctx)
+        warning = worse_warning(spec, current, candidate)
+        if warning:
+            outcome.warnings.append(warning)
         if request.role != "main" and current is not None and current.version == candidate.version:
             raise UserError([doc.diagnostic(("name",), "MO511", f"version {candidate.version} already runs "
                                             f"as main in {request.env}: nothing to try as {request.role}")])
@@ -315,10 +346,11 @@ def promote(root: Path, request: Request, *, push: bool = True, crd_dir: Path | 
         title = f"Promote {spec.name} v{candidate.version} to {request.env} " + (
             f"({request.role}, {request.traffic}%)" if request.role == "canary" else f"({request.role})")
         body = _promotion_body(request, spec, name, candidate, current, pin, registry,
-                               _review_markdown(before, after))
+                               _review_markdown(before, after), warning)
         commit = gitrepo.commit_all(tree, f"{title}\n\n{body}")
         assert commit is not None
-    _deliver(ctx, outcome, commit, push=push, title=title, body=body, labels=_labels(spec, request.env))
+    _deliver(ctx, outcome, commit, push=push, title=title, body=body, labels=_labels(spec, request.env),
+             repository=repository)
     return outcome
 
 
@@ -340,16 +372,37 @@ def _choose(request: Request, deployed: ResolvedModel | None, doc: Document) -> 
     return Request(request.model, request.env, version=version, role="main")
 
 
-def _check_flavor(mlmodel: str | None, candidate: ModelVersion, doc: Document, outcome: Outcome) -> None:
-    from modelops.promotion.registry import skops_problem
+def _check_flavor(mlmodel: str | None, candidate: ModelVersion, spec: ModelSpec, doc: Document,
+                  outcome: Outcome) -> None:
+    from modelops.promotion.registry import flavor_problem, skops_problem
 
     if mlmodel is None:
         outcome.notes.append("the MLmodel file is not readable from here: its flavor was not checked")
         return
+    mismatch = flavor_problem(mlmodel, str(spec.framework))
+    if mismatch:
+        raise UserError([doc.diagnostic(("framework",), "MO509",
+                                        f"{candidate.name} version {candidate.version} {mismatch}")])
     problem = skops_problem(mlmodel)
     if problem:
         raise UserError([doc.diagnostic(("name",), "MO503",
                                         f"{candidate.name} version {candidate.version} {problem}")])
+
+
+def worse_warning(spec: ModelSpec, current: ModelVersion | None, candidate: ModelVersion) -> str | None:
+    """A warning when the candidate is worse than what runs on the model's own metric
+    (`autoupdate.metric` and `direction`)."""
+    policy = spec.autoupdate
+    if policy is None or current is None or current.version == candidate.version:
+        return None
+    old, new = current.metrics.get(policy.metric), candidate.metrics.get(policy.metric)
+    if old is None or new is None:
+        return None
+    worse = new > old if policy.direction == "minimize" else new < old
+    if not worse:
+        return None
+    return (f"version {candidate.version} is worse than the running version {current.version} on "
+            f"{policy.metric} ({_fmt(new)} against {_fmt(old)}, autoupdate.direction: {policy.direction})")
 
 
 def _current(registry: Registry, deployed: ResolvedModel | None, name: str, doc: Document,
@@ -394,39 +447,75 @@ def previous_deployment(ctx: _Context, spec_name: str, env: str, current: Pin) -
     return None
 
 
-def rollback(root: Path, model: str, env: str, *, push: bool = True,
+def _trial_label(variant: ResolvedVariant) -> str:
+    _, version = mlflow_ref(variant)
+    kind = "shadow" if variant.shadow else "canary"
+    return f"{kind} {variant.name!r} ({f'version {version}' if version is not None else _uri(variant)})"
+
+
+def _uri(variant: ResolvedVariant) -> str:
+    return str(variant.settings.get("artifact", "uri"))
+
+
+def rollback(root: Path, model: str, env: str, *, main: bool = False, push: bool = True,
              crd_dir: Path | None = None) -> Outcome:
-    """A pull request moving `env`'s main variant back to the artifact it ran before."""
+    """A pull request that aborts the canary or shadow `env` runs (main stays), or, with `main` or
+    when no trial runs, moves `env`'s main variant back to the artifact it ran before (and drops
+    any trial)."""
     from modelops.compile.emit.tree import write_file
     from modelops.git import repo as gitrepo
-    from modelops.promotion.edit import pin_text
+    from modelops.promotion.edit import abort_text, pin_text
 
     ctx = _context(root, crd_dir, fetch=push)
+    repository = _preflight(ctx, push)
     with gitrepo.worktree(root, ctx.base) as tree:
+        ctx = _on_base(ctx, tree)
+        envs = sorted(ctx.config.environments)
         spec, doc, path = _load(tree, model)
         deployed = _in_env(spec, doc, ctx, env)
         if deployed is None or not deployed.main.settings.get("artifact", "uri"):
             raise UserError([doc.diagnostic(("name",), "MO514", f"{model} does not run in {env}")])
-        main = deployed.main
-        name, version = mlflow_ref(main)
-        now = Pin(main.settings.get("artifact", "uri"), name, version)
-        found = previous_deployment(ctx, spec.name, env, now)
-        if found is None:
-            raise UserError([doc.diagnostic(("name",), "MO514", f"the git history of {doc.path} shows no "
-                                            f"earlier artifact for {env}'s main variant")])
-        previous, commit_seen = found
-        outcome = Outcome(spec.name, env, "main", previous.version, "nothing-to-do")
+        name, version = mlflow_ref(deployed.main)
+        now = Pin(_uri(deployed.main), name, version)
+        running = [v for v in deployed.variants if v is not deployed.main]
+        trial_text = ", ".join(_trial_label(v) for v in running)
         text = path.read_text(encoding="utf-8")
-        new_text = pin_text(text, env, sorted(ctx.config.environments), previous, "main")
-        write_file(path, new_text)
+        try:
+            aborted = abort_text(text, env, envs) if running else text
+        except EditError as exc:
+            raise UserError([doc.diagnostic(("environments", env), "MO511", str(exc))]) from exc
+        if running and not main:
+            outcome = Outcome(spec.name, env, "abort", version, "nothing-to-do")
+            outcome.notes.append(f"aborting the {trial_text} in {env}; main stays at {now.label()} "
+                                 "(rollback --main moves main back as well)")
+            write_file(path, aborted)
+            _, trial_version = mlflow_ref(running[0])
+            tag = f"v{trial_version}" if trial_version is not None else "trial"
+            outcome.branch = f"rollback/{spec.name}-{env}-abort-{tag}"
+            title = f"Abort the {trial_text} of {spec.name} in {env}"
+            summary = (f"Abort the {trial_text} of **{spec.name}** in **{env}**: main keeps "
+                       f"{now.label()} (`{now.uri}`) and takes all the traffic.")
+        else:
+            found = previous_deployment(ctx, spec.name, env, now)
+            if found is None:
+                raise UserError([doc.diagnostic(("name",), "MO514", f"the git history of {doc.path} shows "
+                                                f"no earlier artifact for {env}'s main variant")])
+            previous, commit_seen = found
+            outcome = Outcome(spec.name, env, "main", previous.version, "nothing-to-do")
+            if running:
+                outcome.notes.append(f"the {trial_text} in {env} is dropped as well")
+            write_file(path, pin_text(aborted, env, envs, previous, "main"))
+            tag = (f"v{previous.version}" if previous.version is not None
+                   else gitrepo.rev(root, commit_seen)[:8])
+            outcome.branch = f"rollback/{spec.name}-{env}-{tag}"
+            title = f"Roll back {spec.name} in {env} to {previous.label()}"
+            summary = (f"Roll back **{spec.name}** in **{env}**: main goes from {now.label()} (`{now.uri}`) "
+                       f"back to {previous.label()} (`{previous.uri}`), as deployed in commit "
+                       f"{commit_seen[:12]}." + (f" The {trial_text} is dropped." if running else ""))
         before, after = _compile(tree, crd_dir)
-        tag = f"v{previous.version}" if previous.version is not None else gitrepo.rev(root, commit_seen)[:8]
-        outcome.branch = f"rollback/{spec.name}-{env}-{tag}"
-        title = f"Roll back {spec.name} in {env} to {previous.label()}"
         body = "\n".join([
             BODY_MARKER,
-            f"Roll back **{spec.name}** in **{env}**: main goes from {now.label()} (`{now.uri}`) back to "
-            f"{previous.label()} (`{previous.uri}`), as deployed in commit {commit_seen[:12]}.",
+            summary,
             "",
             _review_markdown(before, after).rstrip("\n"),
             "",
@@ -435,5 +524,5 @@ def rollback(root: Path, model: str, env: str, *, push: bool = True,
         commit = gitrepo.commit_all(tree, f"{title}\n\n{body}")
         assert commit is not None
     _deliver(ctx, outcome, commit, push=push, title=title, body=body,
-             labels=[*_labels(spec, env), "rollback"])
+             labels=[*_labels(spec, env), "rollback"], repository=repository)
     return outcome

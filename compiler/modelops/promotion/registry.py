@@ -90,6 +90,35 @@ def skops_problem(mlmodel_text: str) -> str | None:
     return None
 
 
+# The MLflow flavours a framework's server loads (python_function alone: only mlflow or custom).
+FITTING_FLAVORS: dict[str, set[str]] = {
+    "sklearn": {"sklearn"},
+    "xgboost": {"xgboost"},
+    "lightgbm": {"lightgbm"},
+    "tensorflow": {"tensorflow", "keras"},
+    "triton": {"onnx", "tensorflow", "keras", "pytorch"},
+    "huggingface": {"transformers"},
+}
+
+
+def flavor_problem(mlmodel_text: str, framework: str) -> str | None:
+    """Why a version's MLmodel `flavors` do not fit the model file's `framework`, else None."""
+    try:
+        mlmodel = yaml.safe_load(mlmodel_text) or {}
+    except yaml.YAMLError:
+        return None
+    flavors = sorted((mlmodel.get("flavors") or {}) if isinstance(mlmodel, dict) else {})
+    fitting = FITTING_FLAVORS.get(framework)
+    if fitting is None or not flavors or fitting & set(flavors):
+        return None  # mlflow and custom serve any python_function model
+    found = ", ".join(flavors)
+    if flavors == ["python_function"]:
+        return (f"is a python_function-only MLflow model, which the {framework} server cannot load "
+                "(the model file says framework: " + framework + "; only framework mlflow or custom fits)")
+    return (f"is an MLflow model of flavour {found}, but the model file says framework: {framework} "
+            f"(needs {', '.join(sorted(fitting))}): pin a version of that kind, or change framework")
+
+
 class Registry:
     """An MlflowClient with bounded retries whose failures are one-line RegistryErrors."""
 

@@ -137,3 +137,30 @@ def test_compile_reads_history_only_through_what_it_is_given() -> None:
     found = {p.relative_to(package).as_posix(): outside.findall(p.read_text())
              for p in sorted((package / "compile").rglob("*.py"))}
     assert {path: names for path, names in found.items() if names} == {}
+
+
+def test_rollout_gate_judges_a_branch_against_its_base(repo: Path) -> None:
+    """Committed on a branch, the jump to v13 is judged by main's history, where it never ran."""
+    git(repo, "checkout", "-qb", "jump")
+    edit(repo / "models" / "eta-courier.yaml", "      main: {weight: 90}", "      main:\n        weight: 90\n"
+         "        artifact: {uri: s3://acme-models/eta-courier/13}")
+    git(repo, "commit", "-qam", "v13 straight to main")
+    [line] = errors(repo, "--base", "main")
+    assert ": MO405 s3://acme-models/eta-courier/13 has not run as a canary or shadow in production" in line
+    done = run(repo, "validate", crd_dir=CRD_DIR, env={"BASE_REF": "main"})
+    assert done.returncode == 1 and ": MO405 " in done.stderr
+
+    # no remote (so no origin/main) and no base named: one note, and HEAD's own history
+    done = run(repo, "validate", crd_dir=CRD_DIR, unset=("BASE_REF", "GITHUB_BASE_REF"))
+    assert done.returncode == 0
+    assert done.stderr.startswith("note: origin/main is not in this clone: the rollout gate (MO405) judges "
+                                  "against HEAD's own history"), done.stderr
+
+
+def test_a_named_base_this_clone_lacks_is_an_error(repo: Path) -> None:
+    done = run(repo, "validate", "--base", "origin/release", crd_dir=CRD_DIR)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        ".:1:1: MO020 cannot judge the rollout gate against base origin/release: origin/release is not "
+        "in this clone (fetch the whole history: git fetch --unshallow, or actions/checkout with "
+        "fetch-depth: 0)"]

@@ -25,6 +25,8 @@ def print_outcome(command: str, outcome: Outcome, output: str, verb: str) -> Non
     def text() -> None:
         for note in outcome.notes:
             click.echo(f"note: {note}", err=True)
+        for warning in outcome.warnings:
+            click.echo(f"warning: {warning}", err=True)
         if outcome.state == "nothing-to-do":
             click.echo("Nothing to do.")
             return
