@@ -47,7 +47,8 @@ SEEDS: dict[str, dict[str, Any]] = {
         "name": "ranker", "team": "risk", "framework": "xgboost",
         "artifact": {"uri": "gs://acme-models/ranker/v7"},
         "autoscaling": {"min": 2, "max": 6, "cpu": 60},
-        "environments": {"core2": {"autoscaling": {"max": 6, "cpu": None, "rps": 50}}, "v1": {}},
+        "environments": {"core2": {"autoscaling": {"max": 6, "cpu": None, "rps": 50}},
+                         "v1": {"resources": {"requests": {"cpu": "250m"}}}},
         "resources": {"requests": {"memory": "1Gi"}, "limits": {"memory": "2Gi"}},
         "traffic": {"main": {"weight": 90},
                     "canary": {"weight": 10, "artifact": {"uri": "gs://acme-models/ranker/v8"}}},
@@ -55,7 +56,9 @@ SEEDS: dict[str, dict[str, Any]] = {
     "eta": {
         "name": "eta", "team": "risk", "framework": "mlflow",
         "artifact": {"uri": "s3://acme-models/eta/v2"},
-        "environments": {"edge": {"autoscaling": {"max": 4, "cpu": 70}}, "core2": {"replicas": 1}},
+        "environments": {"edge": {"autoscaling": {"max": 4, "cpu": 70},
+                                  "resources": {"requests": {"cpu": "500m"}}},
+                         "core2": {"replicas": 1}},
     },
 }
 WEIRD_TEXT = st.sampled_from(["", "\x1b[31m", "\x85", "\u2028", "\x00", "é", "\U0001f600", "\udcff"[:0],

@@ -221,7 +221,7 @@ def _preflight(ctx: _Context, push: bool) -> str | None:
     if not gitrepo.has_remote(ctx.root, ctx.config.git.remote):
         raise UserError([Diagnostic(".", 1, 1, "MO512", f"no git remote {ctx.config.git.remote!r} to push "
                                     "to: add it, set git.remote in modelops.yaml, or use --no-push")])
-    repository = _repository(ctx)
+    repository = pullrequest.repository(ctx.root, ctx.config)
     if pullrequest.token(ctx.config.github) is not None and repository is None:
         raise UserError([Diagnostic(".", 1, 1, "MO513", "cannot tell the GitHub repository from the remote "
                                     "URL: set github.repository (owner/name) in modelops.yaml")])
@@ -257,18 +257,6 @@ def _deliver(ctx: _Context, outcome: Outcome, commit: str, *, push: bool, title:
     pr = pullrequest.open_or_update(ctx.config.github, repository, branch=branch, base=settings.base,
                                     title=title, body=body, labels=labels)
     outcome.pull_request = asdict(pr)
-
-
-def _repository(ctx: _Context) -> str | None:
-    import os
-
-    from modelops.git import repo as gitrepo
-
-    if ctx.config.github.repository:
-        return ctx.config.github.repository
-    if os.environ.get("GITHUB_REPOSITORY"):
-        return os.environ["GITHUB_REPOSITORY"]
-    return gitrepo.repository_from_url(gitrepo.remote_url(ctx.root, ctx.config.git.remote))
 
 
 def _on_base(ctx: _Context, tree: Path) -> _Context:
