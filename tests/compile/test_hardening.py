@@ -166,11 +166,17 @@ def test_control_characters_in_keys_are_escaped(tmp_path: Path) -> None:
 
 
 def _tamper(root: Path, change: object) -> None:
+    """Edit the cache's entries as someone who can write the checkout but lacks the key would."""
     path = root / FOLDER / FILE
-    data = json.loads(path.read_text())
+    digest, _, body = path.read_text().partition("\n")
+    data = json.loads(body)
     for entry in data["entries"].values():
         change(entry)  # type: ignore[operator]
-    path.write_text(json.dumps(data))
+    path.write_text(digest + "\n" + json.dumps(data))
+
+
+def _entries(root: Path) -> dict[str, object]:
+    return json.loads((root / FOLDER / FILE).read_text().partition("\n")[2])["entries"]
 
 
 def test_an_edited_cache_cannot_make_check_pass_on_a_hand_edited_tree(example: Path) -> None:
@@ -204,15 +210,15 @@ def test_a_cached_name_leaving_generated_is_never_written(example: Path) -> None
 
 def test_a_corrupt_cache_is_ignored_and_rebuilt(example: Path) -> None:
     assert run(example, "compile").returncode == 0
-    (example / FOLDER / FILE).write_text('{"format": 5, "entries": {"k": 1}')
+    (example / FOLDER / FILE).write_text('{"format": 6, "entries": {"k": 1}')
     assert run(example, "compile").returncode == 0
-    assert json.loads((example / FOLDER / FILE).read_text())["entries"]
+    assert _entries(example)
 
 
-def test_entries_failing_verification_are_dropped(example: Path) -> None:
+def test_a_cache_failing_verification_is_dropped(example: Path) -> None:
     assert run(example, "compile").returncode == 0
     root = example
-    _tamper(root, lambda entry: entry.update(digest="0" * 64))
+    _tamper(root, lambda entry: entry["summary"].update(team="someone-else"))
     config = (root / "modelops.yaml").read_text()
     from modelops.compile.emit.schemas import SchemaSet
 

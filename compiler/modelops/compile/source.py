@@ -6,6 +6,7 @@ and aliases are expanded under a size budget so an "billion laughs" file cannot 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass, field
@@ -192,10 +193,18 @@ class _Refused(Exception):
 
 def _read_bounded(path: Path, root: Path | None) -> bytes:
     """The bytes of a regular file of at most MAX_BYTES (checked before reading, read bounded)."""
-    if root is not None and os.path.islink(path):
-        path = _inside(path, root)
-    nofollow = _NOFOLLOW if root is not None else 0
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | nofollow)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    if root is None:
+        fd = os.open(path, flags)
+    else:
+        if not _NOFOLLOW and os.path.islink(path):  # no O_NOFOLLOW here: look first
+            path = _inside(path, root)
+        try:  # a plain file, the common case, in one call; a symlink fails with ELOOP
+            fd = os.open(path, flags | _NOFOLLOW)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP or not os.path.islink(path):
+                raise
+            fd = os.open(_inside(path, root), flags | _NOFOLLOW)
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):

@@ -61,12 +61,13 @@ class ModelSummary:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelSummary:
+        # A compile reads the summaries of every model: tuple(map(tuple, ...)) is the fast spelling.
         envs = tuple(
-            EnvSummary(env, namespace, target, protected, replicas, tuple((n, w) for n, w in names),
+            EnvSummary(env, namespace, target, protected, replicas, tuple(map(tuple, names)),
                        (str(at[0]), int(at[1]), int(at[2])))
             for env, namespace, target, protected, replicas, names, at in data["envs"]
         )
-        steps = tuple((str(m), int(line), int(col)) for m, line, col in data.get("steps", []))
+        steps = tuple((str(m), int(line), int(col)) for m, line, col in data.get("steps", ()))
         return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),
                    tuple(data["team_at"]), envs, steps)
 

@@ -112,11 +112,23 @@ def _read_folder(fd: int, prefix: str, shown: str, files: dict[str, str], proble
         except OSError:  # replaced by a symlink or special file meanwhile
             problems.append(_unsafe(f"{shown}/{name}", "cannot be opened without following a symlink"))
             continue
-        with os.fdopen(handle, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(handle).st_mode):
+        try:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode):
                 problems.append(_unsafe(f"{shown}/{name}", "not a regular file (never read)"))
                 continue
-            files[name] = stream.read().decode("utf-8", errors="replace")
+            files[name] = _read_all(handle, info.st_size).decode("utf-8", errors="replace")
+        finally:
+            os.close(handle)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """The whole file behind `fd` with plain reads (no buffered file object per file: there are
+    thousands); `size` is a hint, the file may have grown or shrunk since."""
+    chunks = [os.read(fd, size + 1)]
+    while chunks[-1]:
+        chunks.append(os.read(fd, 1 << 16))
+    return b"".join(chunks)
 
 
 def _unsafe(path: str, problem: str) -> Diagnostic:

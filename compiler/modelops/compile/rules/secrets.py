@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from modelops.compile.source import Document, Loc
@@ -77,9 +78,18 @@ _MARKERS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "a3t", "akia"
             "eyj", "sk-proj-", "sk-svcacct-", "sk-admin-", "t3blbkfj", "glpat-", "gldt-",
             "glrt-", "glptt-", "glcbt-", "glsoat-", "aiza", "accountkey=", "hooks.slack.com", "xox",
             "x-amz-", "x-goog-", "sig=", "signature=", "-----begin")
-_COMBINED = re.compile("|".join(f"(?P<{p.name}>{p.regex})" for p in PATTERNS))
 _BY_NAME = {p.name: p for p in PATTERNS}
-_AWS_SECRET = re.compile(_BY_NAME["aws_secret"].regex)  # its markers (aws, secret) are common words
+
+
+@cache
+def _combined() -> re.Pattern[str]:
+    """Every pattern as one regex, compiled on first use (a compile that renders nothing never does)."""
+    return re.compile("|".join(f"(?P<{p.name}>{p.regex})" for p in PATTERNS))
+
+
+@cache
+def _aws_secret() -> re.Pattern[str]:
+    return re.compile(_BY_NAME["aws_secret"].regex)  # its markers (aws, secret) are common words
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,7 @@ def mask(text: str, show: bool = True) -> str:
 def find_secret(value: str, key: str = "") -> Found | None:
     """The first credential in `value` (with `key`, its name, as context), masked."""
     text = f"{key}={value}"
-    match = _COMBINED.search(text)
+    match = _combined().search(text)
     if match is None or match.lastgroup is None:
         return None
     pattern = _BY_NAME[match.lastgroup]
@@ -135,8 +145,8 @@ def _quick(obj: dict[str, Any]) -> bool:
     text = "\n".join(f"{name}={value}" for _, name, value in string_leaves(obj))
     lowered = text.lower()
     if any(marker in lowered for marker in _MARKERS) or ("://" in text and "@" in text):
-        return _COMBINED.search(text) is not None
-    return ("aws" in lowered or "secret" in lowered) and _AWS_SECRET.search(text) is not None
+        return _combined().search(text) is not None
+    return ("aws" in lowered or "secret" in lowered) and _aws_secret().search(text) is not None
 
 
 def check_rendered(objects: list[dict[str, Any]], sources: list[Document], fallback: Document
