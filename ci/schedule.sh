@@ -1,4 +1,9 @@
 #!/usr/bin/env bash
-# On a schedule: open promotion pull requests for models whose MLflow candidate beats production.
+# On a schedule: open promotion pull requests for models whose MLflow candidate beats production, then
+# advance, hold or abort each running canary and shadow on Prometheus evidence ($PROMETHEUS_URL, or
+# environments.<env>.prometheus in modelops.yaml). Both run; the job fails if either did.
 set -euo pipefail
-modelops autoupdate
+status=0
+modelops autoupdate || status=1
+modelops rollout || status=1
+exit "$status"

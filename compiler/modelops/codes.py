@@ -327,6 +327,15 @@ RULES: tuple[Rule, ...] = (
     Rule("MO520", "promotion", "the webhook secret is unset",
          "`modelops autoupdate serve` accepts only signed MLflow webhooks: export the variable named "
          "by mlflow.webhook_secret_env (the secret given to MLflow's create_webhook)."),
+    # --- rollout: `modelops rollout` ------------------------------------------------------------
+    Rule("MO601", "rollout", "Prometheus unreachable, or its answer unreadable",
+         "`modelops rollout` reads the recorded series modelops generates from Prometheus' HTTP API "
+         "(timeouts, retries). When it cannot, no decision is taken and no pull request opened: check "
+         "the URL (--prometheus, $PROMETHEUS_URL, environments.ENV.prometheus) and that it answers "
+         "/api/v1/query."),
+    Rule("MO602", "rollout", "no Prometheus URL for an environment with a rollout policy",
+         "Give --prometheus URL, set $PROMETHEUS_URL, or set it per environment.\n\nAfter:\n"
+         "  environments:\n    production:\n      prometheus: http://prometheus.monitoring:9090"),
     # --- cluster: `modelops sync` and `schemas pull` ----------------------------------------------
     Rule("MO701", "cluster", "server-side apply conflict",
          "Another field manager (e.g. a `kubectl edit`) owns fields modelops sets: fix the live object, "

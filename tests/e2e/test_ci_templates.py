@@ -53,7 +53,7 @@ def test_workflows_keep_logic_in_modelops_commands() -> None:
     assert "--comment" in scripts["pr.sh"] and "--gitlab-note" in scripts["pr.sh"]
     assert all("set -euo pipefail" in text for text in scripts.values())
     assert "modelops sync" in scripts["merge.sh"] and "modelops compile --check" in scripts["merge.sh"]
-    assert "modelops autoupdate" in scripts["schedule.sh"]
+    assert "modelops autoupdate" in scripts["schedule.sh"] and "modelops rollout" in scripts["schedule.sh"]
     for workflow in WORKFLOWS:
         steps = [s for job in yaml.safe_load(workflow.read_text())["jobs"].values() for s in job["steps"]]
         runs = [s["run"] for s in steps if "run" in s]

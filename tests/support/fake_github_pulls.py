@@ -20,6 +20,7 @@ class FakeGitHubPulls(FakeGitHub):
         self.files: dict[int, list[str]] = {}  # pull request -> changed files
         self.reviews: dict[int, list[tuple[str, str, str]]] = {}  # pull request -> (login, state, sha)
         self.teams: dict[tuple[str, str], set[str]] = {}  # (org, team slug) -> member logins
+        self.auto_merge: dict[int, str] = {}  # pull request -> merge method asked for (GraphQL)
 
     def calls(self, method: str, pattern: str) -> list[Any]:
         """Bodies of the recorded requests with this method whose path matches `pattern`."""
@@ -29,7 +30,8 @@ class FakeGitHubPulls(FakeGitHub):
         pull = self.pulls[number]
         base = f"{self.url}/repos/{pull['repo']}"
         return {
-            "id": number, "number": number, "state": pull["state"], "title": pull["title"],
+            "id": number, "node_id": f"PR_{number}", "number": number, "state": pull["state"],
+            "title": pull["title"],
             "body": pull["body"], "url": f"{base}/pulls/{number}",
             "html_url": f"https://github.example/{pull['repo']}/pull/{number}",
             "issue_url": f"{base}/issues/{number}",
@@ -64,6 +66,11 @@ class FakeGitHubPulls(FakeGitHub):
             return 200, [{"id": i, "user": {"login": login, "id": i}, "state": state, "commit_id": sha,
                           "body": ""}
                          for i, (login, state, sha) in enumerate(self.reviews.get(int(m.group(1)), []), 1)]
+        if method == "POST" and split.path == "/graphql" and "enablePullRequestAutoMerge" in body["query"]:
+            variables = body["variables"]["input"]
+            self.auto_merge[int(variables["pullRequestId"].removeprefix("PR_"))] = variables["mergeMethod"]
+            return 200, {"data": {"enablePullRequestAutoMerge": {"actor": {"login": "modelops-bot"},
+                                                                 "clientMutationId": None}}}
         membership = r"/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)"
         if method == "GET" and (m := re.fullmatch(membership, split.path)):
             org, slug, login = m.groups()

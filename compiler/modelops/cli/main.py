@@ -81,6 +81,7 @@ cli.lazy_commands = {
     "rollback": "modelops.cli.commands.rollback:rollback_command",
     "rule": "modelops.cli.commands.rule:rule_command",
     "autoupdate": "modelops.cli.commands.autoupdate:autoupdate_command",
+    "rollout": "modelops.cli.commands.rollout:rollout_command",
     "approvals": "modelops.cli.commands.approvals:approvals_command",
 }
 

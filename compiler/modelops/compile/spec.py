@@ -391,6 +391,41 @@ class AutoUpdate(_Strict):
     traffic: int = Field(10, ge=1, le=99, description="Canary share in percent (rollout: canary).")
 
 
+class RolloutGates(_Strict):
+    """What a canary or shadow must show against main before it advances (`modelops rollout`)."""
+
+    error_ratio_margin: float = Field(
+        0.01, ge=0, le=1, description="The trial's error ratio may exceed main's by at most this."
+    )
+    latency_p99_ratio: float = Field(
+        1.2, gt=0, description="The trial's p99 latency at most this times main's."
+    )
+    query: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
+        default_factory=list, description="Extra PromQL gates, each returning 1 for pass."
+    )
+
+
+class Rollout(_Strict):
+    """Progressive delivery judged by metrics: `modelops rollout` advances, holds or aborts a trial."""
+
+    steps: list[Annotated[int, Field(ge=1, le=99)]] = Field(
+        default_factory=lambda: [10, 25, 50], min_length=1,
+        description="Canary weights in percent, increasing; after the last, the canary becomes main.",
+    )
+    bake: Duration = Field("30m", description="Minimum time at each step, from the merge that set it.")
+    min_requests: int = Field(
+        500, ge=0, le=INT32_MAX, description="Requests per variant in the 5m window before any decision."
+    )
+    gates: RolloutGates = Field(default_factory=lambda: RolloutGates())
+    auto_merge: bool = Field(False, description="Ask GitHub to merge each step's PR when its checks pass.")
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Rollout:
+        if any(b <= a for a, b in zip(self.steps, self.steps[1:], strict=False)):
+            raise ValueError("rollout.steps must increase, e.g. [10, 25, 50]")
+        return self
+
+
 class ChosenNames(_Strict):
     """Names the platform lets you choose (defaults derive from the model name)."""
 
@@ -451,6 +486,10 @@ class ModelSpec(Settings):
     )
     autoupdate: AutoUpdate | None = Field(
         None, description="Let `modelops autoupdate` open promotion pull requests for better candidates."
+    )
+    rollout: Rollout | None = Field(
+        None, description="Let `modelops rollout` advance or abort canaries and shadows on metrics "
+        "(default: the environment's rollout in modelops.yaml).",
     )
     names: ChosenNames | None = Field(None, description="Names to use instead of the derived ones.")
     pipelines: dict[Name, Pipeline] | None = Field(
@@ -529,6 +568,15 @@ class EnvironmentConfig(_Strict):
     )
     gitops: GitOps = Field(
         default_factory=lambda: GitOps(), description="Repository and controller settings for argocd / flux."
+    )
+    rollout: Rollout | None = Field(
+        None, description="Default rollout policy of the models with a canary or shadow here."
+    )
+    prometheus: str | None = Field(
+        None, description="Prometheus URL `modelops rollout` reads (--prometheus, $PROMETHEUS_URL win)."
+    )
+    grafana_url: str | None = Field(
+        None, description="Grafana base URL, for dashboard links in rollout pull requests."
     )
 
     @model_validator(mode="after")
@@ -625,6 +673,10 @@ class Notify(_Strict):
     webhook_url_env: EnvName | None = Field(
         None, description="Environment variable holding a Slack-compatible webhook URL (a secret: never "
         "in git); unset or empty: no webhook.",
+    )
+    on_decline_env: EnvName | None = Field(
+        None, description="Environment variable holding a Slack-compatible webhook URL `modelops rollout` "
+        "calls when a main variant breaches its alert thresholds (e.g. to start retraining).",
     )
 
 

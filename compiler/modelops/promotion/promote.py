@@ -8,6 +8,7 @@ same branch and pull request and updates them instead of opening new ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -513,4 +514,44 @@ def rollback(root: Path, model: str, env: str, *, main: bool = False, push: bool
         assert commit is not None
     _deliver(ctx, outcome, commit, push=push, title=title, body=body,
              labels=[*_labels(spec, env), "rollback"], repository=repository)
+    return outcome
+
+
+# --- a change `modelops rollout` decided ----------------------------------------------------------
+
+def propose(root: Path, model: str, env: str, change: Callable[[str, list[str]], str], *, branch: str,
+            title: str, summary: str, labels: list[str], role: str, push: bool = True,
+            crd_dir: Path | None = None, auto_merge: bool = False) -> Outcome:
+    """The shared tail of promote and rollback for an edit decided elsewhere: `change(text, envs)`
+    rewrites the model file on the base branch; the result is compiled, committed on `branch`,
+    pushed, and its pull request opened (body: `summary` and what changes in the cluster), asking
+    GitHub to merge it when its checks pass with `auto_merge`."""
+    from modelops.compile.emit.tree import write_file
+    from modelops.git import repo as gitrepo
+    from modelops.promotion import pullrequest
+
+    ctx = _context(root, crd_dir, fetch=push)
+    repository = _preflight(ctx, push)
+    with gitrepo.worktree(root, ctx.base) as tree:
+        ctx = _on_base(ctx, tree)
+        spec, doc, path = _load(tree, model)
+        text = path.read_text(encoding="utf-8")
+        try:
+            new_text = change(text, sorted(ctx.config.environments))
+        except EditError as exc:
+            raise UserError([doc.diagnostic(("environments", env), "MO511", str(exc))]) from exc
+        outcome = Outcome(spec.name, env, role, None, "nothing-to-do", branch=branch)
+        if new_text == text:
+            return outcome
+        write_file(path, new_text)
+        before, after = _compile(tree, crd_dir)
+        body = "\n".join([BODY_MARKER, summary.rstrip("\n"), "", _review_markdown(before, after).rstrip("\n"),
+                          "", f"Team: {spec.team}. Opened by `modelops rollout`."]) + "\n"
+        commit = gitrepo.commit_all(tree, f"{title}\n\n{body}")
+        assert commit is not None
+    _deliver(ctx, outcome, commit, push=push, title=title, body=body, labels=[*_labels(spec, env), *labels],
+             repository=repository)
+    if auto_merge and outcome.pull_request and repository:
+        pullrequest.enable_auto_merge(ctx.config.github, repository, int(outcome.pull_request["number"]))
+        outcome.notes.append("auto-merge requested: GitHub merges it when its checks and approvals pass")
     return outcome

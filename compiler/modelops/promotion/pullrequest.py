@@ -109,3 +109,13 @@ def close_superseded(settings: GitHubSettings, repository: str, *, model: str, e
             pr.edit(state="closed")
             closed.append(pr.number)
     return closed
+
+
+def enable_auto_merge(settings: GitHubSettings, repository: str, number: int) -> None:
+    """Ask GitHub to merge the pull request once its required checks and reviews pass (GraphQL
+    `enablePullRequestAutoMerge`; the repository must allow auto-merge)."""
+    secret = token(settings)
+    if not secret:
+        return
+    with github_client(secret, api_url(settings), f"{repository} (auto-merge of #{number})") as client:
+        client.get_repo(repository).get_pull(number).enable_automerge(merge_method="SQUASH")

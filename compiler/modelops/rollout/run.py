@@ -1,0 +1,169 @@
+"""One `modelops rollout` pass: every model and environment with a canary or shadow and a rollout
+policy, judged on Prometheus, acted on by pull request; main watched for a decline."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from modelops.diagnostics import Diagnostic, UserError
+from modelops.rollout.decide import Decision
+
+
+def prometheus_url(option: str | None, env_config: Any) -> str | None:
+    """--prometheus, else $PROMETHEUS_URL, else the environment's `prometheus` in modelops.yaml."""
+    return option or os.environ.get("PROMETHEUS_URL") or env_config.prometheus or None
+
+
+def run_pass(root: Path, *, prometheus: str | None = None, only: set[str] | None = None, push: bool = True,
+             crd_dir: Path | None = None, now: float | None = None) -> list[Decision]:
+    """Decide for each model on the base branch; Prometheus being unreachable is a UserError (MO601)
+    raised before any pull request is opened."""
+    from modelops.compile.pipeline import MODELS_DIR, load_config
+    from modelops.compile.resolve import resolve
+    from modelops.compile.source import parse
+    from modelops.compile.spec import ModelSpec
+    from modelops.git import repo as gitrepo
+    from modelops.git.refs import files_at
+
+    config, config_doc, errors = load_config(root)
+    if config is None:
+        raise UserError(errors)
+    base = gitrepo.base_ref(root, config.git, remote=push)
+    clock = time.time() if now is None else now
+    plans: list[tuple[Decision, Any]] = []
+    for filename, text in sorted(files_at(root, base, MODELS_DIR).items()):
+        if "/" in filename or not filename.endswith((".yaml", ".yml")):
+            continue
+        path = f"{MODELS_DIR}/{filename}"
+        doc, _ = parse(text, path)
+        try:
+            spec = ModelSpec.model_validate(doc.data if doc else None)
+            assert doc is not None
+        except (ValueError, AssertionError):
+            reason = "invalid model file on the base branch: run modelops validate"
+            plans.append((Decision(filename.rsplit(".", 1)[0], "—", action="error", reason=reason), None))
+            continue
+        if only and spec.name not in only:
+            continue
+        for model in resolve(spec, doc, config, config_doc):
+            plans.append(_judge(root, path, base, model, config, config_doc, prometheus, clock))
+    decisions = []
+    for decision, act in plans:  # every query answered: now the pull requests
+        if act is not None:
+            try:
+                outcome = act(push, crd_dir)
+                decision.pull_request = outcome_json(outcome)
+            except UserError as exc:
+                decision.action, decision.reason = "error", "; ".join(str(d) for d in exc.diagnostics)
+        decisions.append(decision)
+    _on_decline(config, decisions)
+    return decisions
+
+
+def outcome_json(outcome: Any) -> dict[str, Any]:
+    data = asdict(outcome)
+    return {k: data[k] for k in ("branch", "state", "pull_request", "compare_url", "notes")}
+
+
+def _judge(root: Path, path: str, base: str, model: Any, config: Any, config_doc: Any,
+           option: str | None, clock: float) -> tuple[Decision, Any]:
+    from modelops.compile.generators.observability import alert_settings
+    from modelops.rollout import act, decide, gates, prometheus
+    from modelops.rollout.evidence import collect
+
+    decision = Decision(model.spec.name, model.env)
+    policy = decide.policy_of(model)
+    trial = decide.trial_of(model)
+    if trial is not None:
+        decision.trial = decide.describe(trial)
+    if policy is None:
+        decision.reason = "no rollout policy (rollout: in the model file or its environment)"
+        return decision, None
+    if len(model.variants) > 2:
+        decision.action, decision.reason = "hold", "more than one trial variant: split by hand"
+        return decision, None
+    url = prometheus_url(option, model.env_config)
+    if url is None:
+        raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO602", (
+            f"no Prometheus to judge {model.spec.name} in {model.env} by: give --prometheus URL, set "
+            f"$PROMETHEUS_URL, or environments.{model.env}.prometheus in modelops.yaml"))])
+    client = prometheus.Prometheus(url)
+    roles = {v.name: ("main" if v is model.main else "shadow" if v.shadow else "canary")
+             for v in model.variants}
+    evidence = collect(client, model.namespace, model.spec.name, roles)
+    decision.queries = list(evidence.queries)
+    decision.evidence = [asdict(v) for v in evidence.variants.values()]
+    main = evidence.variants[model.main.name]
+    decision.declining = gates.decline(main, alert_settings(model))
+    if trial is None:
+        decision.reason = "main only" + (f"; declining: {'; '.join(decision.declining)}"
+                                         if decision.declining else "")
+        return decision, None
+    results = gates.judge(evidence.variants[trial.name], main, policy.gates, client, model.namespace,
+                          model.spec.name)
+    decision.gates = decide.gate_rows(results)
+    started = decide.step_started(root, path, base, model, config, config_doc)
+    baked = None if started is None else clock - started
+    decision.action, decision.reason = decide.decide(trial, evidence, results, policy, baked)
+    if decision.action == "hold":
+        return decision, None
+    target = decide.next_step(trial, policy) if decision.action == "advance" else ("abort", None)
+    decision.target = ("main" if target[0] == "main" else "no trial" if decision.action == "abort"
+                       else f"canary {target[1]}%")
+
+    def deliver(push: bool, crd_dir: Path | None) -> Any:
+        return act.deliver(root, model, trial, policy, decision.action, target, evidence, results,
+                           decision.reason, push=push, crd_dir=crd_dir)
+
+    return decision, deliver
+
+
+def _on_decline(config: Any, decisions: list[Decision]) -> None:
+    """The `notify.on_decline_env` webhook, once per pass, naming each main variant that declines
+    (Slack-compatible `text`, plus the facts); a failed call is noted on those decisions."""
+    import json
+    import urllib.request
+
+    declining = [d for d in decisions if d.declining]
+    variable = config.notify.on_decline_env
+    url = os.environ.get(variable) if variable else None
+    if not declining or not url:
+        return
+    lines = [f"{d.model} in {d.env}: main {'; '.join(d.declining)}" for d in declining]
+    payload = {"text": "modelops rollout: main is declining\n" + "\n".join(lines),
+               "declining": [{"model": d.model, "environment": d.env, "problems": d.declining}
+                             for d in declining]}
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - configured URL
+            answer.read()
+    except OSError as exc:  # the URL is a secret: never print it
+        for decision in declining:
+            decision.reason += f"; on_decline webhook failed ({getattr(exc, 'code', None) or exc})"
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+COLUMNS = ("model", "env", "trial", "action", "target", "reason")
+
+
+def table(decisions: list[Decision]) -> str:
+    rows = [COLUMNS] + [tuple(_cell(d, c) for c in COLUMNS) for d in decisions]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS) - 1)]
+    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(r, widths, strict=False)), r[-1]]) for r in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _cell(decision: Decision, column: str) -> str:
+    value = str(getattr(decision, column))
+    if column == "reason" and decision.pull_request and decision.pull_request.get("pull_request"):
+        pr = decision.pull_request["pull_request"]
+        value += f" (pull request #{pr['number']} {pr['action']})"
+    elif column == "reason" and decision.pull_request:
+        value += f" (branch {decision.pull_request['branch']} {decision.pull_request['state']})"
+    return value
