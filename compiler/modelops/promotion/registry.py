@@ -6,8 +6,12 @@ tracking server; the embedded SQLite store (no server) needs the full `mlflow` p
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,6 +123,41 @@ def flavor_problem(mlmodel_text: str, framework: str) -> str | None:
             f"(needs {', '.join(sorted(fitting))}): pin a version of that kind, or change framework")
 
 
+# MLflow's HTTP client retries through urllib3, which logs each retry (at debug level) here.
+_RETRY_LOGGER = "urllib3.util.retry"
+ANNOUNCE_FROM = 2.0  # seconds: shorter waits go unsaid
+
+
+class _RetryAnnouncer(logging.Handler):
+    """Says on stderr what a retry of MLflow's HTTP client is about to wait for."""
+
+    def __init__(self, uri: str, what: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.uri, self.what = uri, what
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        retry = args[-1] if args else None
+        backoff = getattr(retry, "get_backoff_time", lambda: 0.0)()
+        if isinstance(backoff, (int, float)) and backoff >= ANNOUNCE_FROM:
+            print(f"waiting {backoff:.0f} s to retry MLflow at {self.uri} ({self.what})",
+                  file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _announcing_retries(uri: str, what: str) -> Iterator[None]:
+    logger = logging.getLogger(_RETRY_LOGGER)
+    handler, level = _RetryAnnouncer(uri, what), logger.level
+    logger.addHandler(handler)
+    if not logger.isEnabledFor(logging.DEBUG):
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 class Registry:
     """An MlflowClient with bounded retries whose failures are one-line RegistryErrors."""
 
@@ -149,7 +188,8 @@ class Registry:
         from mlflow.exceptions import MlflowException
 
         try:
-            return function(*args)
+            with _announcing_retries(self.uri, what):
+                return function(*args)
         except MlflowException as exc:
             text = str(exc)
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in text.lower():
