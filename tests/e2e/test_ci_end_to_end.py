@@ -2,7 +2,7 @@
 
 The wheel is built from this checkout and installed into a fresh venv (dependencies from the package
 index through pip's cache), so the test sees what a user's CI sees: no editable install, no
-`../shared`, no CRD folder. GitHub is tests/support/fake_github.py, the cluster
+nothing beside the repository, no CRD folder. GitHub is tests/support/fake_github.py, the cluster
 tests/support/kmock_cluster.py; both serve HTTP on 127.0.0.1 from this process, which the scripts'
 subprocesses reach.
 """
