@@ -1,7 +1,7 @@
 """ci/pr.sh and ci/merge.sh as shipped, in another repository, with modelops installed from a wheel.
 
 The wheel is built from this checkout and installed into a fresh venv (dependencies from the package
-index through pip's cache), so the test sees what a user's CI sees: no editable install, no
+index through pip's cache), so the test sees what a user's CI sees: no editable install,
 nothing beside the repository, no CRD folder. GitHub is tests/support/fake_github.py, the cluster
 tests/support/kmock_cluster.py; both serve HTTP on 127.0.0.1 from this process, which the scripts'
 subprocesses reach.
