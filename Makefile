@@ -24,7 +24,7 @@ test: $(VENV)/.test-extras
 
 # The fast lane: no wheel builds, servers or long hypothesis runs (tests marked slow).
 test-fast: $(VENV)/.test-extras
-	MODELOPS_HYPOTHESIS_EXAMPLES=10 $(BIN)/python -m pytest -m "not slow"
+	MODELOPS_HYPOTHESIS_EXAMPLES=10 $(BIN)/python -m pytest -m "not slow" -n 2
 
 lint: $(VENV)/.test-extras
 	$(BIN)/ruff check compiler tests bench

@@ -108,6 +108,7 @@ def seldon_status(state: str, description: str = "") -> Any:
     return fill
 
 
+@pytest.mark.slow
 def test_a_ready_sync_moves_the_aliases_and_reports_success(work, cluster, github, sink, client):
     client.set_registered_model_alias(MODEL, "staging-canary", "3")  # a canary that no longer runs
     client.set_model_version_tag(MODEL, "3", TAG, "0123abc")
@@ -136,6 +137,7 @@ def test_a_ready_sync_moves_the_aliases_and_reports_success(work, cluster, githu
     assert {"type": "mrkdwn", "text": "*Pull request*\n#7"} in fields
 
 
+@pytest.mark.slow
 def test_a_failed_sync_exits_1_reports_failure_and_leaves_mlflow_alone(work, cluster, github, sink, client):
     cluster.handler.fill["SeldonDeployment"] = seldon_status("Failed", "1 container crashing")
     result = sync(work, cluster)
@@ -149,6 +151,7 @@ def test_a_failed_sync_exits_1_reports_failure_and_leaves_mlflow_alone(work, clu
                                       "Failed: 1 container crashing")
 
 
+@pytest.mark.slow
 def test_a_refusing_webhook_is_one_line_without_the_url(work, cluster, monkeypatch, client):
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "http://127.0.0.1:9/secret-path")
     cluster.handler.fill["SeldonDeployment"] = seldon_status("Available")

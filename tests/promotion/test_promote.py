@@ -164,6 +164,7 @@ def test_metrics_side_by_side() -> None:
 
 # --- promote against the embedded registry and a bare origin -------------------------------------
 
+@pytest.mark.slow
 def test_promote_canary_opens_a_pull_request(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
     outcome = promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
                       crd_dir=crd_dir)
@@ -495,6 +496,7 @@ ROLLOUT_CONFIG = CONFIG.replace("  production:\n    namespace: models\n",
                                 "  production:\n    namespace: models\n    rules: {require_rollout: true}\n")
 
 
+@pytest.mark.slow
 def test_promote_as_main_without_a_canary_fails_validate_in_ci(
         tmp_path: Path, crd_dir: Path, mlflow_template: Path, github: FakeGitHubPulls) -> None:
     """The branch `promote --as main` pushes, checked out and committed as CI sees it: MO405."""
@@ -571,6 +573,7 @@ def test_rollback_during_a_canary_aborts_it_and_main_stays(
     assert list(sdep) == ["main"] and sdep["main"]["graph"]["modelUri"] == "s3://acme-models/eta-courier/1"
 
 
+@pytest.mark.slow
 def test_rollback_cli_says_it_aborts_the_shadow(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
     shadow = promote(repo.root, Request(MODEL, "staging", version=2, role="shadow"), crd_dir=crd_dir)
     git(repo.root, "merge", "--quiet", "--ff-only", shadow.commit)  # --no-push starts from local main
@@ -584,6 +587,7 @@ def test_rollback_cli_says_it_aborts_the_shadow(repo: Repo, github: FakeGitHubPu
     assert staged["environments"]["staging"] == {"replicas": 1}
 
 
+@pytest.mark.slow
 def test_a_version_worse_on_the_model_s_metric_is_a_warning(
         repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
     outcome = promote(repo.root, Request(MODEL, "production", version=3, role="canary", traffic=10),

@@ -34,6 +34,7 @@ def approvals(root, *args: str):
     return CliRunner().invoke(cli, ["approvals", "--pr", "7", "-C", str(root), *args])
 
 
+@pytest.mark.slow
 def test_the_model_teams_approval_alone_does_not_pass_a_protected_environment(repo, github):
     root = repo({"iris.yaml": MODEL}, PROTECTED)
     github.reviews[7] = [("rita", "APPROVED", HEAD)]
@@ -49,6 +50,7 @@ def test_the_model_teams_approval_alone_does_not_pass_a_protected_environment(re
     assert "approved  risk (@acme/risk-ds): 3 file(s)" in result.output
 
 
+@pytest.mark.slow
 def test_an_approval_of_an_older_commit_or_a_later_change_request_does_not_count(repo, github):
     root = repo({"iris.yaml": MODEL}, PROTECTED)
     github.reviews[7] = [("rita", "APPROVED", HEAD), ("pat", "APPROVED", "b" * 40),
@@ -62,6 +64,7 @@ def test_an_approval_of_an_older_commit_or_a_later_change_request_does_not_count
     assert "@acme/risk-ds (risk)" in result.stderr and "(platform)" not in result.stderr
 
 
+@pytest.mark.slow
 def test_an_approval_by_someone_outside_the_team_does_not_count(repo, github):
     root = repo({"iris.yaml": MODEL}, PROTECTED)
     github.files[7] = ["generated/staging/models-staging/iris.yaml"]
