@@ -127,7 +127,11 @@ def mlflow_template(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pyte
     path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
     identity = f"{importlib.metadata.version('mlflow')}\0{inspect.getsource(seed)}\0{VERSIONS!r}\0{MODEL}"
     digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
-    kept = pytestconfig.cache.mkdir("mlflow-template") / f"{digest}.db"
+    cache = getattr(pytestconfig, "cache", None)  # None under -p no:cacheprovider
+    if cache is None:
+        seed(f"sqlite:///{path}")
+        return path
+    kept = cache.mkdir("mlflow-template") / f"{digest}.db"
     if kept.is_file():
         shutil.copy(kept, path)
         return path
