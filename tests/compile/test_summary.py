@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from modelops.compile.pipeline import build
-from support.fixtures import CONFIG
+from support.fixtures import CONFIG, IRIS
 
-BASE = """\
-name: iris
-team: risk
-framework: sklearn
-artifact:
-  uri: s3://acme-models/iris/1
-"""
+BASE = IRIS
 
 
 def test_environment_overriding_into_another_environments_namespace_is_refused(repo, crd_dir):

@@ -25,6 +25,15 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
 }
 
+# The smallest valid model file under the standard config (the rule tests build on it).
+IRIS = """\
+name: iris
+team: risk
+framework: sklearn
+artifact:
+  uri: s3://acme-models/iris/1
+"""
+
 # The standard modelops.yaml: staging + production on Seldon Core v1, teams risk and search,
 # artifacts only from the acme-models buckets on s3 and gs.
 CONFIG = """\

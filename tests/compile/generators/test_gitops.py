@@ -13,15 +13,10 @@ from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.validate import ManifestValidator
 from modelops.compile.generators import gitops
 from modelops.compile.pipeline import build
+from support.fixtures import IRIS
 from support.generated_files import documents
 
-MODEL = """\
-name: iris
-team: risk
-framework: sklearn
-artifact:
-  uri: s3://acme-models/iris/1
-"""
+MODEL = IRIS
 CONFIG = """\
 environments:
   staging:

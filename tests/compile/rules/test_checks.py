@@ -10,15 +10,10 @@ import yaml
 from modelops.compile.pipeline import build
 from modelops.compile.rules.checks import quantity_value
 from modelops.diagnostics import Diagnostic
+from support.fixtures import IRIS
 from support.generated_files import by_kind
 
-BASE = """\
-name: iris
-team: risk
-framework: sklearn
-artifact:
-  uri: s3://acme-models/iris/1
-"""
+BASE = IRIS
 
 
 def run(repo, crd_dir: Path, models: dict[str, str], config: str | None = None):

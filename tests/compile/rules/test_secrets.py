@@ -5,15 +5,9 @@ from __future__ import annotations
 import pytest
 from modelops.compile.pipeline import build
 from modelops.compile.rules.secrets import find_secret
-from support.fixtures import CONFIG
+from support.fixtures import CONFIG, IRIS
 
-BASE = """\
-name: iris
-team: risk
-framework: sklearn
-artifact:
-  uri: s3://acme-models/iris/1
-"""
+BASE = IRIS
 # format -> (the secret as written, the part that must never be echoed)
 SECRETS = {
     "github ghp_": ("ghp_" + "a1B2c3D4e5" * 3 + "a1B2c3", "a1B2c3D4e5a1B2c3D4e5"),
