@@ -232,8 +232,6 @@ def test_a_cache_failing_verification_is_dropped(example: Path) -> None:
 def test_cache_temp_files_of_killed_compiles_are_removed(example: Path) -> None:
     folder = example / FOLDER
     folder.mkdir(exist_ok=True)
-    dead = subprocess.run(["true"], check=True)
-    del dead
     stale = folder / f".{FILE}.tmp-999999999-abc"
     stale.write_text("{")
     mine = folder / f".{FILE}.tmp-{os.getpid()}-abc"  # a live process's: kept

@@ -159,6 +159,8 @@ def test_a_refusing_webhook_is_one_line_without_the_url(work, cluster, monkeypat
     assert result.exit_code == 1
     assert "MO712 notification webhook failed for eta-courier in staging" in result.stderr
     assert "secret-path" not in result.output
+    assert "staging" not in client.get_registered_model(MODEL).aliases  # --no-mlflow: MLflow untouched
+    assert "mlflow:" not in result.output
 
 
 def test_pull_request_numbers_from_merge_and_squash_subjects():

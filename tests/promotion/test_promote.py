@@ -586,6 +586,10 @@ def test_rollback_cli_says_it_aborts_the_shadow(repo: Repo, github: FakeGitHubPu
     staged = yaml.safe_load(repo.show("rollback/eta-courier-staging-abort-v2", "models/eta-courier.yaml"))
     assert staged["environments"]["staging"] == {"replicas": 1}
 
+    done = run(repo, "rollback", MODEL, "--env", "staging", "--main", "--no-push", crd_dir=crd_dir)
+    assert done.returncode == 1  # main never ran anything else in staging: nothing to move back to
+    assert "MO514" in done.stderr
+
 
 @pytest.mark.slow
 def test_a_version_worse_on_the_model_s_metric_is_a_warning(

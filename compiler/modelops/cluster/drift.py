@@ -12,11 +12,11 @@ from typing import Any
 
 def drift_lines(change: Any) -> list[str]:
     """`path: live X, generated Y` for each drifted field of an update."""
-    from modelops.cluster.fields import lookup
+    from modelops.cluster.fields import lookup, undotted
 
     lines = []
     for name in change.fields:
-        path = _parse(name.removesuffix(" (removed)"))
+        path = undotted(name.removesuffix(" (removed)"))
         _, live = lookup(change.live or {}, path)
         _, wanted = lookup(change.obj, path)
         if name.endswith(" (removed)"):
@@ -24,15 +24,6 @@ def drift_lines(change: Any) -> list[str]:
         else:
             lines.append(f"{name}: live {_short(live)}, generated {_short(wanted)}")
     return lines
-
-
-def _parse(dotted: str) -> tuple[str | int, ...]:
-    import re
-
-    parts: list[str | int] = []
-    for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", dotted):
-        parts.append(int(index) if index else key)
-    return tuple(parts)
 
 
 def _short(value: Any) -> str:

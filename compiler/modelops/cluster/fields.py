@@ -10,6 +10,7 @@ an autoscaled model does not flap. Fields modelops applied before but no longer 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Set
 from typing import Any
 
@@ -153,7 +154,24 @@ def _dropped(desired: dict[str, Any], live: dict[str, Any]) -> list[Path]:
 
 
 def dotted(path: Path) -> str:
+    """`spec.predictors[0].graph`; a key holding a dot or bracket (a label such as
+    app.kubernetes.io/name) is written `["app.kubernetes.io/name"]`, so `undotted` reads it back."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part)}]"
     return text or "(root)"
+
+
+def undotted(text: str) -> Path:
+    """The path `dotted` wrote."""
+    return tuple(int(index) if index else json.loads(quoted) if quoted else key
+                 for key, index, quoted in _PART.findall(text))
+
+
+_PLAIN_KEY = re.compile(r"[^.\[\]\"]+")
+_PART = re.compile(r'([^.\[\]"]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')

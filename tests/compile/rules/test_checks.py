@@ -10,7 +10,7 @@ import yaml
 from modelops.compile.pipeline import build
 from modelops.compile.rules.checks import quantity_value
 from modelops.diagnostics import Diagnostic
-from support.fixtures import IRIS
+from support.fixtures import CONFIG, IRIS
 from support.generated_files import by_kind
 
 BASE = IRIS
@@ -593,3 +593,14 @@ def test_huge_exponent_quantity_does_not_crash(repo, crd_dir):
 
 def test_negative_exponent_quantity_keeps_its_sign():
     assert quantity_value("-1e3") == -1000
+
+
+def test_rollout_steps_must_increase(tmp_path: Path) -> None:
+    """A check the JSON Schema cannot express (it accepts the file): not in BAD, which the
+    schema/CLI agreement test shares."""
+    root = tmp_path / "repo"
+    (root / "models").mkdir(parents=True)
+    (root / "modelops.yaml").write_text(CONFIG)
+    (root / "models" / "iris.yaml").write_text(BASE + "rollout: {steps: [25, 10]}\n")
+    assert [str(d) for d in build(root, None, None).diagnostics] == [
+        "models/iris.yaml:6:10: MO100 rollout: rollout.steps must increase, e.g. [10, 25, 50]"]
