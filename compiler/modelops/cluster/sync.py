@@ -31,6 +31,13 @@ class Desired:
     line: int = 1  # where the object starts in that file
 
 
+
+
+def object_label(obj: dict[str, Any]) -> str:
+    """`Kind namespace/name`: how plans, waits and their errors name an object."""
+    meta = obj.get("metadata", {})
+    return f"{obj.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
+
 @dataclass
 class Change:
     action: str  # create | update | unchanged | prune
@@ -42,8 +49,7 @@ class Change:
 
     @property
     def label(self) -> str:
-        meta = self.obj.get("metadata", {})
-        return f"{self.obj.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
+        return object_label(self.obj)
 
     def to_json(self) -> dict[str, Any]:
         meta = self.obj.get("metadata", {})

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from modelops.cluster.kube import ApiError, Cluster
 from modelops.cluster.readiness import FAILED, READY, Readiness, awaited, readiness
+from modelops.cluster.sync import object_label
 from modelops.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
@@ -28,8 +29,7 @@ class Waited:
 
 
 def label(item: Desired) -> str:
-    meta = item.obj["metadata"]
-    return f"{item.obj['kind']} {meta.get('namespace')}/{meta['name']}"
+    return object_label(item.obj)
 
 
 def _look(cluster: Cluster, item: Desired) -> Readiness:

@@ -10,11 +10,11 @@ from pathlib import Path
 from modelops.diagnostics import Diagnostic, UserError
 
 
-def git(root: Path, *args: str, input_bytes: bytes | None = None) -> bytes:
+def git(root: Path, *args: str) -> bytes:
     """Run git in `root`; a failure is a one-line user error."""
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), *args], input=input_bytes, capture_output=True, check=False
+            ["git", "-C", str(root), *args], capture_output=True, check=False
         )
     except FileNotFoundError as exc:
         raise UserError([Diagnostic(".", 1, 1, "MO020", "git is not installed")]) from exc
@@ -52,13 +52,3 @@ def files_at(root: Path, ref: str, folder: str) -> dict[str, str]:
                     relative = member.name[len(folder) + 1 :]
                     files[relative] = data.read().decode("utf-8", errors="replace")
     return dict(sorted(files.items()))
-
-
-def checkout_to(root: Path, ref: str, paths: list[str], target: Path) -> None:
-    """Extract `paths` (those that exist at `ref`) into `target`."""
-    existing = [p for p in paths if git(root, "ls-tree", "--name-only", ref, "--", p).strip()]
-    if not existing:
-        return
-    archive = git(root, "archive", "--format=tar", ref, "--", *existing)
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(target, filter="data")

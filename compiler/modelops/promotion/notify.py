@@ -74,16 +74,15 @@ def post_webhook(url: str, report: Report, timeout: float = 10.0) -> None:
 
 def github_deployment(root: Path, config: RepoConfig, report: Report) -> None:
     """A deployment of `report.commit` to the environment, then its success or failure status."""
-    from modelops.git import repo as gitrepo
     from modelops.git.github import github_client
     from modelops.promotion.pullrequest import api_url, token
+    from modelops.promotion.pullrequest import repository as github_repository
 
     secret = token(config.github)
     if not secret:
         raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO030",
                                     f"{config.github.token_env} is not set (notify.github_deployments)")])
-    repository = (config.github.repository or os.environ.get("GITHUB_REPOSITORY")
-                  or gitrepo.repository_from_url(gitrepo.remote_url(root, config.git.remote)))
+    repository = github_repository(root, config)
     if not repository:
         raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO030",
                                     "no GitHub repository for deployments: set github.repository")])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ def approvals_command(number: int, repo: Path | None, output: str) -> None:
     """
     from modelops.compile.pipeline import load_config
     from modelops.diagnostics import Diagnostic, UserError
-    from modelops.git.github import DEFAULT_API
+    from modelops.promotion import pullrequest
     from modelops.review.approvals import check_pull
 
     root = repo_root(repo)
@@ -33,12 +32,14 @@ def approvals_command(number: int, repo: Path | None, output: str) -> None:
     if errors or config is None or config_doc is None:
         report("approvals", output, errors)
         sys.exit(1)
-    token, repository = os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_REPOSITORY", "")
+    token = pullrequest.token(config.github)
     if not token:
-        raise UserError([Diagnostic(".", 1, 1, "MO030", "GITHUB_TOKEN is not set: cannot read the reviews")])
+        raise UserError([Diagnostic(".", 1, 1, "MO030",
+                                    f"{config.github.token_env} is not set: cannot read the reviews")])
+    repository = pullrequest.repository(root, config) or ""
     if "/" not in repository:
-        raise click.UsageError("approvals needs GITHUB_REPOSITORY (owner/name)")
-    api = os.environ.get("GITHUB_API_URL", DEFAULT_API)
+        raise click.UsageError("approvals needs GITHUB_REPOSITORY (owner/name) or github.repository")
+    api = pullrequest.api_url(config.github)
     groups, absent = check_pull(root, config, repository, number, token, api)
     diagnostics = []
     for group in absent:

@@ -41,7 +41,6 @@ def health_key(group: str, kind: str) -> str:
     return f"resource.customizations.health.{group}_{kind}"
 
 
-HEALTH_KEY = health_key(SELDON_GROUP, "SeldonDeployment")
 
 
 def _labels(env: str) -> dict[str, str]:

@@ -33,7 +33,6 @@ REQUESTS = "modelops:requests:rate5m"
 ERROR_RATIO = "modelops:errors:ratio_rate5m"
 LATENCY = {q: f"modelops:latency_seconds:{q}_5m" for q in ("p50", "p95", "p99")}
 REPLICAS = "modelops:replicas:available"
-RECORDED = (REQUESTS, ERROR_RATIO, *LATENCY.values(), REPLICAS)
 # HTTP 5xx, and the gRPC codes that map to 5xx (the executor reports gRPC codes by name).
 ERROR_CODES = "5..|Unknown|Internal|Unavailable|DataLoss|DeadlineExceeded|Unimplemented"
 DASHBOARD_LABEL = "grafana_dashboard"
