@@ -60,16 +60,29 @@ def slack_message(report: Report) -> dict[str, Any]:
     ]}
 
 
-def post_webhook(url: str, report: Report, timeout: float = 10.0) -> None:
-    request = urllib.request.Request(url, data=json.dumps(slack_message(report)).encode(), method="POST",
+def post_json(url: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
+    """POST `payload` as JSON to a webhook URL. The URL is a secret (from an env var): an OSError
+    (URLError and HTTPError included) is re-raised as WebhookFailed, whose text never holds it."""
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - configured URL
             answer.read()
-    except OSError as exc:  # URLError and HTTPError included; the URL is a secret: never print it
+    except OSError as exc:
+        raise WebhookFailed(str(getattr(exc, "code", None) or getattr(exc, "reason", exc))) from exc
+
+
+class WebhookFailed(Exception):
+    """A webhook refused or unreachable; the message is the HTTP status or the reason."""
+
+
+def post_webhook(url: str, report: Report, timeout: float = 10.0) -> None:
+    try:
+        post_json(url, slack_message(report), timeout)
+    except WebhookFailed as exc:
         raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO712",
                                     f"notification webhook failed for {report.model} in {report.env}: "
-                                    f"{getattr(exc, 'code', None) or getattr(exc, 'reason', exc)}")]) from exc
+                                    f"{exc}")]) from exc
 
 
 def github_deployment(root: Path, config: RepoConfig, report: Report) -> None:

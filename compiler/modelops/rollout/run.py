@@ -125,8 +125,7 @@ def _judge(root: Path, path: str, base: str, model: Any, config: Any, config_doc
 def _on_decline(config: Any, decisions: list[Decision]) -> None:
     """The `notify.on_decline_env` webhook, once per pass, naming each main variant that declines
     (Slack-compatible `text`, plus the facts); a failed call is noted on those decisions."""
-    import json
-    import urllib.request
+    from modelops.promotion.notify import WebhookFailed, post_json
 
     declining = [d for d in decisions if d.declining]
     variable = config.notify.on_decline_env
@@ -137,14 +136,11 @@ def _on_decline(config: Any, decisions: list[Decision]) -> None:
     payload = {"text": "modelops rollout: main is declining\n" + "\n".join(lines),
                "declining": [{"model": d.model, "environment": d.env, "problems": d.declining}
                              for d in declining]}
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - configured URL
-            answer.read()
-    except OSError as exc:  # the URL is a secret: never print it
+        post_json(url, payload)
+    except WebhookFailed as exc:
         for decision in declining:
-            decision.reason += f"; on_decline webhook failed ({getattr(exc, 'code', None) or exc})"
+            decision.reason += f"; on_decline webhook failed ({exc})"
 
 
 # --- output ---------------------------------------------------------------------------------------
