@@ -522,10 +522,10 @@ def rollback(root: Path, model: str, env: str, *, main: bool = False, push: bool
 def propose(root: Path, model: str, env: str, change: Callable[[str, list[str]], str], *, branch: str,
             title: str, summary: str, labels: list[str], role: str, push: bool = True,
             crd_dir: Path | None = None, auto_merge: bool = False) -> Outcome:
-    """The shared tail of promote and rollback for an edit decided elsewhere: `change(text, envs)`
-    rewrites the model file on the base branch; the result is compiled, committed on `branch`,
-    pushed, and its pull request opened (body: `summary` and what changes in the cluster), asking
-    GitHub to merge it when its checks pass with `auto_merge`."""
+    """A promotion-style pull request for an edit decided elsewhere (`modelops rollout`'s steps):
+    `change(text, envs)` rewrites the model file on the base branch; the result is compiled,
+    committed on `branch`, pushed, and its pull request opened (body: `summary` and what changes in
+    the cluster), asking GitHub to merge it when its checks pass with `auto_merge`."""
     from modelops.compile.emit.tree import write_file
     from modelops.git import repo as gitrepo
     from modelops.promotion import pullrequest

@@ -91,9 +91,10 @@ def _judge(root: Path, path: str, base: str, model: Any, config: Any, config_doc
         raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO602", (
             f"no Prometheus to judge {model.spec.name} in {model.env} by: give --prometheus URL, set "
             f"$PROMETHEUS_URL, or environments.{model.env}.prometheus in modelops.yaml"))])
+    from modelops.promotion.follow import role
+
     client = prometheus.Prometheus(url)
-    roles = {v.name: ("main" if v is model.main else "shadow" if v.shadow else "canary")
-             for v in model.variants}
+    roles = {v.name: role(model, v) for v in model.variants}
     evidence = collect(client, model.namespace, model.spec.name, roles)
     decision.queries = list(evidence.queries)
     decision.evidence = [asdict(v) for v in evidence.variants.values()]
