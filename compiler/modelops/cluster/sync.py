@@ -116,7 +116,7 @@ def _kind_rank(obj: dict[str, Any]) -> int:
 
 def environment_namespaces(root: Path, env: str, desired: list[Desired]) -> list[str]:
     """The env's default namespace from modelops.yaml plus every namespace it generates into."""
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
 
     config, _, errors = load_config(root)
     if errors or config is None:
@@ -132,7 +132,7 @@ def environment_namespaces(root: Path, env: str, desired: list[Desired]) -> list
 
 def generated_everywhere(root: Path) -> list[Key]:
     """What every environment's generated/ENV contains: prune never deletes any of it."""
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
 
     config, _, _ = load_config(root)
     envs = sorted(config.environments) if config is not None else []
@@ -143,7 +143,7 @@ def generated_everywhere(root: Path) -> list[Key]:
 def known_namespaces(root: Path, desired: list[Key]) -> list[str]:
     """Every environment's default namespace and every namespace generated/ holds: the fallback
     scope of prune when the credentials may not list objects cluster-wide."""
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
 
     config, _, _ = load_config(root)
     spaces = {e.namespace for e in config.environments.values()} if config is not None else set()
@@ -151,7 +151,7 @@ def known_namespaces(root: Path, desired: list[Key]) -> list[str]:
 
 
 def sync_mode(root: Path, env: str) -> str:
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
 
     config, _, _ = load_config(root)
     if config is None or env not in config.environments:

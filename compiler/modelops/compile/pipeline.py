@@ -1,18 +1,17 @@
 """load -> validate -> resolve -> check -> render -> validate output: the compile pipeline.
 
 Every stage collects all of its diagnostics; nothing is written unless the whole run is clean.
+Loading the config and model files is `modelops.compile.project`'s (its names stay importable from
+here, `X as X` below, for code written before the move: import them from there).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, ValidationError
 
 from modelops.compile.cache import Entry, RenderCache
 from modelops.compile.emit.schemas import SchemaSet
@@ -21,14 +20,22 @@ from modelops.compile.emit.validate import ManifestValidator, NoSchema
 from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
 from modelops.compile.generators.codeowners import codeowners
 from modelops.compile.generators.gitops import gitops_objects
-from modelops.compile.keys import unknown_key_hint
 from modelops.compile.parallel import map_forked
+from modelops.compile.project import CONFIG_FILE as CONFIG_FILE
+from modelops.compile.project import MODELS_DIR as MODELS_DIR
+from modelops.compile.project import LoadedModel as LoadedModel
+from modelops.compile.project import display_path as display_path
+from modelops.compile.project import find_root as find_root
+from modelops.compile.project import load_config as load_config
+from modelops.compile.project import load_model as load_model
+from modelops.compile.project import model_files as model_files
+from modelops.compile.project import parse_model as parse_model
 from modelops.compile.resolve import ResolvedModel, resolve
-from modelops.compile.rules.checks import check_config, check_model, check_spec
+from modelops.compile.rules.checks import check_model, check_spec
 from modelops.compile.rules.policy import HistoryReader, check_policy, check_team_caps
 from modelops.compile.rules.secrets import check_rendered
-from modelops.compile.source import Document, load, parse, read_source
-from modelops.compile.spec import NAME_RE, ModelSpec, RepoConfig
+from modelops.compile.source import Document, read_source
+from modelops.compile.spec import RepoConfig
 from modelops.compile.summary import (
     ModelSummary,
     duplicate_names,
@@ -39,16 +46,6 @@ from modelops.compile.summary import (
 from modelops.compile.targets import target_for
 from modelops.diagnostics import Diagnostic
 
-CONFIG_FILE = "modelops.yaml"
-MODELS_DIR = "models"
-
-
-@dataclass
-class LoadedModel:
-    spec: ModelSpec
-    doc: Document
-    path: Path
-
 
 @dataclass
 class Build:
@@ -58,103 +55,6 @@ class Build:
     repo_files: dict[str, str] = field(default_factory=dict)  # outside generated/, e.g. CODEOWNERS
     diagnostics: list[Diagnostic] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
-
-
-def find_root(start: Path) -> Path:
-    """The nearest directory at or above `start` holding modelops.yaml (else `start`)."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-    return start
-
-
-def display_path(path: Path, root: Path) -> str:
-    """`path` relative to the repo root `root` (which is resolved), else as given."""
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def load_config(root: Path) -> tuple[RepoConfig | None, Document | None, list[Diagnostic]]:
-    path = root / CONFIG_FILE
-    if not path.is_file():
-        return None, None, [
-            Diagnostic(CONFIG_FILE, 1, 1, "MO010", f"no {CONFIG_FILE} in {root}: "
-                       "create one with your environments (see README)")
-        ]
-    doc, errors = load(path, CONFIG_FILE, root)
-    if doc is None:
-        return None, None, errors
-    config, errors = _validate(RepoConfig, doc)
-    if config is not None:
-        errors = check_config(config, doc)
-        config = None if errors else config
-    return config, doc, errors
-
-
-def model_files(
-    root: Path, paths: list[Path] | None = None
-) -> tuple[list[tuple[str, Path]], list[Diagnostic]]:
-    """(name shown in diagnostics, path) of the model files to read, sorted by name: the given files
-    and folders, else every models/*.yaml (named without resolving each one: there may be thousands).
-    Symlinks are listed too (read_source decides whether to follow them); a folder symlink that
-    leaves the repository and a file name that is not UTF-8 are diagnostics."""
-    folders = [root / MODELS_DIR] if paths is None else [p for p in paths if p.is_dir()]
-    errors: list[Diagnostic] = []
-    found: set[Path] = {p for p in paths or [] if not p.is_dir()}
-    for folder in folders:
-        if folder.is_symlink() and not folder.resolve().is_relative_to(root.resolve()):
-            errors.append(Diagnostic(display_path(folder, root), 1, 1, "MO007",
-                                     "symlink leads outside the repository: modelops does not follow it"))
-            continue
-        found.update(p for p in _yaml_files(folder))
-    shown = [(display_path(p, root) if paths is not None else f"{MODELS_DIR}/{p.name}", p) for p in found]
-    files = []
-    for name, path in sorted(shown):
-        if not _is_utf8(name):
-            readable = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            errors.append(Diagnostic(readable, 1, 1, "MO007", "file name is not UTF-8: rename it"))
-        else:
-            files.append((name, path))
-    return files, errors
-
-
-def _yaml_files(folder: Path) -> list[Path]:
-    """The *.yaml / *.yml entries of `folder` that are files or symlinks (dangling ones included)."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    return [Path(e.path) for e in entries if e.name.endswith((".yaml", ".yml"))
-            and (e.is_symlink() or e.is_file(follow_symlinks=False))]
-
-
-def _is_utf8(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def load_model(path: Path, root: Path) -> tuple[LoadedModel | None, list[Diagnostic]]:
-    shown = display_path(path, root)
-    text, errors = read_source(path, shown, root)
-    if text is None:
-        return None, errors
-    return parse_model(text, shown, path)
-
-
-def parse_model(text: str, shown: str, path: Path) -> tuple[LoadedModel | None, list[Diagnostic]]:
-    doc, errors = parse(text, shown)
-    if doc is None:
-        return None, errors
-    spec, errors = _validate(ModelSpec, doc)
-    if spec is None:
-        return None, errors
-    return LoadedModel(spec, doc, path), []
 
 
 def build(
@@ -372,47 +272,3 @@ def _problems(validator: ManifestValidator, obj: dict[str, Any], result: Build) 
     except NoSchema as missing:
         result.diagnostics.append(Diagnostic(CONFIG_FILE, 1, 1, "MO901", str(missing)))
         return []
-
-
-# --- pydantic errors as diagnostics ----------------------------------------------------------
-
-_OTHER_FILE: dict[type[BaseModel], tuple[str, type[BaseModel]]] = {
-    ModelSpec: (CONFIG_FILE, RepoConfig),
-    RepoConfig: ("a model file", ModelSpec),
-}
-
-
-def _validate(model: type[BaseModel], doc: Document) -> tuple[Any, list[Diagnostic]]:
-    data = doc.data
-    if not isinstance(data, dict):
-        found = "an empty file" if data is None else f"a {type(data).__name__}"
-        return None, [doc.diagnostic((), "MO100", f"expected a mapping of keys, found {found}")]
-    try:
-        return model.model_validate(data), []
-    except ValidationError as exc:
-        return None, [_diagnostic(doc, error, model) for error in exc.errors()]
-
-
-def _diagnostic(doc: Document, error: Any, root: type[BaseModel]) -> Diagnostic:
-    loc = tuple(error["loc"])
-    kind = error["type"]
-    if loc and loc[-1] == "[key]":
-        return doc.diagnostic(loc[:-1], "MO103", f"invalid name {loc[-2]!r}: {_name_rule()}", key=True)
-    if kind == "extra_forbidden":
-        key = loc[-1]
-        hint = unknown_key_hint(root, loc, _OTHER_FILE.get(root))
-        return doc.diagnostic(loc, "MO101", f"unknown key {key!r}{hint}", key=True)
-    if kind == "missing":
-        where = ".".join(str(p) for p in loc[:-1])
-        return doc.diagnostic(loc[:-1], "MO102",
-                              f"missing required key {loc[-1]!r}" + (f" in {where}" if where else ""))
-    field = ".".join(str(p) for p in loc)
-    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NAME_RE:
-        message = f"{error['input']!r} is not a valid name: {_name_rule()}"
-    else:
-        message = error["msg"].removeprefix("Value error, ")
-    return doc.diagnostic(loc, "MO100", f"{field}: {message}" if field else message)
-
-
-def _name_rule() -> str:
-    return "use lowercase letters, digits and '-', starting and ending with a letter or digit"

@@ -1,12 +1,14 @@
-"""The past versions of a file in git history: the one walker behind the rollout gate and rollback."""
+"""The past versions of a file in git history (the one walker behind the rollout gate and rollback),
+and the Project that reads the model files at a ref or in their history."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from modelops.compile.project import Project
 from modelops.diagnostics import Diagnostic, UserError
-from modelops.git.refs import git
+from modelops.git.refs import files_at, git
 
 
 def versions(root: Path, path: str, ref: str = "HEAD") -> Iterator[tuple[str, str]]:
@@ -20,6 +22,25 @@ def versions(root: Path, path: str, ref: str = "HEAD") -> Iterator[tuple[str, st
         except (UserError, UnicodeDecodeError):
             continue
         yield commit, text
+
+
+class GitTree:
+    """Project's window on git (modelops.compile.project.GitReader) for the repository at `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def files_at(self, ref: str, folder: str) -> dict[str, str]:
+        return files_at(self.root, ref, folder)
+
+    def versions(self, path: str, ref: str) -> Iterator[tuple[str, str]]:
+        return versions(self.root, path, ref)
+
+
+def open_project(root: Path) -> Project:
+    """The repository at `root`: its working tree's modelops.yaml, and its model files in the working
+    tree, at a git ref, or in their history."""
+    return Project.load(root, GitTree(root))
 
 
 def past_texts(root: Path, ref: str = "HEAD") -> Callable[[str], list[str]]:

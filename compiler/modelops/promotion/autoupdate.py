@@ -58,29 +58,21 @@ def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] |
              push: bool = True, crd_dir: Path | None = None) -> list[Decision]:
     """One pass over the models on the base branch. `only` narrows to model names, `registered` to
     MLflow registered names (a webhook). MLflow being unreachable is a UserError."""
-    from modelops.compile.pipeline import MODELS_DIR, load_config
-    from modelops.compile.source import parse
-    from modelops.compile.spec import ModelSpec
     from modelops.git import repo as gitrepo
-    from modelops.git.refs import files_at
+    from modelops.git.history import open_project
     from modelops.promotion.registry import Registry, RegistryError
 
-    config, config_doc, errors = load_config(root)
-    if config is None:
-        raise UserError(errors)
+    project = open_project(root)
+    config, config_doc = project.require(), project.config_doc
     base = gitrepo.base_ref(root, config.git, remote=push)
     decisions = []
     registry: Registry | None = None
-    for filename, text in files_at(root, base, MODELS_DIR).items():
-        if "/" in filename or not filename.endswith((".yaml", ".yml")):
-            continue
-        doc, _ = parse(text, f"{MODELS_DIR}/{filename}")
-        try:
-            spec = ModelSpec.model_validate(doc.data if doc else None)
-        except ValueError:
-            decisions.append(Decision(filename.rsplit(".", 1)[0], action="error",
+    for file in project.models(base):
+        if file.model is None:
+            decisions.append(Decision(file.stem, action="error",
                                       reason="invalid model file on the base branch: run modelops validate"))
             continue
+        spec, doc = file.model.spec, file.model.doc
         if only and spec.name not in only:
             continue
         policy = spec.autoupdate
@@ -94,8 +86,7 @@ def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] |
             decision = _decide(root, spec, doc, config, config_doc, registry, registered, push, crd_dir)
         except RegistryError as exc:
             if exc.code == "MO501":
-                where = f"{MODELS_DIR}/{filename}"
-                raise UserError([Diagnostic(where, 1, 1, exc.code, exc.message)]) from exc
+                raise UserError([Diagnostic(file.path, 1, 1, exc.code, exc.message)]) from exc
             decision = Decision(spec.name, policy.env, action="error", reason=exc.message)
         except UserError as exc:
             decision = Decision(spec.name, policy.env, action="error",

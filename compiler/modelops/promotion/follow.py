@@ -37,19 +37,9 @@ def alias(env: str, the_role: str) -> str:
 
 def deployed(root: Path) -> list[ResolvedModel]:
     """Every model file of the working tree, resolved per environment (invalid files skipped)."""
-    from modelops.compile.pipeline import load_config, load_model, model_files
-    from modelops.compile.resolve import resolve
+    from modelops.compile.project import Project
 
-    config, config_doc, _ = load_config(root)
-    if config is None:
-        return []
-    found: list[ResolvedModel] = []
-    files, _ = model_files(root)
-    for _, path in files:
-        loaded, errors = load_model(path, root)
-        if loaded is not None and not errors:
-            found.extend(resolve(loaded.spec, loaded.doc, config, config_doc))
-    return found
+    return Project.load(root).resolved()
 
 
 def running(models: list[ResolvedModel], env: str) -> dict[str, dict[str, int]]:

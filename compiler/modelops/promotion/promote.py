@@ -64,7 +64,7 @@ class _Context:
 # --- reading the model -----------------------------------------------------------------------------
 
 def _load(tree: Path, name: str) -> tuple[ModelSpec, Document, Path]:
-    from modelops.compile.pipeline import MODELS_DIR, load_model
+    from modelops.compile.project import MODELS_DIR, load_model
 
     path = tree / MODELS_DIR / f"{name}.yaml"
     if not path.is_file():
@@ -263,7 +263,7 @@ def _deliver(ctx: _Context, outcome: Outcome, commit: str, *, push: bool, title:
 def _on_base(ctx: _Context, tree: Path) -> _Context:
     """The context with modelops.yaml as the base branch has it (the model file is read there too):
     an uncommitted or unmerged config change does not shape a promotion."""
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
 
     config, config_doc, errors = load_config(tree)
     if config is None:
@@ -272,7 +272,7 @@ def _on_base(ctx: _Context, tree: Path) -> _Context:
 
 
 def _context(root: Path, crd_dir: Path | None, *, fetch: bool) -> _Context:
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
     from modelops.git import repo as gitrepo
 
     config, config_doc, errors = load_config(root)
@@ -411,28 +411,17 @@ def _current(registry: Registry, deployed: ResolvedModel | None, name: str, doc:
 
 def previous_deployment(ctx: _Context, spec_name: str, env: str, current: Pin) -> tuple[Pin, str] | None:
     """The main artifact `env` ran before `current`, from the git history of the model file."""
-    from modelops.compile.pipeline import MODELS_DIR
-    from modelops.compile.resolve import resolve
-    from modelops.compile.source import parse
-    from modelops.compile.spec import ModelSpec
-    from modelops.git.history import versions
+    from modelops.compile.project import MODELS_DIR, Project
+    from modelops.git.history import GitTree
 
-    path = f"{MODELS_DIR}/{spec_name}.yaml"
-    for commit, text in versions(ctx.root, path, ctx.base):
-        doc, _ = parse(text, path)
-        if doc is None or not isinstance(doc.data, dict):
+    project = Project(ctx.root, ctx.config, ctx.config_doc, [], GitTree(ctx.root))
+    for commit, past in project.past(f"{MODELS_DIR}/{spec_name}.yaml", env, ctx.base):
+        if past is None:
             continue
-        try:
-            spec = ModelSpec.model_validate(doc.data)
-        except ValueError:
-            continue
-        for past in resolve(spec, doc, ctx.config, ctx.config_doc):
-            if past.env != env:
-                continue
-            uri = past.main.settings.get("artifact", "uri")
-            model, version = mlflow_ref(past.main)
-            if uri and uri != current.uri:
-                return Pin(uri, model if version is not None else None, version), commit
+        uri = past.main.settings.get("artifact", "uri")
+        model, version = mlflow_ref(past.main)
+        if uri and uri != current.uri:
+            return Pin(uri, model if version is not None else None, version), commit
     return None
 
 

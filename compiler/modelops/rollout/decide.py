@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from modelops.compile.project import Project
     from modelops.compile.resolve import ResolvedModel, ResolvedVariant
     from modelops.compile.spec import Rollout
     from modelops.rollout.evidence import Evidence
@@ -101,32 +101,19 @@ def state(model: ResolvedModel) -> tuple[tuple[str, bool, int | None, Any], ...]
                         for v in model.variants if v is not model.main))
 
 
-def step_started(root: Path, path: str, base: str, model: ResolvedModel, config: Any,
-                 config_doc: Any) -> float | None:
+def step_started(project: Project, path: str, base: str, model: ResolvedModel) -> float | None:
     """Unix time of the oldest commit of the newest unbroken run in which `model`'s environment ran
     the trial as it is now (None: not found)."""
-    from modelops.compile.resolve import resolve
-    from modelops.compile.source import parse
-    from modelops.compile.spec import ModelSpec
-    from modelops.git.history import versions
     from modelops.git.refs import git
 
     now, since = state(model), None
-    for commit, text in versions(root, path, base):
-        doc, _ = parse(text, path)
-        try:
-            spec = ModelSpec.model_validate(doc.data if doc else None)
-        except ValueError:
-            break
-        if doc is None:
-            break
-        past = next((m for m in resolve(spec, doc, config, config_doc) if m.env == model.env), None)
+    for commit, past in project.past(path, model.env, base):
         if past is None or state(past) != now:
             break
         since = commit
     if since is None:
         return None
-    return float(git(root, "show", "-s", "--format=%ct", since).decode().strip())
+    return float(git(project.root, "show", "-s", "--format=%ct", since).decode().strip())
 
 
 def gate_rows(gates: list[Gate]) -> list[dict[str, Any]]:

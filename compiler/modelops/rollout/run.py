@@ -7,10 +7,13 @@ import os
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.diagnostics import Diagnostic, UserError
 from modelops.rollout.decide import Decision
+
+if TYPE_CHECKING:
+    from modelops.compile.project import Project
 
 
 def prometheus_url(option: str | None, env_config: Any) -> str | None:
@@ -22,35 +25,23 @@ def run_pass(root: Path, *, prometheus: str | None = None, only: set[str] | None
              crd_dir: Path | None = None, now: float | None = None) -> list[Decision]:
     """Decide for each model on the base branch; Prometheus being unreachable is a UserError (MO601)
     raised before any pull request is opened."""
-    from modelops.compile.pipeline import MODELS_DIR, load_config
-    from modelops.compile.resolve import resolve
-    from modelops.compile.source import parse
-    from modelops.compile.spec import ModelSpec
     from modelops.git import repo as gitrepo
-    from modelops.git.refs import files_at
+    from modelops.git.history import open_project
 
-    config, config_doc, errors = load_config(root)
-    if config is None:
-        raise UserError(errors)
+    project = open_project(root)
+    config = project.require()
     base = gitrepo.base_ref(root, config.git, remote=push)
     clock = time.time() if now is None else now
     plans: list[tuple[Decision, Any]] = []
-    for filename, text in sorted(files_at(root, base, MODELS_DIR).items()):
-        if "/" in filename or not filename.endswith((".yaml", ".yml")):
-            continue
-        path = f"{MODELS_DIR}/{filename}"
-        doc, _ = parse(text, path)
-        try:
-            spec = ModelSpec.model_validate(doc.data if doc else None)
-            assert doc is not None
-        except (ValueError, AssertionError):
+    for file in project.models(base):
+        if file.model is None:
             reason = "invalid model file on the base branch: run modelops validate"
-            plans.append((Decision(filename.rsplit(".", 1)[0], "—", action="error", reason=reason), None))
+            plans.append((Decision(file.stem, "—", action="error", reason=reason), None))
             continue
-        if only and spec.name not in only:
+        if only and file.model.spec.name not in only:
             continue
-        for model in resolve(spec, doc, config, config_doc):
-            plans.append(_judge(root, path, base, model, config, config_doc, prometheus, clock))
+        for model in project.resolve(file.model):
+            plans.append(_judge(project, file.path, base, model, prometheus, clock))
     decisions = []
     for decision, act in plans:  # every query answered: now the pull requests
         if act is not None:
@@ -69,8 +60,8 @@ def outcome_json(outcome: Any) -> dict[str, Any]:
     return {k: data[k] for k in ("branch", "state", "pull_request", "compare_url", "notes")}
 
 
-def _judge(root: Path, path: str, base: str, model: Any, config: Any, config_doc: Any,
-           option: str | None, clock: float) -> tuple[Decision, Any]:
+def _judge(project: Project, path: str, base: str, model: Any, option: str | None,
+           clock: float) -> tuple[Decision, Any]:
     from modelops.compile.generators.observability import alert_settings
     from modelops.rollout import act, decide, gates, prometheus
     from modelops.rollout.evidence import collect
@@ -107,7 +98,7 @@ def _judge(root: Path, path: str, base: str, model: Any, config: Any, config_doc
     results = gates.judge(evidence.variants[trial.name], main, policy.gates, client, model.namespace,
                           model.spec.name)
     decision.gates = decide.gate_rows(results)
-    started = decide.step_started(root, path, base, model, config, config_doc)
+    started = decide.step_started(project, path, base, model)
     baked = None if started is None else clock - started
     decision.action, decision.reason = decide.decide(trial, evidence, results, policy, baked)
     if decision.action == "hold":
@@ -117,7 +108,7 @@ def _judge(root: Path, path: str, base: str, model: Any, config: Any, config_doc
                        else f"canary {target[1]}%")
 
     def deliver(push: bool, crd_dir: Path | None) -> Any:
-        return act.deliver(root, model, trial, policy, decision.action, target, evidence, results,
+        return act.deliver(project.root, model, trial, policy, decision.action, target, evidence, results,
                            decision.reason, push=push, crd_dir=crd_dir)
 
     return decision, deliver

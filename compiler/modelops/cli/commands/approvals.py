@@ -22,7 +22,7 @@ def approvals_command(number: int, repo: Path | None, output: str) -> None:
     GITHUB_API_URL); the token must be able to read the org's team memberships. Exit 1 with one
     line per group that has not approved the current head.
     """
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
     from modelops.diagnostics import Diagnostic, UserError
     from modelops.promotion import pullrequest
     from modelops.review.approvals import check_pull

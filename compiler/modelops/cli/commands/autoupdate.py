@@ -101,7 +101,7 @@ def serve_command(host: str, port: int, poll: str, tolerance: int, no_push: bool
     """Receive MLflow registry webhooks and run a pass for the model they name."""
     import os
 
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
     from modelops.promotion.autoupdate import Service
 
     root = repo_root(repo)

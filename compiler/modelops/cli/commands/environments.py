@@ -17,7 +17,7 @@ from modelops.cli.report import print_diagnostics
               help="Only environments synced this way (ci, argocd, flux).")
 def environments(repo: Path | None, sync_mode: str | None) -> None:
     """List the environments of modelops.yaml, one per line (for CI scripts)."""
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
 
     config, _, errors = load_config(repo_root(repo))
     if config is None:

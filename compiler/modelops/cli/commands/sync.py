@@ -162,7 +162,7 @@ def _wait(cluster: Cluster, desired: list[Desired], timeout: float, output: str)
 def _after_sync(root: Path, env: str, desired: list[Desired], outcome: Outcome, waited: Waited | None,
                 follow: bool | None, healthy: bool) -> tuple[list[str], list[Diagnostic]]:
     """MLflow follows git (when healthy), then the word back (after --wait): lines and errors."""
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
     from modelops.diagnostics import Diagnostic, UserError
     from modelops.git.repo import rev
 

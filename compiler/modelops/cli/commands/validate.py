@@ -59,7 +59,7 @@ def _named_base(option: str | None) -> str | None:
 
 
 def _default_base(root: Path) -> str:
-    from modelops.compile.pipeline import load_config
+    from modelops.compile.project import load_config
     from modelops.compile.spec import GitSettings
 
     config, _, _ = load_config(root)  # its errors are reported by the build

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from modelops.compile.resolve import ResolvedModel, ResolvedVariant, resolve
-from modelops.compile.source import Document, Loc, parse
-from modelops.compile.spec import ModelSpec, RepoConfig
+from modelops.compile.project import in_env
+from modelops.compile.resolve import ResolvedModel, ResolvedVariant
+from modelops.compile.source import Document, Loc
+from modelops.compile.spec import RepoConfig
 from modelops.compile.summary import ModelSummary
 from modelops.diagnostics import Diagnostic
 
@@ -110,14 +111,20 @@ def _artifact(variant: ResolvedVariant) -> str | None:
     return uri
 
 
+def _artifacts(past: ResolvedModel) -> tuple[str | None, set[str]]:
+    """(main artifact, canary/shadow artifacts) of a past version of a model in one environment."""
+    trials = {uri for v in past.variants if v is not past.main and (uri := _artifact(v)) is not None}
+    return _artifact(past.main), trials
+
+
 def _check_rollouts(
     models: list[ResolvedModel], config: RepoConfig, config_doc: Document | None, read: HistoryReader
 ) -> list[Diagnostic]:
     errors = []
     for model in models:
         path = model.doc.path
-        pasts = (_past(text, path, model, config, config_doc) for text in read(path))
-        history = [past for past in pasts if past is not None]
+        pasts = (in_env(text, path, model.env, config, config_doc) for text in read(path))
+        history = [_artifacts(past) for past in pasts if past is not None]
         mains = {uri for m, _ in history for uri in [m] if uri}
         trials = {uri for _, t in history for uri in t}
         current = _artifact(model.main)
@@ -128,21 +135,3 @@ def _check_rollouts(
                 f"canary first {_rule(model, 'require_rollout')}",
             ))
     return errors
-
-
-def _past(
-    text: str, path: str, model: ResolvedModel, config: RepoConfig, config_doc: Document | None
-) -> tuple[str | None, set[str]] | None:
-    """(main artifact, canary/shadow artifacts) of the model in this env in a past version."""
-    doc, errors = parse(text, path)
-    if doc is None or not isinstance(doc.data, dict):
-        return None
-    try:
-        spec = ModelSpec.model_validate(doc.data)
-    except ValueError:
-        return None
-    for past in resolve(spec, doc, config, config_doc):
-        if past.env == model.env:
-            trials = {_artifact(v) for v in past.variants if v is not past.main} - {None}
-            return _artifact(past.main), trials  # type: ignore[return-value]
-    return None
