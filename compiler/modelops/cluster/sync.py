@@ -1,4 +1,5 @@
-"""`modelops sync --env ENV`: plan, then server-side apply `generated/ENV` (and prune) like terraform.
+"""`modelops sync --env ENV`: plan, then server-side apply `generated/ENV` (and prune) like terraform,
+then (--wait) wait for readiness: `run` does all three from one `SyncRequest`.
 
 Plan: each object is fetched and compared on the fields modelops sets (`modelops.cluster.fields`): create,
 update, unchanged; with `--prune`, owned objects no longer generated are listed (`modelops.cluster.prune`).
@@ -9,15 +10,20 @@ the exit code is 1 when any failed. Errors are `path:line:col: CODE message` lin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.cluster.fields import differences, without, yielded_paths
 from modelops.cluster.kube import ApiError, Cluster
 from modelops.cluster.prune import Key, decide, key_of, ownership_selector
 from modelops.compile.emit.tree import GENERATED
 from modelops.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from modelops.cluster.wait import Waited
+    from modelops.compile.project import Project
 
 SYMBOLS = {"create": "+", "update": "~", "unchanged": "=", "prune": "-"}
 # Kinds that belong to GitOps controllers, never to an environment's folder.
@@ -31,12 +37,11 @@ class Desired:
     line: int = 1  # where the object starts in that file
 
 
-
-
 def object_label(obj: dict[str, Any]) -> str:
     """`Kind namespace/name`: how plans, waits and their errors name an object."""
     meta = obj.get("metadata", {})
     return f"{obj.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
+
 
 @dataclass
 class Change:
@@ -114,13 +119,12 @@ def _kind_rank(obj: dict[str, Any]) -> int:
     return 0 if "/" not in obj.get("apiVersion", "") else 1  # core objects (Services) before CRs
 
 
-def environment_namespaces(root: Path, env: str, desired: list[Desired]) -> list[str]:
+def environment_namespaces(project: Project, env: str, desired: list[Desired]) -> list[str]:
     """The env's default namespace from modelops.yaml plus every namespace it generates into."""
-    from modelops.compile.project import load_config
-
-    config, _, errors = load_config(root)
-    if errors or config is None:
-        raise SyncAbort(errors[0] if errors else Diagnostic("modelops.yaml", 1, 1, "MO709", "cannot load"))
+    config = project.config
+    if project.errors or config is None:
+        raise SyncAbort(project.errors[0] if project.errors
+                        else Diagnostic("modelops.yaml", 1, 1, "MO709", "cannot load"))
     if env not in config.environments:
         known = ", ".join(sorted(config.environments))
         raise SyncAbort(Diagnostic("modelops.yaml", 1, 1, "MO709",
@@ -130,30 +134,24 @@ def environment_namespaces(root: Path, env: str, desired: list[Desired]) -> list
     return sorted(spaces)
 
 
-def generated_everywhere(root: Path) -> list[Key]:
+def generated_everywhere(project: Project) -> list[Key]:
     """What every environment's generated/ENV contains: prune never deletes any of it."""
-    from modelops.compile.project import load_config
-
-    config, _, _ = load_config(root)
+    root, config = project.root, project.config
     envs = sorted(config.environments) if config is not None else []
     return [key_of(d.obj) for env in envs if (root / GENERATED / env).is_dir()
             for d in load_desired(root, env)]
 
 
-def known_namespaces(root: Path, desired: list[Key]) -> list[str]:
+def known_namespaces(project: Project, desired: list[Key]) -> list[str]:
     """Every environment's default namespace and every namespace generated/ holds: the fallback
     scope of prune when the credentials may not list objects cluster-wide."""
-    from modelops.compile.project import load_config
-
-    config, _, _ = load_config(root)
+    config = project.config
     spaces = {e.namespace for e in config.environments.values()} if config is not None else set()
     return sorted(spaces | {key[2] for key in desired if key[2]})
 
 
-def sync_mode(root: Path, env: str) -> str:
-    from modelops.compile.project import load_config
-
-    config, _, _ = load_config(root)
+def sync_mode(project: Project, env: str) -> str:
+    config = project.config
     if config is None or env not in config.environments:
         return "ci"
     return getattr(config.environments[env], "sync", "ci")
@@ -304,6 +302,81 @@ def execute(cluster: Cluster, the_plan: Plan, *, force: bool, dry_run: bool) -> 
             continue
         outcome.done.append(("pruned", change))
     return outcome
+
+
+# --- plan -> apply -> wait ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What one `modelops sync` is asked to do (the CLI maps its options onto it)."""
+
+    env: str
+    server_dry_run: bool = False
+    prune: bool = False
+    prune_max_share: float = 0.5
+    prune_allow_all: bool = False
+    force_conflicts: bool = False
+    plan_only: bool = False
+    wait: bool = False
+    timeout: float = 600.0
+    kubeconfig: Path | None = None
+    context: str | None = None
+    max_retries: int = 4
+
+
+@dataclass
+class Synced:
+    """What a sync came to: the plan, what was applied, and (after --wait) what became ready."""
+
+    namespaces: list[str]
+    desired: list[Desired]
+    plan: Plan
+    outcome: Outcome
+    applied: bool  # changes really made: no plan only, dry run, refused prune or error
+    waited: Waited | None = None
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        waited = self.waited.diagnostics if self.waited else []
+        return sorted(set(self.plan.diagnostics + self.outcome.diagnostics + waited))
+
+
+def run(project: Project, request: SyncRequest, *, on_applied: Callable[[Synced], None] | None = None,
+        progress: Callable[[str], None] = print) -> Synced:
+    """Plan, apply (unless plan only, or a prune is refused), then wait when asked and applied.
+    `on_applied` sees the result before the wait begins; a problem before anything changes is a
+    SyncAbort."""
+    env = request.env
+    desired = load_desired(project.root, env)
+    namespaces = environment_namespaces(project, env, desired)
+    mode = sync_mode(project, env)
+    if mode != "ci" and not (request.server_dry_run or request.plan_only):
+        raise SyncAbort(Diagnostic("modelops.yaml", 1, 1, "MO708",
+                                   f"environment {env} is synced by {mode}, not by `modelops sync` "
+                                   "(--dry-run=server and --plan-only still work)"))
+    everywhere = generated_everywhere(project) if request.prune else []
+    fallback = known_namespaces(project, everywhere) if request.prune else []
+    cluster = connect(request.kubeconfig, request.context, request.max_retries)
+    try:
+        the_plan = plan(cluster, env, desired, namespaces, prune=request.prune,
+                        max_share=request.prune_max_share, allow_all=request.prune_allow_all,
+                        everywhere=everywhere, fallback=fallback)
+        refused = not the_plan.prune_allowed
+        outcome = Outcome() if request.plan_only or refused else execute(
+            cluster, the_plan, force=request.force_conflicts, dry_run=request.server_dry_run)
+        applied = not (request.plan_only or refused or request.server_dry_run or the_plan.diagnostics
+                       or outcome.diagnostics)
+        synced = Synced(namespaces, desired, the_plan, outcome, applied)
+        if on_applied is not None:
+            on_applied(synced)
+        if request.wait and applied:
+            from modelops.cluster.wait import wait
+
+            synced.waited = wait(cluster, desired, timeout=request.timeout, progress=progress)
+    finally:
+        cluster.close()
+    return synced
 
 
 # --- connecting ---------------------------------------------------------------------------------

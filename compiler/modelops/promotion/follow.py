@@ -8,11 +8,13 @@ loses them. The running versions are read from the model files synced (their `ar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from modelops.cluster.sync import Synced
+    from modelops.compile.project import Project
     from modelops.compile.resolve import ResolvedModel, ResolvedVariant
+    from modelops.diagnostics import Diagnostic
     from modelops.promotion.registry import Registry
 
 TAG_PREFIX = "modelops.deployed."
@@ -33,13 +35,6 @@ def role(model: ResolvedModel, variant: ResolvedVariant) -> str:
 
 def alias(env: str, the_role: str) -> str:
     return env if the_role == "main" else f"{env}-{the_role}"
-
-
-def deployed(root: Path) -> list[ResolvedModel]:
-    """Every model file of the working tree, resolved per environment (invalid files skipped)."""
-    from modelops.compile.project import Project
-
-    return Project.load(root).resolved()
 
 
 def running(models: list[ResolvedModel], env: str) -> dict[str, dict[str, int]]:
@@ -89,3 +84,51 @@ def follow(registry: Registry, env: str, now: dict[str, dict[str, int]], names: 
             registry.delete_tag(name, version, tag)
             result.removed.append(f"{name} v{version} {tag}")
     return result
+
+
+# --- after `modelops sync` -------------------------------------------------------------------------
+
+def after_sync(project: Project, env: str, synced: Synced,
+               follow_mlflow: bool | None) -> tuple[list[str], list[Diagnostic]]:
+    """MLflow follows git (when the sync was clean; `follow_mlflow` None: mlflow.follow_sync), then
+    the word back (after --wait): the lines to print and the errors."""
+    from modelops.diagnostics import Diagnostic, UserError
+    from modelops.git.repo import rev
+
+    config = project.config
+    healthy = not synced.diagnostics
+    following = healthy and config is not None and (
+        config.mlflow.follow_sync if follow_mlflow is None else follow_mlflow)
+    if config is None or not (following or synced.waited is not None):
+        return [], []
+    try:
+        commit = rev(project.root, "HEAD")
+    except UserError as exc:
+        if following or config.notify.github_deployments:
+            return [], [Diagnostic(".", 1, 1, "MO020", f"MLflow aliases and reports name the synced commit: "
+                                                       f"{exc.diagnostics[0].message}")]
+        commit = ""  # a webhook alone does not need the commit
+    lines, errors = follow_sync(project, env, commit) if following else ([], [])
+    if synced.waited is not None:
+        from modelops.promotion.notify import reports, send
+
+        try:
+            lines += send(project.root, config, reports(project.root, env, synced, commit))
+        except UserError as exc:
+            errors += exc.diagnostics
+    return lines, errors
+
+
+def follow_sync(project: Project, env: str, commit: str) -> tuple[list[str], list[Diagnostic]]:
+    """Point the MLflow aliases and tags of `env` at what the working tree's model files run."""
+    from modelops.diagnostics import Diagnostic
+    from modelops.promotion.registry import Registry, RegistryError
+
+    config = project.require()
+    models = project.resolved()
+    try:
+        done = follow(Registry.from_config(project.root, config.mlflow), env, running(models, env),
+                      known_names(models), commit)
+    except RegistryError as exc:
+        return [], [Diagnostic("modelops.yaml", 1, 1, exc.code, exc.message)]
+    return [f"mlflow: {item}" for item in done.set] + [f"mlflow: removed {item}" for item in done.removed], []

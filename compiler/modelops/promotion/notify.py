@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from modelops.diagnostics import Diagnostic, UserError
 
 if TYPE_CHECKING:
+    from modelops.cluster.sync import Synced
     from modelops.compile.spec import RepoConfig
 
 _PULL = re.compile(r"(?:Merge pull request #|\(#)(\d+)")
@@ -127,3 +128,25 @@ def send(root: Path, config: RepoConfig, reports: list[Report]) -> list[str]:
             sent.append(f"reported {report.model} {report.version} in {report.env}: {report.result} "
                         f"({', '.join(where)})")
     return sent
+
+
+def reports(root: Path, env: str, synced: Synced, commit: str) -> list[Report]:
+    """One report per model whose serving object a sync created or updated (after its wait)."""
+    from modelops.cluster.readiness import awaited
+    from modelops.git.refs import git
+    from modelops.labels import LABEL_NAME, LABEL_VERSION
+
+    failures = synced.waited.failures if synced.waited else {}
+    number = pull_request_of(git(root, "log", "-1", "--format=%s", commit).decode()) if commit else None
+    found: dict[str, Report] = {}
+    for _, change in synced.outcome.done:
+        if change.action not in ("create", "update") or not awaited(change.obj):
+            continue
+        labels = change.obj["metadata"].get("labels") or {}
+        model = labels.get(LABEL_NAME) or change.obj["metadata"]["name"]
+        failure = failures.get(change.label)
+        if model in found and found[model].result == "failure":
+            continue
+        found[model] = Report(model, str(labels.get(LABEL_VERSION, "?")), env,
+                              "failure" if failure else "success", failure or "", commit, number)
+    return [found[name] for name in sorted(found)]

@@ -24,11 +24,12 @@ def drift_command(env: str, exit_code: bool, repo: Path | None, kubeconfig: Path
     """Show live objects that differ from generated/ENV, are missing, or are owned but no longer generated."""
     from modelops.cluster.drift import drift_lines
     from modelops.cluster.sync import SyncAbort, connect, environment_namespaces, load_desired, plan
+    from modelops.compile.project import Project
 
     root = repo_root(repo)
     try:
         desired = load_desired(root, env)
-        namespaces = environment_namespaces(root, env, desired)
+        namespaces = environment_namespaces(Project.load(root), env, desired)
         cluster = connect(kubeconfig, context, max_retries)
         try:
             result = plan(cluster, env, desired, namespaces, prune=True, allow_all=True)
