@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 from click.testing import CliRunner
 from modelops.cli.main import cli
+from support import sync_fixtures
 from support.kmock_cluster import RunningServer
+from support.sync_fixtures import available
 
-MODELS = {"iris.yaml": "name: iris\nteam: risk\nframework: sklearn\nartifact:\n  uri: s3://acme-models/iris/1\n"}
-
-
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
-    running = RunningServer()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def root(repo, crd_dir) -> Path:
-    target = repo(MODELS)
-    result = CliRunner().invoke(cli, ["compile", "-C", str(target), "--crd-dir", str(crd_dir)])
-    assert result.exit_code == 0, result.output
-    return target
-
-
-def _available(obj: dict[str, Any]) -> None:
-    obj["status"] = {"state": "Available"}
+root, server = sync_fixtures.root, sync_fixtures.server  # the fixtures these tests use
 
 
 def _sync(root: Path, server: RunningServer, *args: str):
@@ -41,7 +21,7 @@ def _sync(root: Path, server: RunningServer, *args: str):
 
 
 def test_the_plan_and_the_changes_come_before_the_wait(root, server):
-    server.handler.fill["SeldonDeployment"] = _available
+    server.handler.fill["SeldonDeployment"] = available
     result = _sync(root, server)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -54,7 +34,7 @@ def test_the_plan_and_the_changes_come_before_the_wait(root, server):
 
 
 def test_json_output_keeps_stdout_for_the_envelope_and_waits_on_stderr(root, server):
-    server.handler.fill["SeldonDeployment"] = _available
+    server.handler.fill["SeldonDeployment"] = available
     result = _sync(root, server, "-o", "json")
     assert result.exit_code == 0, result.output
     envelope = json.loads(result.stdout)

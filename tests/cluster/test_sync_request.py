@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from click.testing import CliRunner
-from modelops.cli.main import cli
 from modelops.cluster.sync import Synced, SyncRequest, run
 from modelops.compile.project import Project
+from support import sync_fixtures
 from support.kmock_cluster import RunningServer
+from support.sync_fixtures import available
 
-MODELS = {"iris.yaml": "name: iris\nteam: risk\nframework: sklearn\nartifact:\n  uri: s3://acme-models/iris/1\n"}
-
-
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
-    running = RunningServer()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def root(repo, crd_dir) -> Path:
-    target = repo(MODELS)
-    result = CliRunner().invoke(cli, ["compile", "-C", str(target), "--crd-dir", str(crd_dir)])
-    assert result.exit_code == 0, result.output
-    return target
+root, server = sync_fixtures.root, sync_fixtures.server  # the fixtures these tests use
 
 
 def _request(root: Path, server: RunningServer, **options: Any) -> SyncRequest:
@@ -55,9 +38,6 @@ def test_plan_only_applies_nothing_and_waits_for_nothing(root, server):
 
 
 def test_on_applied_sees_the_changes_before_the_wait_begins(root, server):
-    def available(obj: dict[str, Any]) -> None:
-        obj["status"] = {"state": "Available"}
-
     server.handler.fill["SeldonDeployment"] = available
     events: list[str] = []
     synced = run(Project.load(root), _request(root, server, wait=True, timeout=30.0),
