@@ -122,21 +122,7 @@ def _build(
     schemas = SchemaSet.find(crd_dir, root)
     cache = RenderCache(root, config_doc.text if config_doc else "", schemas,
                         enabled=paths is None and config is not None)
-    slots: list[ModelSummary | _Job] = []  # per model file, in order: a cached summary, or work to do
-    listed, errors = model_files(root, paths)
-    result.diagnostics += errors
-    for shown, path in listed:
-        text, errors = read_source(path, shown, root)
-        result.diagnostics += errors
-        if text is None:
-            continue
-        key = cache.key(shown, text)
-        entry = cache.get(key)
-        if entry is not None and history is None:  # the rollout gate needs every model resolved
-            slots.append(ModelSummary.from_json(entry["summary"]))
-            result.files.update(entry["files"])
-        else:
-            slots.append(_Job(path, shown, text, key, entry))
+    slots = _slots(root, paths, cache, history, result)
     validator = ManifestValidator(schemas)
     jobs = [slot for slot in slots if isinstance(slot, _Job)]
     work = partial(_compile_model, _Context(config, config_doc, history, validator))
@@ -177,6 +163,27 @@ def _build(
     if owners is not None:
         result.repo_files[CODEOWNERS_PATH] = owners
     return result
+
+
+def _slots(root: Path, paths: list[Path] | None, cache: RenderCache, history: HistoryReader | None,
+           result: Build) -> list[ModelSummary | _Job]:
+    """Per model file, in order: its cached summary (its files go into `result`), or work to do."""
+    slots: list[ModelSummary | _Job] = []
+    listed, errors = model_files(root, paths)
+    result.diagnostics += errors
+    for shown, path in listed:
+        text, errors = read_source(path, shown, root)
+        result.diagnostics += errors
+        if text is None:
+            continue
+        key = cache.key(shown, text)
+        entry = cache.get(key)
+        if entry is not None and history is None:  # the rollout gate needs every model resolved
+            slots.append(ModelSummary.from_json(entry["summary"]))
+            result.files.update(entry["files"])
+        else:
+            slots.append(_Job(path, shown, text, key, entry))
+    return slots
 
 
 def _compile_model(context: _Context, job: _Job) -> _Outcome:
