@@ -79,8 +79,10 @@ def sync_command(env: str, dry_run: str, prune: bool, prune_max_share: float, pr
     from modelops.promotion.follow import after_sync
 
     project = Project.load(repo_root(repo))
-    request = SyncRequest(env, dry_run == "server", prune, prune_max_share, prune_allow_all,
-                          force_conflicts, plan_only, wait_ready, timeout, kubeconfig, context, max_retries)
+    request = SyncRequest(env, server_dry_run=dry_run == "server", prune=prune,
+                          prune_max_share=prune_max_share, prune_allow_all=prune_allow_all,
+                          force_conflicts=force_conflicts, plan_only=plan_only, wait=wait_ready,
+                          timeout=timeout, kubeconfig=kubeconfig, context=context, max_retries=max_retries)
 
     def progress(line: str) -> None:
         click.echo(line, err=output != "text")  # JSON output keeps stdout for the envelope
