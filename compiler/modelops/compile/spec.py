@@ -147,6 +147,7 @@ class Framework(StrEnum):
 
 class Protocol(StrEnum):
     V2 = "v2"
+    V1 = "v1"  # KServe's v1 (the TF Serving-style REST protocol): KServe's own default for sklearn & co
     SELDON = "seldon"
     TENSORFLOW = "tensorflow"
     KFSERVING = "kfserving"  # Seldon Core v1's older name of v2, rendered as written
@@ -179,6 +180,10 @@ class Artifact(_Strict):
     secret: Name | None = Field(
         None, description="Name of the Kubernetes Secret holding storage credentials."
     )
+    service_account: Name | None = Field(
+        None, description="kserve: name of the ServiceAccount listing `secret` (default <model>-storage); "
+        "it is rendered beside the InferenceService.",
+    )
     mlflow: MlflowRef | None = Field(None, description="Where this URI was pinned from.")
 
 
@@ -194,13 +199,30 @@ class Resources(_Strict):
 
 
 class Autoscaling(_Strict):
-    min: int | None = Field(None, ge=1, le=INT32_MAX, description="Minimum replicas (default 1).")
-    max: int | None = Field(None, ge=1, le=INT32_MAX, description="Maximum replicas (required).")
+    min: int | None = Field(
+        None, ge=0, le=INT32_MAX,
+        description="Minimum replicas (default 1); 0 scales to zero (kserve Serverless only).",
+    )
+    max: int | None = Field(
+        None, ge=1, le=INT32_MAX,
+        description="Maximum replicas; unset means unbounded where the platform allows it (kserve "
+        "Serverless, seldon-v2 native), else required.",
+    )
     cpu: int | None = Field(None, ge=1, le=1000, description="Target CPU utilisation, percent.")
     memory: int | None = Field(None, ge=1, le=1000, description="Target memory utilisation, percent.")
     rps: float | None = Field(
         None, gt=0, le=1_000_000, allow_inf_nan=False,
         description="Target requests per second per replica (targets that support it).",
+    )
+    concurrency: int | None = Field(
+        None, ge=1, le=INT32_MAX,
+        description="kserve Serverless: target in-flight requests per replica (Knative's concurrency "
+        "metric).",
+    )
+    autoscaler: Literal["hpa", "keda"] | None = Field(
+        None,
+        description="kserve Standard: who scales the predictor, an HPA (default) or a KEDA "
+        "ScaledObject (serving.kserve.io/autoscalerClass).",
     )
     native: bool | None = Field(
         None,
@@ -326,6 +348,11 @@ class Settings(_Strict):
     alerts: Alerts | None = None
     dashboard: bool | None = Field(None, description="Emit a Grafana dashboard ConfigMap (default true).")
     probes: Probes | None = None
+    container_concurrency: int | None = Field(
+        None, ge=0, le=INT32_MAX,
+        description="kserve Serverless: hard limit of requests one replica serves at once "
+        "(Knative containerConcurrency; 0 = no limit).",
+    )
     env: dict[EnvName, str] | None = Field(
         None, description="Non-secret environment variables for the model server."
     )
@@ -609,7 +636,10 @@ class Policy(_Strict):
         default_factory=list,
         description="URI prefixes artifacts must start with, e.g. s3://ml-models/ (empty: any).",
     )
-    max_replicas: int = Field(20, ge=1)
+    max_replicas: int | None = Field(
+        20, ge=1, description="Most replicas any variant may run; null: no cap (allows unbounded "
+        "autoscaling where the target has it).",
+    )
 
 
 class MlflowSettings(_Strict):

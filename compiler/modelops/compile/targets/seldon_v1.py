@@ -18,6 +18,7 @@ from modelops.compile.targets.common import (
     image_of,
     metadata,
     name_budget,
+    refuse_kserve_only,
     refuse_native,
     serving_metadata,
     unsupported,
@@ -100,6 +101,11 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
             "its TENSORFLOW_SERVER speaks only the tensorflow and seldon protocols: set protocol: "
             "tensorflow, or use target seldon-v2 or kserve (Triton serves v2)",
         ))
+    if model.spec.protocol == "v1":
+        errors.append(unsupported(
+            model, None, ("protocol",), "protocol v1",
+            "it is KServe's; Seldon Core v1 speaks `protocol: seldon`, `tensorflow` or `v2`",
+        ))
     for variant in model.variants:
         if variant.settings.get("autoscaling", "rps") is not None:
             errors.append(unsupported(model, variant.settings, ("autoscaling", "rps"), "autoscaling.rps",
@@ -108,6 +114,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
     errors += refuse_pipelines(model)
     errors += name_budget(model, derived_names(model))
     errors += payload_logging.check(model, NAME)
+    errors += refuse_kserve_only(model)
     return errors
 
 

@@ -26,6 +26,7 @@ from modelops.compile.targets.common import (
     metadata,
     monitoring_of,
     name_budget,
+    refuse_kserve_only,
     native_scaling,
     serving_metadata,
     unsupported,
@@ -106,6 +107,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
     for variant in model.variants:
         errors += _check_variant(model, variant)
     errors += payload_logging.check(model, NAME)
+    errors += refuse_kserve_only(model)
     errors += check_pipelines(model)
     errors += name_budget(model, derived_names(model))
     return errors
