@@ -183,7 +183,8 @@ RULES: tuple[Rule, ...] = (
          "  autoscaling: {min: 2, max: 6, cpu: 70}\nAfter:\n  autoscaling: {min: 2, max: 6, cpu: 70}"),
     Rule("MO242", "scaling", "autoscaling without `max`",
          "An HPA needs an upper bound; only Knative (kserve Serverless) and Seldon Core 2's own scaler "
-         "(`native: true`) scale without one, and then policy.max_replicas must be null.\n\nBefore:\n  autoscaling: {min: 2, cpu: 70}\n"
+         "(`native: true`) scale without one, and then policy.max_replicas must be null.\n\n"
+         "Before:\n  autoscaling: {min: 2, cpu: 70}\n"
          "After:\n  autoscaling: {min: 2, max: 6, cpu: 70}"),
     Rule("MO243", "scaling", "autoscaling.min above autoscaling.max",
          "Before:\n  autoscaling: {min: 8, max: 6, cpu: 70}\nAfter:\n"

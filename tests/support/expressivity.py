@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 from modelops.compile.pipeline import build
+
 from support import fixtures
 from support.generated_files import documents
 

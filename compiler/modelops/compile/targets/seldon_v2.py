@@ -26,8 +26,8 @@ from modelops.compile.targets.common import (
     metadata,
     monitoring_of,
     name_budget,
-    refuse_kserve_only,
     native_scaling,
+    refuse_kserve_only,
     serving_metadata,
     unsupported,
 )
