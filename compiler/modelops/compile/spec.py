@@ -465,32 +465,109 @@ class ChosenNames(_Strict):
     )
 
 
+Join = Literal["inner", "outer", "any"]
+JOIN_DESCRIPTION = "How {what} are joined: inner (all, default), outer (any within the window) or any."
+TensorRef = Annotated[str, StringConstraints(min_length=1, pattern=r"^[^.\s]+(\.[^.\s]+)*$")]
+TensorMap = Annotated[
+    dict[TensorRef, Annotated[str, StringConstraints(min_length=1)]],
+    Field(description="Renames tensors: `<step>.outputs.<tensor>` (or `<pipeline>.inputs.<tensor>`) "
+          "-> the name the reader sees.", examples=[{"features.outputs.OUTPUT0": "INPUT0"}]),
+]
+
+
+class StepBatch(_Strict):
+    """Batch a step's requests (Core 2 step `batch`)."""
+
+    size: int | None = Field(None, ge=1, le=INT32_MAX, description="Requests per batch.")
+    window_ms: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="Milliseconds to wait for a batch to fill."
+    )
+    rolling: bool | None = Field(None, description="Send a full batch as soon as it fills.")
+
+
 class PipelineStep(_Strict):
     model: Name = Field(description="The Model this step runs: a model (variant Model) in this namespace.")
-    inputs: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+    inputs: list[TensorRef] | None = Field(
         None, description="What the step reads: `<step>`, `<step>.outputs[.<tensor>]` or "
         "`<pipeline>.inputs[.<tensor>]` (default: the pipeline's inputs).",
+        examples=[["features.outputs"], ["features.outputs.OUTPUT0", "iris.inputs.INPUT1"]],
     )
+    tensor_map: TensorMap | None = None
+    triggers: list[TensorRef] | None = Field(
+        None, description="Tensors that must arrive before the step runs (their data is not passed).",
+        examples=[["choice.outputs.choice-1"]],
+    )
+    inputs_join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="inputs"))
+    triggers_join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="triggers"))
+    join_window_ms: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Milliseconds to wait for an outer join."
+    )
+    batch: StepBatch | None = None
+
+
+class PipelineInput(_Strict):
+    """Where a pipeline takes its data from besides its own requests (Core 2 `spec.input`)."""
+
+    external_inputs: list[TensorRef] | None = Field(
+        None, description="Other pipelines' tensors this pipeline reads: `<pipeline>.(inputs|outputs)"
+        "[.<tensor>]` or `<pipeline>.step.<step>.outputs[.<tensor>]`.",
+        examples=[["chain.outputs.OUTPUT0"]],
+    )
+    external_triggers: list[TensorRef] | None = Field(
+        None, description="Other pipelines' tensors that must arrive before this pipeline runs."
+    )
+    join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="external inputs"))
+    triggers_join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="triggers"))
+    join_window_ms: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Milliseconds to wait for an outer join."
+    )
+    tensor_map: TensorMap | None = None
+
+
+class PipelineOutput(_Strict):
+    """What the pipeline returns, with the join of its parts (Core 2 `spec.output`)."""
+
+    steps: list[TensorRef] = Field(
+        min_length=1, description="`<step>` or `<step>.outputs[.<tensor>]` entries.",
+        examples=[["scorer"], ["scorer.outputs.OUTPUT0", "explainer.outputs"]],
+    )
+    join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="the outputs"))
+    join_window_ms: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Milliseconds to wait for an outer join."
+    )
+    tensor_map: TensorMap | None = None
 
 
 class Pipeline(_Strict):
     """A Seldon Core 2 Pipeline: a graph of Models by name (target seldon-v2)."""
 
     steps: list[PipelineStep] = Field(min_length=1, description="The steps, one per Model.")
-    output: list[Name] | None = Field(
-        None, description="Steps whose outputs the pipeline returns (default: the last step)."
+    input: PipelineInput | None = Field(None, description="Inputs from other pipelines.")
+    output: list[TensorRef] | PipelineOutput | None = Field(
+        None, description="What the pipeline returns (default: the last step): a list of `<step>` or "
+        "`<step>.outputs[.<tensor>]`, or {steps, join, join_window_ms, tensor_map}.",
+        examples=[["scorer"], {"steps": ["a", "b"], "join": "any"}],
     )
 
 
+class Mirror(_Strict):
+    """A pipeline that receives a copy of the experiment's traffic; its answers are dropped."""
+
+    name: Name = Field(description="The mirrored pipeline (of any model file in the namespace).")
+    percent: int = Field(100, ge=1, le=100, description="Share of the traffic copied, percent.")
+
+
 class PipelineExperiment(_Strict):
-    """A Seldon Core 2 Experiment over pipelines of this file (`resourceType: pipeline`)."""
+    """A Seldon Core 2 Experiment over pipelines (`resourceType: pipeline`)."""
 
     default: Name | None = Field(
         None, description="The pipeline whose traffic the experiment takes over (default: the first)."
     )
     candidates: dict[Name, Annotated[int, Field(ge=1, le=INT32_MAX)]] = Field(
-        min_length=1, description="Pipelines of this file and their relative weights."
+        min_length=1, description="Pipelines (of this or another model file in the namespace) and "
+        "their relative weights.", examples=[{"chain-a": 80, "chain-b": 20}],
     )
+    mirror: Mirror | None = Field(None, description="A pipeline that gets a copy of the traffic.")
 
 
 class ModelSpec(Settings):
@@ -523,7 +600,11 @@ class ModelSpec(Settings):
         None, description="seldon-v2: Pipelines over models by name, rendered beside this model."
     )
     experiments: dict[Name, PipelineExperiment] | None = Field(
-        None, description="seldon-v2: Experiments over this file's pipelines."
+        None, description="seldon-v2: Experiments over pipelines of the namespace."
+    )
+    requirements: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+        None, description="seldon-v2: server capabilities the Model needs besides the framework's "
+        "(Model requirements), e.g. [python].", examples=[["python"], ["triton", "python"]],
     )
 
 

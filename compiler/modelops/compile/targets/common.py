@@ -69,6 +69,14 @@ def refuse_kserve_only(model: ResolvedModel) -> list[Diagnostic]:
     ]
 
 
+def refuse_core2_only(model: ResolvedModel) -> list[Diagnostic]:
+    """MO301 for `requirements`, which only a Seldon Core 2 Model has."""
+    if not model.spec.requirements:
+        return []
+    return [unsupported(model, None, ("requirements",), "requirements",
+                        "they pick a Seldon Core 2 Server by its capabilities: use target seldon-v2")]
+
+
 def labels(model: ResolvedModel) -> dict[str, str]:
     """Labels on every emitted object; the ownership pair (managed-by, environment) comes last.
 

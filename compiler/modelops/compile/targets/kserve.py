@@ -28,6 +28,7 @@ from modelops.compile.targets.common import (
     metadata,
     monitoring_of,
     name_budget,
+    refuse_core2_only,
     refuse_native,
     serving_metadata,
     unsupported,
@@ -119,6 +120,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
                                   "lightgbm servers)"))
     errors += refuse_native(model)
     errors += refuse_pipelines(model)
+    errors += refuse_core2_only(model)
     for variant in model.variants:
         if variant.shadow:
             errors.append(unsupported(

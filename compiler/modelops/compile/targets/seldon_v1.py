@@ -18,6 +18,7 @@ from modelops.compile.targets.common import (
     image_of,
     metadata,
     name_budget,
+    refuse_core2_only,
     refuse_kserve_only,
     refuse_native,
     serving_metadata,
@@ -112,6 +113,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
                                       "scale on cpu or memory"))
     errors += refuse_native(model)
     errors += refuse_pipelines(model)
+    errors += refuse_core2_only(model)
     errors += name_budget(model, derived_names(model))
     errors += payload_logging.check(model, NAME)
     errors += refuse_kserve_only(model)
