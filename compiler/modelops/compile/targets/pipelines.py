@@ -4,7 +4,8 @@ A model file's `pipelines:` are graphs of Core 2 Models by name, rendered beside
 seldon-v2 environment it runs in; its `experiments:` split traffic between pipelines of the
 namespace (`resourceType: pipeline`), optionally mirroring it to one more. Tensor references
 (inputs, triggers, tensor maps, outputs) are checked here, within the file; whether a step's
-Model, or a pipeline an experiment or external input names, exists in the namespace is checked across models (`modelops.compile.summary.unknown_steps`, `unknown_pipelines`).
+Model, or a pipeline an experiment or external input names, exists in the namespace is checked
+across models (`modelops.compile.summary.unknown_steps`, `unknown_pipelines`).
 """
 
 from __future__ import annotations
