@@ -182,7 +182,9 @@ RULES: tuple[Rule, ...] = (
          "With autoscaling, min and max decide the replicas.\n\nBefore:\n  replicas: 2\n"
          "  autoscaling: {min: 2, max: 6, cpu: 70}\nAfter:\n  autoscaling: {min: 2, max: 6, cpu: 70}"),
     Rule("MO242", "scaling", "autoscaling without `max`",
-         "An autoscaler needs an upper bound.\n\nBefore:\n  autoscaling: {min: 2, cpu: 70}\n"
+         "An HPA needs an upper bound; only Knative (kserve Serverless) and Seldon Core 2's own scaler "
+         "(`native: true`) scale without one, and then policy.max_replicas must be null.\n\n"
+         "Before:\n  autoscaling: {min: 2, cpu: 70}\n"
          "After:\n  autoscaling: {min: 2, max: 6, cpu: 70}"),
     Rule("MO243", "scaling", "autoscaling.min above autoscaling.max",
          "Before:\n  autoscaling: {min: 8, max: 6, cpu: 70}\nAfter:\n"
@@ -203,6 +205,10 @@ RULES: tuple[Rule, ...] = (
          "Seldon Core 2's HPA target is a quantity in milli-units: an rps below 0.001 would render as "
          "averageValue 0m.\n\nBefore:\n  autoscaling: {max: 4, rps: 0.0005}\nAfter:\n"
          "  autoscaling: {max: 4, rps: 0.5}"),
+    Rule("MO248", "scaling", "autoscaling.min 0 (scale to zero) on a platform that cannot",
+         "Only Knative scales a predictor to zero: target kserve with kserve_mode: Serverless. An HPA "
+         "(Seldon Core v1, Seldon Core 2, KServe Standard) keeps at least one replica.\n\nBefore:\n"
+         "  autoscaling: {min: 0, max: 4, cpu: 70}\nAfter:\n  autoscaling: {min: 1, max: 4, cpu: 70}"),
     # --- resources and secrets --------------------------------------------------------------------
     Rule("MO250", "resources", "a resource request above its limit",
          "Kubernetes rejects a pod whose request exceeds its limit.\n\nBefore:\n  resources:\n"

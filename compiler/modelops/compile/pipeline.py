@@ -41,6 +41,7 @@ from modelops.compile.summary import (
     duplicate_names,
     name_collisions,
     summarize,
+    unknown_pipelines,
     unknown_steps,
 )
 from modelops.compile.targets import target_for
@@ -149,6 +150,7 @@ def _build(
     result.diagnostics += duplicate_names(summaries)
     result.diagnostics += name_collisions(summaries)
     result.diagnostics += unknown_steps(summaries)
+    result.diagnostics += unknown_pipelines(summaries)
     result.diagnostics += check_team_caps(summaries, config)
     if result.diagnostics:
         return result

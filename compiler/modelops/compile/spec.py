@@ -147,6 +147,7 @@ class Framework(StrEnum):
 
 class Protocol(StrEnum):
     V2 = "v2"
+    V1 = "v1"  # KServe's v1 (the TF Serving-style REST protocol): KServe's own default for sklearn & co
     SELDON = "seldon"
     TENSORFLOW = "tensorflow"
     KFSERVING = "kfserving"  # Seldon Core v1's older name of v2, rendered as written
@@ -179,6 +180,10 @@ class Artifact(_Strict):
     secret: Name | None = Field(
         None, description="Name of the Kubernetes Secret holding storage credentials."
     )
+    service_account: Name | None = Field(
+        None, description="kserve: name of the ServiceAccount listing `secret` (default <model>-storage); "
+        "it is rendered beside the InferenceService.",
+    )
     mlflow: MlflowRef | None = Field(None, description="Where this URI was pinned from.")
 
 
@@ -194,13 +199,30 @@ class Resources(_Strict):
 
 
 class Autoscaling(_Strict):
-    min: int | None = Field(None, ge=1, le=INT32_MAX, description="Minimum replicas (default 1).")
-    max: int | None = Field(None, ge=1, le=INT32_MAX, description="Maximum replicas (required).")
+    min: int | None = Field(
+        None, ge=0, le=INT32_MAX,
+        description="Minimum replicas (default 1); 0 scales to zero (kserve Serverless only).",
+    )
+    max: int | None = Field(
+        None, ge=1, le=INT32_MAX,
+        description="Maximum replicas; unset means unbounded where the platform allows it (kserve "
+        "Serverless, seldon-v2 native), else required.",
+    )
     cpu: int | None = Field(None, ge=1, le=1000, description="Target CPU utilisation, percent.")
     memory: int | None = Field(None, ge=1, le=1000, description="Target memory utilisation, percent.")
     rps: float | None = Field(
         None, gt=0, le=1_000_000, allow_inf_nan=False,
         description="Target requests per second per replica (targets that support it).",
+    )
+    concurrency: int | None = Field(
+        None, ge=1, le=INT32_MAX,
+        description="kserve Serverless: target in-flight requests per replica (Knative's concurrency "
+        "metric).",
+    )
+    autoscaler: Literal["hpa", "keda"] | None = Field(
+        None,
+        description="kserve Standard: who scales the predictor, an HPA (default) or a KEDA "
+        "ScaledObject (serving.kserve.io/autoscalerClass).",
     )
     native: bool | None = Field(
         None,
@@ -326,6 +348,11 @@ class Settings(_Strict):
     alerts: Alerts | None = None
     dashboard: bool | None = Field(None, description="Emit a Grafana dashboard ConfigMap (default true).")
     probes: Probes | None = None
+    container_concurrency: int | None = Field(
+        None, ge=0, le=INT32_MAX,
+        description="kserve Serverless: hard limit of requests one replica serves at once "
+        "(Knative containerConcurrency; 0 = no limit).",
+    )
     env: dict[EnvName, str] | None = Field(
         None, description="Non-secret environment variables for the model server."
     )
@@ -438,32 +465,109 @@ class ChosenNames(_Strict):
     )
 
 
+Join = Literal["inner", "outer", "any"]
+JOIN_DESCRIPTION = "How {what} are joined: inner (all, default), outer (any within the window) or any."
+TensorRef = Annotated[str, StringConstraints(min_length=1, pattern=r"^[^.\s]+(\.[^.\s]+)*$")]
+TensorMap = Annotated[
+    dict[TensorRef, Annotated[str, StringConstraints(min_length=1)]],
+    Field(description="Renames tensors: `<step>.outputs.<tensor>` (or `<pipeline>.inputs.<tensor>`) "
+          "-> the name the reader sees.", examples=[{"features.outputs.OUTPUT0": "INPUT0"}]),
+]
+
+
+class StepBatch(_Strict):
+    """Batch a step's requests (Core 2 step `batch`)."""
+
+    size: int | None = Field(None, ge=1, le=INT32_MAX, description="Requests per batch.")
+    window_ms: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="Milliseconds to wait for a batch to fill."
+    )
+    rolling: bool | None = Field(None, description="Send a full batch as soon as it fills.")
+
+
 class PipelineStep(_Strict):
     model: Name = Field(description="The Model this step runs: a model (variant Model) in this namespace.")
-    inputs: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+    inputs: list[TensorRef] | None = Field(
         None, description="What the step reads: `<step>`, `<step>.outputs[.<tensor>]` or "
         "`<pipeline>.inputs[.<tensor>]` (default: the pipeline's inputs).",
+        examples=[["features.outputs"], ["features.outputs.OUTPUT0", "iris.inputs.INPUT1"]],
     )
+    tensor_map: TensorMap | None = None
+    triggers: list[TensorRef] | None = Field(
+        None, description="Tensors that must arrive before the step runs (their data is not passed).",
+        examples=[["choice.outputs.choice-1"]],
+    )
+    inputs_join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="inputs"))
+    triggers_join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="triggers"))
+    join_window_ms: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Milliseconds to wait for an outer join."
+    )
+    batch: StepBatch | None = None
+
+
+class PipelineInput(_Strict):
+    """Where a pipeline takes its data from besides its own requests (Core 2 `spec.input`)."""
+
+    external_inputs: list[TensorRef] | None = Field(
+        None, description="Other pipelines' tensors this pipeline reads: `<pipeline>.(inputs|outputs)"
+        "[.<tensor>]` or `<pipeline>.step.<step>.outputs[.<tensor>]`.",
+        examples=[["chain.outputs.OUTPUT0"]],
+    )
+    external_triggers: list[TensorRef] | None = Field(
+        None, description="Other pipelines' tensors that must arrive before this pipeline runs."
+    )
+    join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="external inputs"))
+    triggers_join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="triggers"))
+    join_window_ms: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Milliseconds to wait for an outer join."
+    )
+    tensor_map: TensorMap | None = None
+
+
+class PipelineOutput(_Strict):
+    """What the pipeline returns, with the join of its parts (Core 2 `spec.output`)."""
+
+    steps: list[TensorRef] = Field(
+        min_length=1, description="`<step>` or `<step>.outputs[.<tensor>]` entries.",
+        examples=[["scorer"], ["scorer.outputs.OUTPUT0", "explainer.outputs"]],
+    )
+    join: Join | None = Field(None, description=JOIN_DESCRIPTION.format(what="the outputs"))
+    join_window_ms: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Milliseconds to wait for an outer join."
+    )
+    tensor_map: TensorMap | None = None
 
 
 class Pipeline(_Strict):
     """A Seldon Core 2 Pipeline: a graph of Models by name (target seldon-v2)."""
 
     steps: list[PipelineStep] = Field(min_length=1, description="The steps, one per Model.")
-    output: list[Name] | None = Field(
-        None, description="Steps whose outputs the pipeline returns (default: the last step)."
+    input: PipelineInput | None = Field(None, description="Inputs from other pipelines.")
+    output: list[TensorRef] | PipelineOutput | None = Field(
+        None, description="What the pipeline returns (default: the last step): a list of `<step>` or "
+        "`<step>.outputs[.<tensor>]`, or {steps, join, join_window_ms, tensor_map}.",
+        examples=[["scorer"], {"steps": ["a", "b"], "join": "any"}],
     )
 
 
+class Mirror(_Strict):
+    """A pipeline that receives a copy of the experiment's traffic; its answers are dropped."""
+
+    name: Name = Field(description="The mirrored pipeline (of any model file in the namespace).")
+    percent: int = Field(100, ge=1, le=100, description="Share of the traffic copied, percent.")
+
+
 class PipelineExperiment(_Strict):
-    """A Seldon Core 2 Experiment over pipelines of this file (`resourceType: pipeline`)."""
+    """A Seldon Core 2 Experiment over pipelines (`resourceType: pipeline`)."""
 
     default: Name | None = Field(
         None, description="The pipeline whose traffic the experiment takes over (default: the first)."
     )
     candidates: dict[Name, Annotated[int, Field(ge=1, le=INT32_MAX)]] = Field(
-        min_length=1, description="Pipelines of this file and their relative weights."
+        min_length=1, description="Pipelines (of this or another model file in the namespace) and "
+        "their relative weights.", examples=[{"chain-a": 80, "chain-b": 20}],
     )
+    mirror: Mirror | None = Field(None, description="A pipeline that gets a copy of the traffic.")
 
 
 class ModelSpec(Settings):
@@ -496,7 +600,11 @@ class ModelSpec(Settings):
         None, description="seldon-v2: Pipelines over models by name, rendered beside this model."
     )
     experiments: dict[Name, PipelineExperiment] | None = Field(
-        None, description="seldon-v2: Experiments over this file's pipelines."
+        None, description="seldon-v2: Experiments over pipelines of the namespace."
+    )
+    requirements: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+        None, description="seldon-v2: server capabilities the Model needs besides the framework's "
+        "(Model requirements), e.g. [python].", examples=[["python"], ["triton", "python"]],
     )
 
 
@@ -609,7 +717,10 @@ class Policy(_Strict):
         default_factory=list,
         description="URI prefixes artifacts must start with, e.g. s3://ml-models/ (empty: any).",
     )
-    max_replicas: int = Field(20, ge=1)
+    max_replicas: int | None = Field(
+        20, ge=1, description="Most replicas any variant may run; null: no cap (allows unbounded "
+        "autoscaling where the target has it).",
+    )
 
 
 class MlflowSettings(_Strict):

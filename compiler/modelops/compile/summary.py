@@ -14,7 +14,7 @@ from modelops.compile.resolve import ResolvedModel
 from modelops.compile.source import Document
 from modelops.compile.spec import ModelSpec
 from modelops.compile.targets import target_for
-from modelops.compile.targets.pipelines import step_refs
+from modelops.compile.targets.pipelines import pipeline_refs, step_refs
 from modelops.diagnostics import Diagnostic
 
 
@@ -40,6 +40,7 @@ class ModelSummary:
     team_at: tuple[int, int]
     envs: tuple[EnvSummary, ...]
     steps: tuple[tuple[str, int, int], ...] = ()  # (Model a pipeline step runs, line, col)
+    pipelines: tuple[tuple[str, int, int], ...] = ()  # (Pipeline an experiment or input names, line, col)
 
     def at_name(self, code: str, message: str) -> Diagnostic:
         return Diagnostic(self.path, *self.name_at, code, message)
@@ -57,6 +58,7 @@ class ModelSummary:
                 for e in self.envs
             ],
             "steps": [list(step) for step in self.steps],
+            "pipelines": [list(ref) for ref in self.pipelines],
         }
 
     @classmethod
@@ -68,8 +70,9 @@ class ModelSummary:
             for env, namespace, target, protected, replicas, names, at in data["envs"]
         )
         steps = tuple((str(m), int(line), int(col)) for m, line, col in data.get("steps", ()))
+        pipelines = tuple((str(p), int(line), int(col)) for p, line, col in data.get("pipelines", ()))
         return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),
-                   tuple(data["team_at"]), envs, steps)
+                   tuple(data["team_at"]), envs, steps, pipelines)
 
 
 def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
@@ -89,7 +92,8 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
     )
     name_at, team_at = doc.position(("name",)), doc.position(("team",))
     steps = tuple((m, *at) for m, at in step_refs(deployed[0])) if deployed else ()
-    return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs, steps)
+    pipelines = tuple((p, *at) for p, at in pipeline_refs(deployed[0])) if deployed else ()
+    return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs, steps, pipelines)
 
 
 def namespace_position(model: ResolvedModel, config_doc: Document | None) -> tuple[str, int, int]:
@@ -184,4 +188,26 @@ def unknown_steps(models: list[ModelSummary]) -> list[Diagnostic]:
                         model.path, line, col, "MO280",
                         f"step model {step!r} is no Core 2 Model in {env.env}/{env.namespace}: "
                         "name a model (or variant Model) deployed there with target seldon-v2"))
+    return errors
+
+
+def unknown_pipelines(models: list[ModelSummary]) -> list[Diagnostic]:
+    """MO280 for an experiment candidate or mirror, or an external input, naming no Pipeline that a
+    model file renders in the same environment and namespace."""
+    declared: set[tuple[str, str, str]] = {
+        (env.env, env.namespace, name)
+        for model in models for env in model.envs if env.target == "seldon-v2"
+        for name, what in env.derived_names if what == "Pipeline"
+    }
+    errors = []
+    for model in models:
+        for env in model.envs:
+            if env.target != "seldon-v2":
+                continue
+            for pipeline, line, col in model.pipelines:
+                if (env.env, env.namespace, pipeline) not in declared:
+                    errors.append(Diagnostic(
+                        model.path, line, col, "MO280",
+                        f"pipeline {pipeline!r} is no Pipeline in {env.env}/{env.namespace}: name one "
+                        "that a model file deployed there with target seldon-v2 declares"))
     return errors

@@ -90,18 +90,16 @@ def test_a_step_naming_an_unknown_model_is_an_error_at_its_key(tmp_path: Path) -
     assert result.files == {}
 
 
-def test_inputs_outputs_and_candidates_name_what_the_file_declares(tmp_path: Path) -> None:
+def test_inputs_and_outputs_name_what_the_file_declares(tmp_path: Path) -> None:
     broken = CHAINS.replace("[features.outputs]", "[featurs.outputs]").replace(
-        "output: [scorer-v2]", "output: [scorer]").replace("chain-b: 20", "chain-c: 20")
+        "output: [scorer-v2]", "output: [scorer]")
     result = _build(tmp_path, {**MODELS, "features": _model("features", broken)})
     assert [str(d) for d in result.diagnostics] == [
         "models/features.yaml:11:18: MO280 input 'featurs.outputs' names no step of pipeline 'chain-a' "
         "(steps: features, scorer; or chain-a.inputs)",
         "models/features.yaml:17:14: MO280 output 'scorer' is not a step of pipeline 'chain-b' "
         "(steps: features, scorer-v2)",
-        "models/features.yaml:21:31: MO280 candidate 'chain-c' is not a pipeline of this file "
-        "(chain-a, chain-b)",
-    ]
+    ]  # candidates may be pipelines of other files: test_seldon_v2_expressivity checks them
 
 
 def test_pipelines_on_another_target_are_refused(tmp_path: Path) -> None:

@@ -22,7 +22,9 @@ PINNED_SCHEMES = {
     "use the bucket the MLflow server stores artifacts in",
 }
 NO_TENSORFLOW_PROTOCOL = {"sklearn", "xgboost", "mlflow", "huggingface"}
+NO_V1_PROTOCOL = {"mlflow"}
 NEEDS_NO_URI = {"custom", "huggingface"}
+SCALE_METRICS = ("cpu", "memory", "rps", "concurrency")
 _SECRET_NAME = re.compile(r"(passw|secret|token|api_?key|access_?key|credential|private_?key)", re.I)
 _MAX_EXPONENT = 10_000  # far beyond any real quantity; keeps Decimal arithmetic in range
 _QUANTITY_SUFFIX: dict[str, int | Decimal] = {
@@ -59,9 +61,13 @@ def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: st
                                      "prepackaged servers bring their own"))
     if spec.protocol == "tensorflow" and spec.framework in NO_TENSORFLOW_PROTOCOL:
         errors.append(doc.diagnostic(("protocol",), "MO205", f"protocol tensorflow is not "
-                                     f"supported by the {spec.framework} server: use v2"))
+                                     f"supported by the {spec.framework} server: use v2 (or, on "
+                                     "target kserve, `protocol: v1`, KServe's v1)"))
     if spec.framework == "triton" and spec.protocol not in ("v2", "kfserving"):
         errors.append(doc.diagnostic(("protocol",), "MO205", "Triton serves only protocol v2"))
+    if spec.protocol == "v1" and spec.framework in NO_V1_PROTOCOL:
+        errors.append(doc.diagnostic(("protocol",), "MO205", f"protocol v1 is not supported by the "
+                                     f"{spec.framework} server (MLServer speaks v2): use v2"))
     if spec.autoupdate is not None:
         runs_in = sorted(spec.environments) if spec.environments is not None else sorted(config.environments)
         if spec.autoupdate.env not in runs_in:
@@ -166,7 +172,7 @@ def _check_scaling(model: ResolvedModel, variant: ResolvedVariant, config: RepoC
     errors: list[Diagnostic] = []
     replicas = settings.get("replicas")
     autoscaling = settings.get("autoscaling")
-    if replicas is not None and replicas > limit:
+    if replicas is not None and limit is not None and replicas > limit:
         errors.append(_at(model, variant, ("replicas",), "MO240",
                           f"replicas {replicas} exceeds the policy maximum of {limit}"))
     if autoscaling is None:
@@ -175,23 +181,48 @@ def _check_scaling(model: ResolvedModel, variant: ResolvedVariant, config: RepoC
         errors.append(_at(model, variant, ("replicas",), "MO241", "replicas conflicts with "
                           "autoscaling (min and max decide): remove one of them"))
     low, high = autoscaling.get("min", 1), autoscaling.get("max")
-    if high is None:
-        errors.append(_at(model, variant, ("autoscaling",), "MO242", "autoscaling needs `max`"))
+    if high is None and not may_be_unbounded(model, variant):
+        errors.append(_at(model, variant, ("autoscaling",), "MO242", "autoscaling needs `max` "
+                          "(only kserve Serverless and seldon-v2 `native: true` scale without one)"))
+    elif high is None and limit is not None:
+        errors.append(_at(model, variant, ("autoscaling",), "MO240",
+                          f"autoscaling without `max` is unbounded, over the policy maximum of {limit}: "
+                          "set autoscaling.max, or policy.max_replicas: null in modelops.yaml"))
+    elif high is None:
+        pass
     elif low > high:
         errors.append(_at(model, variant, ("autoscaling", "min"), "MO243",
                           f"autoscaling.min ({low}) is greater than autoscaling.max ({high})"))
-    elif high > limit:
+    elif limit is not None and high > limit:
         errors.append(_at(model, variant, ("autoscaling", "max"), "MO240",
                           f"autoscaling.max {high} exceeds the policy maximum of {limit}"))
-    targets = [metric for metric in ("cpu", "memory", "rps") if autoscaling.get(metric) is not None]
+    targets = [metric for metric in SCALE_METRICS if autoscaling.get(metric) is not None]
     if autoscaling.get("native") is True:
         errors += [_at(model, variant, ("autoscaling", metric), "MO246",
                        f"autoscaling.native scales on Seldon's inference lag: remove autoscaling.{metric} "
                        "(or native, for an HPA)") for metric in targets]
     elif not targets:
         errors.append(_at(model, variant, ("autoscaling",), "MO244",
-                          "autoscaling needs a target: cpu, memory (percent) or rps"))
+                          "autoscaling needs a target: cpu, memory (percent) or rps "
+                          "(or concurrency on kserve Serverless)"))
+    if low == 0 and not scales_to_zero(model):
+        errors.append(_at(model, variant, ("autoscaling", "min"), "MO248",
+                          f"autoscaling.min 0 scales to zero, which only kserve Serverless (Knative) does, "
+                          f"not target {model.target}"
+                          + (" in Standard mode" if model.target == "kserve" else "")
+                          + ": set min to 1 or more"))
     return errors
+
+
+def scales_to_zero(model: ResolvedModel) -> bool:
+    """Whether the model's platform can scale a predictor to zero replicas (Knative can)."""
+    return model.target == "kserve" and model.env_config.kserve_mode == "Serverless"
+
+
+def may_be_unbounded(model: ResolvedModel, variant: ResolvedVariant) -> bool:
+    """Whether autoscaling may leave `max` out: Knative's and Seldon Core 2's own scaler take none."""
+    native = variant.settings.get("autoscaling", "native") is True
+    return scales_to_zero(model) or (model.target == "seldon-v2" and native)
 
 
 def quantity_value(text: str) -> Decimal:

@@ -52,6 +52,31 @@ def refuse_native(model: ResolvedModel) -> list[Diagnostic]:
     ]
 
 
+KSERVE_ONLY = (
+    (("autoscaling", "concurrency"), "Knative's concurrency metric"),
+    (("autoscaling", "autoscaler"), "KServe's autoscalerClass"),
+    (("container_concurrency",), "Knative's containerConcurrency"),
+    (("artifact", "service_account"), "KServe's storage ServiceAccount"),
+)
+
+
+def refuse_kserve_only(model: ResolvedModel) -> list[Diagnostic]:
+    """MO301 for the keys only KServe (and its Knative) has, on a Seldon target."""
+    return [
+        unsupported(model, v.settings, path, ".".join(path), f"it sets {what}: use target kserve")
+        for v in model.variants for path, what in KSERVE_ONLY
+        if v.settings.get(*path) is not None
+    ]
+
+
+def refuse_core2_only(model: ResolvedModel) -> list[Diagnostic]:
+    """MO301 for `requirements`, which only a Seldon Core 2 Model has."""
+    if not model.spec.requirements:
+        return []
+    return [unsupported(model, None, ("requirements",), "requirements",
+                        "they pick a Seldon Core 2 Server by its capabilities: use target seldon-v2")]
+
+
 def labels(model: ResolvedModel) -> dict[str, str]:
     """Labels on every emitted object; the ownership pair (managed-by, environment) comes last.
 

@@ -29,7 +29,8 @@ class Replicas:
 
     def __str__(self) -> str:
         if self.autoscaled:
-            return f"{1 if self.min is None else self.min}-{self.max} (autoscaled)"
+            high = "unbounded" if self.max is None else self.max
+            return f"{1 if self.min is None else self.min}-{high} (autoscaled)"
         if self.min is None and self.max is None:
             return "derived from main"
         return str(self.min if self.min is not None else self.max)

@@ -28,6 +28,7 @@ from modelops.compile.targets.common import (
     metadata,
     monitoring_of,
     name_budget,
+    refuse_core2_only,
     refuse_native,
     serving_metadata,
     unsupported,
@@ -65,7 +66,9 @@ FORMATS: dict[str, tuple[str, str | None]] = {
     "triton": ("triton", "kserve-tritonserver"),
     "huggingface": ("huggingface", None),
 }
-SCALE_METRICS = ("cpu", "memory", "rps")
+SCALE_METRICS = ("cpu", "memory", "rps", "concurrency")
+KNATIVE_METRICS = ("rps", "concurrency")  # what Knative's autoscaler measures, an HPA does not
+ANNOTATION_AUTOSCALER = "serving.kserve.io/autoscalerClass"
 
 
 def _serving(model: ResolvedModel) -> list[ResolvedVariant]:
@@ -87,9 +90,19 @@ def derived_names(model: ResolvedModel) -> list[tuple[str, str]]:
     names = [(f"{name}-predictor", "predictor")]
     if _standard(model):
         names += [(f"{name}-{v.name}-predictor", f"canary predictor {v.name!r}") for v in _others(model)]
-    if any(v.settings.get("artifact", "secret") for v in model.variants):
-        names.append((f"{name}-storage", "storage ServiceAccount"))
+    account = service_account(model)
+    if account:
+        names.append((account, "storage ServiceAccount"))
     return names
+
+
+def service_account(model: ResolvedModel) -> str | None:
+    """The ServiceAccount listing the storage secret: `artifact.service_account`, else <model>-storage."""
+    for variant in _emitted(model):
+        if variant.settings.get("artifact", "secret"):
+            chosen = variant.settings.get("artifact", "service_account")
+            return str(chosen) if chosen else f"{model.spec.name}-storage"
+    return None
 
 
 def host_labels(model: ResolvedModel) -> list[tuple[str, str]]:
@@ -102,9 +115,12 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
     if model.spec.protocol in ("seldon", "kfserving"):
         errors.append(unsupported(model, None, ("protocol",), f"protocol {model.spec.protocol}",
-                                  "KServe speaks the Open Inference Protocol (v2) or v1"))
+                                  "KServe speaks `protocol: v2` (the Open Inference Protocol) or "
+                                  "`protocol: v1` (its v1, the default of its sklearn, xgboost and "
+                                  "lightgbm servers)"))
     errors += refuse_native(model)
     errors += refuse_pipelines(model)
+    errors += refuse_core2_only(model)
     for variant in model.variants:
         if variant.shadow:
             errors.append(unsupported(
@@ -149,11 +165,14 @@ def _check_variant(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagn
                                   f"autoscaling on both {metrics[0]} and {metric}",
                                   "KServe scales on one metric (scaleMetric): keep one"))
     rps = autoscaling.get("rps")
-    if rps is not None and _standard(model):
-        errors.append(unsupported(model, settings, ("autoscaling", "rps"),
-                                  "autoscaling.rps in Standard mode",
-                                  "its HPA scales on cpu or memory; rps needs kserve_mode: Serverless"))
-    elif rps is not None and not float(rps).is_integer():
+    for metric in KNATIVE_METRICS:
+        if autoscaling.get(metric) is not None and _standard(model):
+            errors.append(unsupported(model, settings, ("autoscaling", metric),
+                                      f"autoscaling.{metric} in Standard mode",
+                                      f"its HPA scales on cpu or memory; {metric} needs kserve_mode: "
+                                      "Serverless"))
+    errors += _check_serverless_only(model, settings)
+    if rps is not None and not _standard(model) and not float(rps).is_integer():
         errors.append(unsupported(model, settings, ("autoscaling", "rps"),
                                   f"autoscaling.rps {rps}", "scaleTarget is a whole number"))
     if (settings.get("logging", "mode") or "none") != "none" and settings.get("logging", "kafka"):
@@ -164,6 +183,21 @@ def _check_variant(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagn
         errors.append(unsupported(model, settings, ("monitoring", "kind"),
                                   "monitoring.kind ServiceMonitor",
                                   "KServe predictors are scraped with a PodMonitor (leave kind unset)"))
+    return errors
+
+
+def _check_serverless_only(model: ResolvedModel, settings: Merged) -> list[Diagnostic]:
+    """containerConcurrency is Knative's; the KEDA autoscaler class is Standard mode's."""
+    errors = []
+    if settings.get("container_concurrency") is not None and _standard(model):
+        errors.append(unsupported(model, settings, ("container_concurrency",),
+                                  "container_concurrency in Standard mode",
+                                  "it is Knative's containerConcurrency: use kserve_mode: Serverless"))
+    autoscaler = settings.get("autoscaling", "autoscaler")
+    if autoscaler == "keda" and not _standard(model):
+        errors.append(unsupported(model, settings, ("autoscaling", "autoscaler"),
+                                  "autoscaling.autoscaler keda in Serverless mode",
+                                  "Knative scales Serverless predictors; KEDA needs kserve_mode: Standard"))
     return errors
 
 
@@ -179,11 +213,12 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
     objects = [_inference_service(model)]
     secret = next((v.settings.get("artifact", "secret") for v in _emitted(model)
                    if v.settings.get("artifact", "secret")), None)
-    if secret:
+    account = service_account(model)
+    if secret and account:
         objects.append({
             "apiVersion": "v1",
             "kind": "ServiceAccount",
-            "metadata": metadata(model, f"{model.spec.name}-storage"),
+            "metadata": metadata(model, account),
             "secrets": [{"name": secret}],
         })
     if monitoring_of(model.settings)["enabled"]:
@@ -195,6 +230,8 @@ def _inference_service(model: ResolvedModel) -> dict[str, Any]:
     meta = serving_metadata(model, model.spec.name)
     annotations = meta["annotations"]
     annotations[ANNOTATION_MODE] = model.env_config.kserve_mode
+    if _standard(model) and model.main.settings.get("autoscaling", "autoscaler") == "keda":
+        annotations[ANNOTATION_AUTOSCALER] = "keda"
     if monitoring_of(model.settings)["enabled"]:
         annotations[ANNOTATION_SCRAPE] = "true"
         if not _standard(model):
@@ -236,13 +273,15 @@ def _component(model: ResolvedModel, variant: ResolvedVariant, *, canary: bool) 
     else:
         component["model"] = {**_model_source(model, settings), **container}
     component.update(_scaling(settings, canary=canary))
+    if settings.get("container_concurrency") is not None:
+        component["containerConcurrency"] = settings.get("container_concurrency")
     logging = settings.get("logging") or {}
     if logging.get("mode", "none") != "none":
         component["logger"] = {"mode": logging["mode"]}
         if logging.get("url"):
             component["logger"]["url"] = logging["url"]
     if settings.get("artifact", "secret"):
-        component["serviceAccountName"] = f"{model.spec.name}-storage"
+        component["serviceAccountName"] = service_account(model)
     return component
 
 
@@ -256,7 +295,7 @@ def _canary_component(model: ResolvedModel, variant: ResolvedVariant) -> dict[st
 def _model_source(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
     framework = model.spec.framework
     fmt, runtime = FORMATS[framework]
-    protocol = "v1" if model.spec.protocol == "tensorflow" else "v2"
+    protocol = "v1" if model.spec.protocol in ("tensorflow", "v1") else "v2"
     if framework == "tensorflow" and protocol == "v2":
         runtime = "kserve-tritonserver"  # TF Serving speaks v1 only; Triton serves SavedModels on v2
     source: dict[str, Any] = {"modelFormat": {"name": fmt}, "protocolVersion": protocol}
@@ -281,12 +320,15 @@ def _scaling(settings: Merged, *, canary: bool) -> dict[str, Any]:
     if canary:
         return {}  # KServe derives a canary's replicas from main's minimum and its traffic share
     metric = next(m for m in SCALE_METRICS if autoscaling.get(m) is not None)
-    return {
-        "minReplicas": autoscaling.get("min", 1),
-        "maxReplicas": autoscaling["max"],
-        "scaleMetric": metric,
-        "scaleTarget": int(autoscaling[metric]),
-    }
+    scaling: dict[str, Any] = {"minReplicas": autoscaling.get("min", 1)}
+    if autoscaling.get("max") is not None:  # none: Knative scales without an upper bound
+        scaling["maxReplicas"] = autoscaling["max"]
+    if autoscaling.get("autoscaler") == "keda":  # a ScaledObject on the same resource target
+        target = {"type": "Utilization", "averageUtilization": int(autoscaling[metric])}
+        scaling["autoScaling"] = {"metrics": [
+            {"type": "Resource", "resource": {"name": metric, "target": target}}]}
+        return scaling
+    return {**scaling, "scaleMetric": metric, "scaleTarget": int(autoscaling[metric])}
 
 
 def _pod_monitor(model: ResolvedModel) -> dict[str, Any]:

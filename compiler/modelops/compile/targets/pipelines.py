@@ -1,18 +1,22 @@
 """Seldon Core 2 Pipelines and Experiments over pipelines, declared in a model file.
 
 A model file's `pipelines:` are graphs of Core 2 Models by name, rendered beside the model in every
-seldon-v2 environment it runs in; its `experiments:` split traffic between those pipelines
-(`resourceType: pipeline`). Steps, inputs, outputs and candidates are checked here, within the
-file; whether a step's Model exists in the namespace is checked across models
-(`modelops.compile.summary.unknown_steps`).
+seldon-v2 environment it runs in; its `experiments:` split traffic between pipelines of the
+namespace (`resourceType: pipeline`), optionally mirroring it to one more. Tensor references
+(inputs, triggers, tensor maps, outputs) are checked here, within the file; whether a step's
+Model, or a pipeline an experiment or external input names, exists in the namespace is checked
+across models (`modelops.compile.summary.unknown_steps`, `unknown_pipelines`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from modelops.compile.resolve import ResolvedModel
-from modelops.compile.spec import Pipeline
+from modelops.compile.source import Loc
+from modelops.compile.spec import Pipeline, PipelineOutput, StepBatch
 from modelops.compile.targets.common import metadata, unsupported
 from modelops.diagnostics import Diagnostic
 
@@ -36,37 +40,74 @@ def refuse_pipelines(model: ResolvedModel) -> list[Diagnostic]:
     ]
 
 
-def _sources(name: str, pipeline: Pipeline) -> set[str]:
-    """What an input may start with: a step of this pipeline, or the pipeline itself (`.inputs`)."""
-    return {step.model for step in pipeline.steps} | {name}
+# model-file key -> Core 2 field, in the order Core 2 documents them
+STEP_FIELDS = (("inputs", "inputs"), ("tensor_map", "tensorMap"), ("triggers", "triggers"),
+               ("inputs_join", "inputsJoinType"), ("triggers_join", "triggersJoinType"),
+               ("join_window_ms", "joinWindowMs"), ("batch", "batch"))
+INPUT_FIELDS = (("external_inputs", "externalInputs"), ("external_triggers", "externalTriggers"),
+                ("join", "joinType"), ("triggers_join", "triggersJoinType"),
+                ("join_window_ms", "joinWindowMs"), ("tensor_map", "tensorMap"))
+OUTPUT_FIELDS = (("steps", "steps"), ("join", "stepsJoin"), ("join_window_ms", "joinWindowMs"),
+                 ("tensor_map", "tensorMap"))
+BATCH_FIELDS = {"size": "size", "window_ms": "windowMs", "rolling": "rolling"}
+SIDES = ("inputs", "outputs")  # `<step>.inputs...` and `<step>.outputs...`
+
+
+def _ref_problem(what: str, ref: str, name: str, steps: list[str]) -> str | None:
+    """Why `ref` names no tensor source of pipeline `name`: `<step>[.inputs|.outputs[.<tensor>]]`, and
+    except for an output, `<pipeline>[.inputs[.<tensor>]]`."""
+    head, _, rest = ref.partition(".")
+    side = rest.split(".", 1)[0]
+    pipeline_side = what != "output"
+    if head in steps and (not side or side in SIDES):
+        return None
+    if pipeline_side and head == name and side in ("", "inputs"):
+        return None
+    if head in steps or (pipeline_side and head == name):
+        return f"{what} {ref!r}: after {head!r} comes .outputs or .inputs, then the tensor name"
+    if not pipeline_side:
+        return f"output {ref!r} is not a step of pipeline {name!r} (steps: {', '.join(steps)})"
+    return f"{what} {ref!r} names no step of pipeline {name!r} (steps: {', '.join(steps)}; or {name}.inputs)"
+
+
+def _output(pipeline: Pipeline) -> PipelineOutput:
+    """The pipeline's output as the long form: `[a, b]` is `{steps: [a, b]}`; default the last step."""
+    if isinstance(pipeline.output, PipelineOutput):
+        return pipeline.output
+    return PipelineOutput(steps=list(pipeline.output or [pipeline.steps[-1].model]))
+
+
+def _step_refs(name: str, pipeline: Pipeline) -> list[tuple[Loc, str, str]]:
+    """(where, what it is, reference) for every tensor reference of the pipeline."""
+    refs: list[tuple[Loc, str, str]] = []
+    base: Loc = ("pipelines", name)
+    for index, step in enumerate(pipeline.steps):
+        at: Loc = (*base, "steps", index)
+        refs += [((*at, "inputs", i), "input", ref) for i, ref in enumerate(step.inputs or [])]
+        refs += [((*at, "triggers", i), "trigger", ref) for i, ref in enumerate(step.triggers or [])]
+        refs += [((*at, "tensor_map", ref), "tensor_map key", ref) for ref in step.tensor_map or {}]
+    if isinstance(pipeline.output, PipelineOutput):
+        out = pipeline.output
+        refs += [((*base, "output", "steps", i), "output", ref) for i, ref in enumerate(out.steps)]
+        refs += [((*base, "output", "tensor_map", ref), "output", ref) for ref in out.tensor_map or {}]
+    else:
+        refs += [((*base, "output", i), "output", ref) for i, ref in enumerate(pipeline.output or [])]
+    return refs
 
 
 def check_pipelines(model: ResolvedModel) -> list[Diagnostic]:
-    """MO280 for an input, output, candidate or default naming nothing of this file."""
+    """MO280 for a tensor reference naming nothing of its pipeline, or a default no candidate.
+
+    Candidates, mirrors and external inputs name pipelines of any model file: `unknown_pipelines`
+    checks them across models."""
     doc, errors = model.doc, []
-    pipelines = model.spec.pipelines or {}
-    for name, pipeline in sorted(pipelines.items()):
+    for name, pipeline in sorted((model.spec.pipelines or {}).items()):
         steps = [step.model for step in pipeline.steps]
-        known = _sources(name, pipeline)
-        for index, step in enumerate(pipeline.steps):
-            for i, source in enumerate(step.inputs or []):
-                if source.split(".", 1)[0] not in known:
-                    errors.append(doc.diagnostic(
-                        ("pipelines", name, "steps", index, "inputs", i), "MO280",
-                        f"input {source!r} names no step of pipeline {name!r} "
-                        f"(steps: {', '.join(steps)}; or {name}.inputs)"))
-        for i, output in enumerate(pipeline.output or []):
-            if output not in steps:
-                errors.append(doc.diagnostic(
-                    ("pipelines", name, "output", i), "MO280",
-                    f"output {output!r} is not a step of pipeline {name!r} (steps: {', '.join(steps)})"))
+        for loc, what, ref in _step_refs(name, pipeline):
+            problem = _ref_problem(what, ref, name, steps)
+            if problem is not None:
+                errors.append(doc.diagnostic(loc, "MO280", problem, key=loc[-2] == "tensor_map"))
     for name, experiment in sorted((model.spec.experiments or {}).items()):
-        for candidate in experiment.candidates:
-            if candidate not in pipelines:
-                errors.append(doc.diagnostic(
-                    ("experiments", name, "candidates", candidate), "MO280",
-                    f"candidate {candidate!r} is not a pipeline of this file "
-                    f"({', '.join(sorted(pipelines)) or 'it declares none'})", key=True))
         if experiment.default is not None and experiment.default not in experiment.candidates:
             errors.append(doc.diagnostic(
                 ("experiments", name, "default"), "MO280",
@@ -74,39 +115,67 @@ def check_pipelines(model: ResolvedModel) -> list[Diagnostic]:
     return errors
 
 
+def pipeline_refs(model: ResolvedModel) -> list[tuple[str, tuple[int, int]]]:
+    """(Pipeline named, where) for every experiment candidate and mirror, and every pipeline an
+    external input or trigger reads."""
+    doc, refs = model.doc, []
+    for name, experiment in sorted((model.spec.experiments or {}).items()):
+        refs += [(c, doc.position(("experiments", name, "candidates", c), key=True))
+                 for c in experiment.candidates]
+        if experiment.mirror is not None:
+            refs.append((experiment.mirror.name, doc.position(("experiments", name, "mirror", "name"))))
+    for name, pipeline in sorted((model.spec.pipelines or {}).items()):
+        source = pipeline.input
+        for key in ("external_inputs", "external_triggers"):
+            for i, ref in enumerate((getattr(source, key) if source else None) or []):
+                refs.append((ref.split(".", 1)[0], doc.position(("pipelines", name, "input", key, i))))
+    return refs
+
+
 def render_pipelines(model: ResolvedModel) -> list[dict[str, Any]]:
     """A Pipeline per `pipelines` entry, then an Experiment per `experiments` entry, by name."""
     objects = [_pipeline(model, name, p) for name, p in sorted((model.spec.pipelines or {}).items())]
     for name, experiment in sorted((model.spec.experiments or {}).items()):
         candidates = list(experiment.candidates)
+        spec: dict[str, Any] = {
+            "default": experiment.default or candidates[0],
+            "resourceType": "pipeline",
+            "candidates": [{"name": c, "weight": experiment.candidates[c]} for c in candidates],
+        }
+        if experiment.mirror is not None:
+            spec["mirror"] = {"name": experiment.mirror.name, "percent": experiment.mirror.percent}
         objects.append({
-            "apiVersion": API_VERSION,
-            "kind": "Experiment",
-            "metadata": metadata(model, name),
-            "spec": {
-                "default": experiment.default or candidates[0],
-                "resourceType": "pipeline",
-                "candidates": [
-                    {"name": c, "weight": experiment.candidates[c]} for c in candidates
-                ],
-            },
+            "apiVersion": API_VERSION, "kind": "Experiment", "metadata": metadata(model, name),
+            "spec": spec,
         })
     return objects
 
 
+def _fields(source: BaseModel, fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """The set keys of `source` under their Core 2 names (a batch with its own names)."""
+    rendered: dict[str, Any] = {}
+    for key, field in fields:
+        value = getattr(source, key)
+        if value is None:
+            continue
+        if isinstance(value, StepBatch):
+            value = {BATCH_FIELDS[k]: v for k, v in value.model_dump(exclude_none=True).items()}
+        rendered[field] = list(value) if isinstance(value, list) else (
+            dict(value) if isinstance(value, dict) else value)
+    return rendered
+
+
 def _pipeline(model: ResolvedModel, name: str, pipeline: Pipeline) -> dict[str, Any]:
-    steps: list[dict[str, Any]] = []
-    for step in pipeline.steps:
-        rendered: dict[str, Any] = {"name": step.model}
-        if step.inputs:
-            rendered["inputs"] = list(step.inputs)
-        steps.append(rendered)
-    output = list(pipeline.output or [pipeline.steps[-1].model])
+    steps = [{"name": step.model, **_fields(step, STEP_FIELDS)} for step in pipeline.steps]
+    spec: dict[str, Any] = {"steps": steps}
+    if pipeline.input is not None:
+        spec["input"] = _fields(pipeline.input, INPUT_FIELDS)
+    spec["output"] = _fields(_output(pipeline), OUTPUT_FIELDS)
     return {
         "apiVersion": API_VERSION,
         "kind": "Pipeline",
         "metadata": metadata(model, name),
-        "spec": {"steps": steps, "output": {"steps": output}},
+        "spec": spec,
     }
 
 

@@ -18,6 +18,8 @@ from modelops.compile.targets.common import (
     image_of,
     metadata,
     name_budget,
+    refuse_core2_only,
+    refuse_kserve_only,
     refuse_native,
     serving_metadata,
     unsupported,
@@ -100,14 +102,21 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
             "its TENSORFLOW_SERVER speaks only the tensorflow and seldon protocols: set protocol: "
             "tensorflow, or use target seldon-v2 or kserve (Triton serves v2)",
         ))
+    if model.spec.protocol == "v1":
+        errors.append(unsupported(
+            model, None, ("protocol",), "protocol v1",
+            "it is KServe's; Seldon Core v1 speaks `protocol: seldon`, `tensorflow` or `v2`",
+        ))
     for variant in model.variants:
         if variant.settings.get("autoscaling", "rps") is not None:
             errors.append(unsupported(model, variant.settings, ("autoscaling", "rps"), "autoscaling.rps",
                                       "scale on cpu or memory"))
     errors += refuse_native(model)
     errors += refuse_pipelines(model)
+    errors += refuse_core2_only(model)
     errors += name_budget(model, derived_names(model))
     errors += payload_logging.check(model, NAME)
+    errors += refuse_kserve_only(model)
     return errors
 
 

@@ -27,6 +27,7 @@ from modelops.compile.targets.common import (
     monitoring_of,
     name_budget,
     native_scaling,
+    refuse_kserve_only,
     serving_metadata,
     unsupported,
 )
@@ -106,6 +107,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
     for variant in model.variants:
         errors += _check_variant(model, variant)
     errors += payload_logging.check(model, NAME)
+    errors += refuse_kserve_only(model)
     errors += check_pipelines(model)
     errors += name_budget(model, derived_names(model))
     return errors
@@ -184,7 +186,7 @@ def _model(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
     settings = variant.settings
     spec: dict[str, Any] = {
         "storageUri": settings.get("artifact", "uri"),
-        "requirements": [REQUIREMENTS[model.spec.framework]],
+        "requirements": requirements(model),
     }
     memory = settings.get("resources", "limits", "memory") or settings.get(
         "resources", "requests", "memory"
@@ -194,7 +196,8 @@ def _model(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
     autoscaling = settings.get("autoscaling")
     if autoscaling is not None and native_scaling(settings):
         spec["minReplicas"] = autoscaling.get("min", 1)  # Seldon's lag-based scaler
-        spec["maxReplicas"] = autoscaling["max"]
+        if autoscaling.get("max") is not None:  # none: as far as the Servers' capacity goes
+            spec["maxReplicas"] = autoscaling["max"]
     elif autoscaling is not None:
         spec["replicas"] = autoscaling.get("min", 1)  # the HPA takes it from here
     else:
@@ -211,6 +214,12 @@ def _model(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
         "metadata": _variant_metadata(model, variant, serving=True),
         "spec": spec,
     }
+
+
+def requirements(model: ResolvedModel) -> list[str]:
+    """The framework's server capability, then the model file's own `requirements`, each once."""
+    wanted = [REQUIREMENTS[model.spec.framework], *(model.spec.requirements or [])]
+    return list(dict.fromkeys(wanted))
 
 
 def _experiment(model: ResolvedModel) -> dict[str, Any]:
@@ -374,8 +383,8 @@ def _replicas(spec: Mapping[str, Any], hpa: Mapping[str, Any] | None) -> Replica
     if hpa is not None:
         hpa_spec = hpa.get("spec") or {}
         return Replicas(hpa_spec.get("minReplicas", 1), hpa_spec.get("maxReplicas"), autoscaled=True)
-    if "maxReplicas" in spec:  # Seldon's own scaler
-        return Replicas(spec.get("minReplicas", 1), spec["maxReplicas"], autoscaled=True)
+    if "maxReplicas" in spec or "minReplicas" in spec:  # Seldon's own scaler
+        return Replicas(spec.get("minReplicas", 1), spec.get("maxReplicas"), autoscaled=True)
     replicas = spec.get("replicas", 1)
     return Replicas(replicas, replicas)
 
