@@ -24,9 +24,9 @@ from modelops.compile.parallel import map_forked
 from modelops.compile.project import CONFIG_FILE as CONFIG_FILE
 from modelops.compile.project import MODELS_DIR as MODELS_DIR
 from modelops.compile.project import LoadedModel as LoadedModel
+from modelops.compile.project import Project
 from modelops.compile.project import display_path as display_path
 from modelops.compile.project import find_root as find_root
-from modelops.compile.project import load_config as load_config
 from modelops.compile.project import load_model as load_model
 from modelops.compile.project import model_files as model_files
 from modelops.compile.project import parse_model as parse_model
@@ -65,15 +65,17 @@ def build(
     *,
     history: HistoryReader | None = None,
     on_rendered: Callable[[dict[str, str]], None] | None = None,
+    project: Project | None = None,
 ) -> Build:
     """Run the whole pipeline over the models (all of them unless `paths` narrows it).
 
     A `history` reader (past texts of a model file) also runs the gates that judge by history
     (validate passes one read from git; compile stays independent of history so its output and speed
     depend on the working tree alone). `on_rendered` receives
-    each model's rendered files as soon as they exist, before the run is known to be clean.
+    each model's rendered files as soon as they exist, before the run is known to be clean. A
+    caller that loaded the repository's `project` already passes it (its config is not read again).
     """
-    result = _build(root, paths, crd_dir, history, on_rendered)
+    result = _build(root, paths, crd_dir, history, on_rendered, project or Project.load(root))
     # Base settings are checked once per environment: report each problem once, in file order.
     result.diagnostics = sorted(set(result.diagnostics))
     return result
@@ -115,11 +117,11 @@ class _Context:
 
 def _build(
     root: Path, paths: list[Path] | None, crd_dir: Path | None, history: HistoryReader | None,
-    on_rendered: Callable[[dict[str, str]], None] | None,
+    on_rendered: Callable[[dict[str, str]], None] | None, project: Project,
 ) -> Build:
     result = Build()
-    config, config_doc, errors = load_config(root)
-    result.diagnostics += errors
+    config, config_doc = project.config, project.config_doc
+    result.diagnostics += project.errors
     schemas = SchemaSet.find(crd_dir, root)
     cache = RenderCache(root, config_doc.text if config_doc else "", schemas,
                         enabled=paths is None and config is not None)

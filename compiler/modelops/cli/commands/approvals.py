@@ -22,15 +22,16 @@ def approvals_command(number: int, repo: Path | None, output: str) -> None:
     GITHUB_API_URL); the token must be able to read the org's team memberships. Exit 1 with one
     line per group that has not approved the current head.
     """
-    from modelops.compile.project import load_config
+    from modelops.compile.project import Project
     from modelops.diagnostics import Diagnostic, UserError
     from modelops.promotion import pullrequest
     from modelops.review.approvals import check_pull
 
     root = repo_root(repo)
-    config, config_doc, errors = load_config(root)
-    if errors or config is None or config_doc is None:
-        report("approvals", output, errors)
+    project = Project.load(root)
+    config, config_doc = project.config, project.config_doc
+    if config is None or config_doc is None:
+        report("approvals", output, project.errors)
         sys.exit(1)
     token = pullrequest.token(config.github)
     if not token:

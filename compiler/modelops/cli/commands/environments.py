@@ -17,11 +17,12 @@ from modelops.cli.report import print_diagnostics
               help="Only environments synced this way (ci, argocd, flux).")
 def environments(repo: Path | None, sync_mode: str | None) -> None:
     """List the environments of modelops.yaml, one per line (for CI scripts)."""
-    from modelops.compile.project import load_config
+    from modelops.compile.project import Project
 
-    config, _, errors = load_config(repo_root(repo))
+    project = Project.load(repo_root(repo))
+    config = project.config
     if config is None:
-        print_diagnostics(errors, count=True)
+        print_diagnostics(project.errors, count=True)
         sys.exit(1)
     for name, env in sorted(config.environments.items()):
         if sync_mode is None or getattr(env, "sync", "ci") == sync_mode:

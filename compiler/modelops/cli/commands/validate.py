@@ -7,11 +7,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from modelops.cli.options import crd_dir_option, output_option, repo_option, repo_root, resolve_crd_dir
 from modelops.cli.report import report
+
+if TYPE_CHECKING:
+    from modelops.compile.project import Project
 
 
 @click.command()
@@ -26,9 +30,12 @@ def validate(paths: tuple[Path, ...], base: str | None, repo: Path | None, crd_d
              output: str) -> None:
     """Check model files (default: all of models/) without writing anything."""
     from modelops.compile.pipeline import build
+    from modelops.compile.project import Project
 
     root = repo_root(repo)
-    result = build(root, list(paths) or None, resolve_crd_dir(crd_dir, root), history=_history(root, base))
+    project = Project.load(root)
+    result = build(root, list(paths) or None, resolve_crd_dir(crd_dir, root),
+                   history=_history(project, base), project=project)
 
     def text() -> None:
         if not result.diagnostics:
@@ -39,16 +46,16 @@ def validate(paths: tuple[Path, ...], base: str | None, repo: Path | None, crd_d
 
 
 
-def _history(root: Path, base: str | None) -> Callable[[str], list[str]]:
+def _history(project: Project, base: str | None) -> Callable[[str], list[str]]:
     """The rollout gate's history reader at the review base, found when a rollout rule first asks
     (so repositories without one never need a base)."""
     from modelops.git.history import past_texts, review_base
 
     @functools.cache
     def reader() -> Callable[[str], list[str]]:
-        at = review_base(root, _named_base(base), _default_base(root),
+        at = review_base(project.root, _named_base(base), _default_base(project),
                          lambda line: click.echo(f"note: {line}", err=True))
-        return past_texts(root, at) if at else lambda _: []
+        return past_texts(project.root, at) if at else lambda _: []
 
     return lambda path: reader()(path)
 
@@ -58,10 +65,9 @@ def _named_base(option: str | None) -> str | None:
     return option or os.environ.get("BASE_REF") or os.environ.get("GITHUB_BASE_REF") or None
 
 
-def _default_base(root: Path) -> str:
-    from modelops.compile.project import load_config
+def _default_base(project: Project) -> str:
     from modelops.compile.spec import GitSettings
 
-    config, _, _ = load_config(root)  # its errors are reported by the build
+    config = project.config  # its errors are reported by the build
     settings = config.git if config is not None else GitSettings()
     return f"{settings.remote}/{settings.base}"
