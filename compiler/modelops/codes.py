@@ -58,6 +58,12 @@ RULES: tuple[Rule, ...] = (
          "Every command looks for modelops.yaml in the current folder and its parents (or `--repo`). "
          "Create one that defines at least the environments.\n\nAfter:\n  environments:\n"
          "    staging: {namespace: models-staging}"),
+    Rule("MO011", "source", "a duration modelops cannot read",
+         "Durations (--watch, --poll, --timeout; rollout.bake in a model file) are plain seconds or "
+         "amounts with units from the largest down, each at most once: 90, 0.5, 30s, 10m, 1h30m, "
+         "500ms. Anything else is refused rather than read in part; --watch and --timeout must be "
+         "more than zero.\n\nBefore:\n  modelops rollout --watch 5min\nAfter:\n"
+         "  modelops rollout --watch 5m"),
     # --- git and GitHub ---------------------------------------------------------------------------
     Rule("MO020", "git", "a git command failed, or git is not installed",
          "Commands that read history or make branches (`diff`, `promote`, `rollback`) run git; the "

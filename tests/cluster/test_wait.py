@@ -69,10 +69,10 @@ def test_never_ready_times_out_with_exit_1_and_the_last_state(root, server):
             in result.stderr)
 
 
-def test_bad_timeout_is_a_usage_error(root, server):
+def test_bad_timeout_is_one_line_and_exit_1(root, server):
     result = sync(root, server, "--timeout", "soon")
-    assert result.exit_code == 2
-    assert "not a duration" in result.output
+    assert result.exit_code == 1
+    assert result.stderr == ".:1:1: MO011 --timeout: 'soon' is not a duration such as 90, 30s, 5m or 1h30m\n"
 
 
 def test_a_status_of_an_older_generation_is_not_ready():

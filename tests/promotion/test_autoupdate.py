@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from modelops.compile.spec import AutoUpdate
 from modelops.diagnostics import UserError
-from modelops.promotion.autoupdate import better, run_pass, table
+from modelops.cli.report import table
+from modelops.promotion.autoupdate import COLUMNS, better, rows, run_pass
 from modelops.promotion.webhook import Rejected, sign, verify
 from support import fixtures
 from support.fake_github_pulls import FakeGitHubPulls
@@ -97,7 +98,7 @@ def test_pass_promotes_a_better_candidate_once(repo: Repo, github: FakeGitHubPul
     [again] = run_pass(repo.root, crd_dir=crd_dir)  # the PR is not merged yet: nothing new
     assert again.reason == "pull request #1 unchanged (promote/eta-courier-production-v2-canary)"
     assert len(github.calls("POST", r"/repos/acme/models/pulls")) == 1 and list(github.pulls) == [1]
-    text = table([decision])
+    text = table(COLUMNS, rows([decision]))
     assert text.splitlines()[0].split() == ["model", "env", "deployed", "candidate", "metric", "action",
                                             "reason"]
     assert "eta-courier  production  v1" in text

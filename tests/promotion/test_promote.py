@@ -14,14 +14,17 @@ import yaml
 from modelops.compile.spec import MlflowSettings
 from modelops.diagnostics import UserError
 from modelops.promotion.edit import Pin, pin_text
-from modelops.promotion.promote import Request, metrics_table, promote, rollback
+from modelops.promotion.promote import Request, promote
+from modelops.promotion.pullrequest import markdown_table
 from modelops.promotion.registry import (
     ModelVersion,
     RegistryError,
     flavor_problem,
+    metric_rows,
     skops_problem,
     storage_uri,
 )
+from modelops.promotion.rollback import rollback
 from support import fixtures
 from support.fake_github_pulls import FakeGitHubPulls
 from support.generated_files import by_kind
@@ -155,7 +158,7 @@ def test_flavour_must_fit_the_framework() -> None:
 def test_metrics_side_by_side() -> None:
     current = ModelVersion(MODEL, 1, "s3://a/1", "r1", "s3://a/1", {"rmse": 3.0, "mae": 2.0})
     candidate = ModelVersion(MODEL, 2, "s3://a/2", "r2", "s3://a/2", {"rmse": 2.9, "r2": 0.8})
-    assert metrics_table(current, candidate)[2:] == [
+    assert markdown_table(metric_rows(current, candidate))[2:] == [
         "| mae | 2 | — | — |",
         "| r2 | — | 0.8 | — |",
         "| rmse | 3 | 2.9 | -0.1 |",

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from modelops.compile.duration import Duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,6 +86,14 @@ def push_options(function: F) -> F:
     return output_option(crd_dir_option(repo_option(function)))
 
 
+def watch_options(function: F) -> F:
+    """--watch INTERVAL (and the hidden --max-passes the tests stop it with): autoupdate, rollout."""
+    function = click.option("--max-passes", type=int, default=None, hidden=True)(function)
+    return click.option("--watch", "interval", type=DurationType(positive=True), default=None,
+                        metavar="INTERVAL", help="Repeat passes every INTERVAL (60, 30s, 5m, 1h) until "
+                        "stopped.")(function)
+
+
 def repo_root(repo: Path | None) -> Path:
     """The repository root: -C, else the nearest folder above the working directory with modelops.yaml."""
     from modelops.compile.project import find_root
@@ -103,3 +114,25 @@ def resolve_crd_dir(explicit: Path | None, root: Path) -> Path | None:
     except MissingSchemaFolder as exc:
         raise click.BadParameter(str(exc), param_hint="--crd-dir") from None
     return explicit
+
+
+class DurationType(click.ParamType["Duration"]):
+    """A `Duration` option (`modelops.compile.duration`): one that cannot be read is one MO011 line and
+    exit 1, like every user error. With `positive`, zero is refused too."""
+
+    name = "duration"
+
+    def __init__(self, *, positive: bool = False) -> None:
+        self.positive = positive
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Duration:
+        from modelops.compile.duration import Duration, DurationError
+        from modelops.diagnostics import Diagnostic, UserError
+
+        if isinstance(value, Duration):
+            return value
+        try:
+            return Duration.parse(str(value), positive=self.positive)
+        except DurationError as exc:
+            option = param.opts[0] if param is not None and param.opts else "duration"
+            raise UserError([Diagnostic(".", 1, 1, "MO011", f"{option}: {exc}")]) from None

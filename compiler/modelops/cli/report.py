@@ -76,3 +76,13 @@ def print_user_error(command: str, output: str, diagnostics: Sequence[Diagnostic
         print_json(envelope(command, diagnostics, ok=False))
     else:
         print_diagnostics(diagnostics)
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """The one text table: a header of `columns`, then `rows`, every column but the last padded to
+    its widest cell, two spaces apart; no trailing blanks."""
+    lines = [tuple(columns), *(tuple(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns) - 1)]
+    text = ["  ".join([*(cell.ljust(w) for cell, w in zip(line, widths, strict=False)), line[-1]])
+            for line in lines]
+    return "\n".join(line.rstrip() for line in text) + "\n"

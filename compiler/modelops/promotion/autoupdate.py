@@ -28,7 +28,10 @@ from modelops.diagnostics import Diagnostic, UserError
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
 
+    from modelops.compile.project import LoadedModel
     from modelops.compile.spec import AutoUpdate
+    from modelops.promotion.propose import Origin
+    from modelops.promotion.registry import ModelVersion, Registry
 
 # MLflow's deliveries are a few hundred bytes: a larger body, or one that takes longer than this to
 # arrive, is not a delivery, and must not tie up the receiver.
@@ -58,55 +61,58 @@ def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] |
              push: bool = True, crd_dir: Path | None = None) -> list[Decision]:
     """One pass over the models on the base branch. `only` narrows to model names, `registered` to
     MLflow registered names (a webhook). MLflow being unreachable is a UserError."""
-    from modelops.git import repo as gitrepo
-    from modelops.git.history import open_project
-    from modelops.promotion.registry import Registry, RegistryError
+    from modelops.promotion.propose import Origin
 
-    project = open_project(root)
-    config, config_doc = project.require(), project.config_doc
-    base = gitrepo.base_ref(root, config.git, remote=push)
+    origin = Origin.of(root, fetch=push)
     decisions = []
-    registry: Registry | None = None
-    for file in project.models(base):
+    registry: list[Registry] = []  # made when the first model with a policy asks
+    for file in origin.project.models(origin.base):
         if file.model is None:
             decisions.append(Decision(file.stem, action="error",
                                       reason="invalid model file on the base branch: run modelops validate"))
             continue
-        spec, doc = file.model.spec, file.model.doc
-        if only and spec.name not in only:
+        if only and file.model.spec.name not in only:
             continue
-        policy = spec.autoupdate
-        if policy is None or not policy.enabled:
-            if registered is None:
-                decisions.append(Decision(spec.name, reason="no autoupdate policy" if policy is None
-                                          else "autoupdate.enabled is false"))
-            continue
-        try:
-            registry = registry or Registry.from_config(root, config.mlflow)
-            decision = _decide(root, spec, doc, config, config_doc, registry, registered, push, crd_dir)
-        except RegistryError as exc:
-            if exc.code == "MO501":
-                raise UserError([Diagnostic(file.path, 1, 1, exc.code, exc.message)]) from exc
-            decision = Decision(spec.name, policy.env, action="error", reason=exc.message)
-        except UserError as exc:
-            decision = Decision(spec.name, policy.env, action="error",
-                                reason="; ".join(str(d) for d in exc.diagnostics))
+        decision = _model(origin, file.path, file.model, registry, registered, push, crd_dir)
         if decision is not None:
             decisions.append(decision)
     return decisions
 
 
-def _decide(root: Path, spec: Any, doc: Any, config: Any, config_doc: Any, registry: Any,
-            registered: set[str] | None, push: bool, crd_dir: Path | None) -> Decision | None:
-    from modelops.compile.resolve import resolve
-    from modelops.promotion.promote import Request, mlflow_ref, promote, registered_name
+def _model(origin: Origin, path: str, model: LoadedModel, registry: list[Registry],
+           registered: set[str] | None, push: bool, crd_dir: Path | None) -> Decision | None:
+    """The decision for one model file (None: a webhook pass for another registered model)."""
+    from modelops.promotion.registry import Registry, RegistryError
 
-    policy: AutoUpdate = spec.autoupdate
-    decision = Decision(spec.name, policy.env, metric=policy.metric, action="skip")
-    deployed = next((m for m in resolve(spec, doc, config, config_doc) if m.env == policy.env), None)
+    spec, policy = model.spec, model.spec.autoupdate
+    if policy is None or not policy.enabled:
+        if registered is not None:
+            return None
+        return Decision(spec.name, reason="no autoupdate policy" if policy is None
+                        else "autoupdate.enabled is false")
+    try:
+        if not registry:
+            registry.append(Registry.from_config(origin.root, origin.config.mlflow))
+        return _decide(origin, model, policy, registry[0], registered, push, crd_dir)
+    except RegistryError as exc:
+        if exc.code == "MO501":
+            raise UserError([Diagnostic(path, 1, 1, exc.code, exc.message)]) from exc
+        return Decision(spec.name, policy.env, action="error", reason=exc.message)
+    except UserError as exc:
+        return Decision(spec.name, policy.env, action="error",
+                        reason="; ".join(str(d) for d in exc.diagnostics))
+
+
+def _decide(origin: Origin, model: LoadedModel, policy: AutoUpdate, registry: Registry,
+            registered: set[str] | None, push: bool, crd_dir: Path | None) -> Decision | None:
+    from modelops.promotion.registry import mlflow_ref, registered_name
+
+    spec = model.spec
+    deployed = next((m for m in origin.project.resolve(model) if m.env == policy.env), None)
     name = registered_name(spec, deployed)
     if registered is not None and name not in registered:
         return None
+    decision = Decision(spec.name, policy.env, metric=policy.metric, action="skip")
     _, version = mlflow_ref(deployed.main if deployed else None)
     if deployed is None or version is None:
         decision.reason = f"main in {policy.env} has no pinned MLflow version to compare with"
@@ -115,26 +121,40 @@ def _decide(root: Path, spec: Any, doc: Any, config: Any, config_doc: Any, regis
     candidate = registry.candidate(name, policy.candidate)
     decision.candidate = f"v{candidate.version}"
     trials = {mlflow_ref(v)[1]: v.name for v in deployed.variants if v is not deployed.main}
-    if candidate.version == version:
+    if _settled(decision, candidate.version, version, trials) or not _wins(
+            decision, policy, registry, name, (version, candidate), trials):
+        return decision
+    _promote(origin, decision, spec.name, policy, candidate.version, registry, push, crd_dir)
+    return decision
+
+
+def _settled(decision: Decision, candidate: int, version: int, trials: dict[int | None, str]) -> bool:
+    """Whether the versions alone decide (the candidate runs already, or is older): `decision` says so."""
+    newer = sorted(v for v in trials if v is not None and v > candidate)
+    if candidate == version:
         decision.action, decision.reason = "keep", "the candidate is what runs"
-        return decision
-    if candidate.version < version:
+    elif candidate < version:
         decision.reason = f"the candidate is older than the deployed v{version}"
-        return decision
-    if candidate.version in trials:
-        decision.action = "keep"
-        decision.reason = f"v{candidate.version} already runs as {trials[candidate.version]}"
-        return decision
-    newer = sorted(v for v in trials if v is not None and v > candidate.version)
-    if newer:
+    elif candidate in trials:
+        decision.action, decision.reason = "keep", f"v{candidate} already runs as {trials[candidate]}"
+    elif newer:
         decision.reason = f"the candidate is older than v{newer[-1]}, which runs as {trials[newer[-1]]}"
-        return decision
+    else:
+        return False
+    return True
+
+
+def _wins(decision: Decision, policy: AutoUpdate, registry: Registry, name: str,
+          versions: tuple[int, ModelVersion], trials: dict[int | None, str]) -> bool:
+    """Whether the candidate beats main by the margin and every running trial; else `decision` says
+    why not."""
+    version, candidate = versions
     current = registry.version(name, version)
     old, new = current.metrics.get(policy.metric), candidate.metrics.get(policy.metric)
     if old is None or new is None:
         missing = f"v{version}" if old is None else f"v{candidate.version}"
         decision.reason = f"metric {policy.metric} is not logged on {missing}'s run"
-        return decision
+        return False
     decision.metric = f"{policy.metric} {old:.6g} -> {new:.6g}"
     wins, gain = better(policy, old, new)
     if not wins:
@@ -142,30 +162,37 @@ def _decide(root: Path, spec: Any, doc: Any, config: Any, config_doc: Any, regis
         decision.action = "keep"
         decision.reason = (f"not better by {policy.min_improvement:g}: {policy.metric} must be {want} "
                            f"(improvement {gain:.6g})")
-        return decision
+        return False
     beaten = _beaten_by_trial(registry, name, policy, trials, new)
     if beaten:
         decision.action, decision.reason = "keep", beaten
-        return decision
+        return False
+    return True
+
+
+def _promote(origin: Origin, decision: Decision, model: str, policy: AutoUpdate, version: int,
+             registry: Registry, push: bool, crd_dir: Path | None) -> None:
+    """Propose the candidate as the policy's rollout says; `decision` names the pull request."""
+    from modelops.promotion.promote import Request, promote
+
     role = {"canary": "canary", "shadow": "shadow", "replace": "main"}[policy.rollout]
-    request = Request(spec.name, policy.env, version=candidate.version, role=role,  # type: ignore[arg-type]
+    request = Request(model, policy.env, version=version, role=role,  # type: ignore[arg-type]
                       traffic=policy.traffic if role == "canary" else None)
-    outcome = promote(root, request, push=push, crd_dir=crd_dir, registry=registry)
+    outcome = promote(origin, request, push=push, crd_dir=crd_dir, registry=registry)
     decision.action = "promote"
     if outcome.pull_request:
         pr = outcome.pull_request
         decision.reason = f"pull request #{pr['number']} {pr['action']} ({outcome.branch})"
-        closed = _close_superseded(root, config, spec.name, policy.env, outcome.branch or "", pr)
+        closed = _close_superseded(origin, model, policy.env, outcome.branch or "", pr)
         if closed:
             decision.reason += f"; closed superseded {', '.join(f'#{n}' for n in closed)}"
     elif outcome.state == "nothing-to-do":
         decision.reason = "the model file already deploys it"
     else:
         decision.reason = f"branch {outcome.branch} {outcome.state}"
-    return decision
 
 
-def _beaten_by_trial(registry: Any, name: str, policy: AutoUpdate, trials: dict[int | None, str],
+def _beaten_by_trial(registry: Registry, name: str, policy: AutoUpdate, trials: dict[int | None, str],
                      new: float) -> str | None:
     """Why the candidate is not proposed when a running canary or shadow does better (None: it is not)."""
     for number, role in sorted((v, r) for v, r in trials.items() if v is not None):
@@ -176,12 +203,12 @@ def _beaten_by_trial(registry: Any, name: str, policy: AutoUpdate, trials: dict[
     return None
 
 
-def _close_superseded(root: Path, config: Any, model: str, env: str, branch: str,
-                      pr: dict[str, Any]) -> list[int]:
+def _close_superseded(origin: Origin, model: str, env: str, branch: str, pr: dict[str, Any]) -> list[int]:
     """One open pull request per model and environment: close the older promotions' PRs."""
     from modelops.promotion.pullrequest import close_superseded, repository
 
-    found = repository(root, config)
+    config = origin.config
+    found = repository(origin.root, config)
     if not found:
         return []
     return close_superseded(config.github, found, model=model, env=env, base=config.git.base,
@@ -193,11 +220,9 @@ def _close_superseded(root: Path, config: Any, model: str, env: str, branch: str
 COLUMNS = ("model", "env", "deployed", "candidate", "metric", "action", "reason")
 
 
-def table(decisions: list[Decision]) -> str:
-    rows = [COLUMNS] + [tuple(str(getattr(d, c)) for c in COLUMNS) for d in decisions]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS) - 1)]
-    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(r, widths, strict=False)), r[-1]]) for r in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+def rows(decisions: list[Decision]) -> list[tuple[str, ...]]:
+    """One table row per decision, in COLUMNS' order (the CLI renders them)."""
+    return [tuple(str(getattr(d, c)) for c in COLUMNS) for d in decisions]
 
 
 class Service:
@@ -271,7 +296,7 @@ def _handler(service: Service) -> Any:
     class Handler(BaseHTTPRequestHandler):
         timeout = READ_SECONDS  # per socket operation: a silent client is cut off
 
-        def _answer(self, status: int, payload: dict[str, Any]) -> None:
+        def answer(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -281,52 +306,55 @@ def _handler(service: Service) -> Any:
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             if self.path.rstrip("/") in ("/health", "/healthz"):
-                self._answer(200, {"status": "ok"})
+                self.answer(200, {"status": "ok"})
             else:
-                self._answer(404, {"error": "POST MLflow webhooks to any path; GET /health"})
+                self.answer(404, {"error": "POST MLflow webhooks to any path; GET /health"})
 
         def do_POST(self) -> None:  # noqa: N802
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_BODY:
-                self.close_connection = True
-                reason = "bad Content-Length" if length < 0 else f"body over {MAX_BODY} bytes"
-                service.log(f"webhook rejected: {reason}")
-                self._answer(400 if length < 0 else 413, {"error": reason})
-                return
-            body = self._body(length)
-            if body is None:
-                self.close_connection = True
-                service.log(f"webhook rejected: body not received within {READ_SECONDS:g} s")
-                self._answer(408, {"error": "request body too slow"})
-                return
-            status, payload = service.accept(self.headers, body)
-            self._answer(status, payload)
-
-        def _body(self, length: int) -> bytes | None:
-            """The body, or None when it does not arrive within READ_SECONDS in all (a client that
-            trickles a byte at a time is cut off too)."""
-            deadline = time.monotonic() + READ_SECONDS
-            chunks: list[bytes] = []
-            missing = length
-            while missing > 0:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.connection.settimeout(left)
-                try:
-                    chunk = self.rfile.read1(min(missing, 65536))
-                except TimeoutError:
-                    return None
-                if not chunk:
-                    return None
-                chunks.append(chunk)
-                missing -= len(chunk)
-            return b"".join(chunks)
+            self.answer(*_delivery(self, service))
 
         def log_message(self, *args: object) -> None:
             pass
 
     return Handler
+
+
+def _delivery(handler: Any, service: Service) -> tuple[int, dict[str, Any]]:
+    """The answer to a POST: its body handed to `service.accept`, or why it was not read."""
+    try:
+        length = int(handler.headers.get("Content-Length") or 0)
+    except ValueError:
+        length = -1
+    if not 0 <= length <= MAX_BODY:
+        handler.close_connection = True
+        reason = "bad Content-Length" if length < 0 else f"body over {MAX_BODY} bytes"
+        service.log(f"webhook rejected: {reason}")
+        return 400 if length < 0 else 413, {"error": reason}
+    body = _body(handler, length)
+    if body is None:
+        handler.close_connection = True
+        service.log(f"webhook rejected: body not received within {READ_SECONDS:g} s")
+        return 408, {"error": "request body too slow"}
+    return service.accept(handler.headers, body)
+
+
+def _body(handler: Any, length: int) -> bytes | None:
+    """The body, or None when it does not arrive within READ_SECONDS in all (a client that trickles a
+    byte at a time is cut off too)."""
+    deadline = time.monotonic() + READ_SECONDS
+    chunks: list[bytes] = []
+    missing = length
+    while missing > 0:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        handler.connection.settimeout(left)
+        try:
+            chunk = handler.rfile.read1(min(missing, 65536))
+        except TimeoutError:
+            return None
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)

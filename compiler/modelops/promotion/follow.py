@@ -39,7 +39,7 @@ def alias(env: str, the_role: str) -> str:
 
 def running(models: list[ResolvedModel], env: str) -> dict[str, dict[str, int]]:
     """registered model -> {alias: version} of what runs in `env` (pinned MLflow versions only)."""
-    from modelops.promotion.promote import mlflow_ref
+    from modelops.promotion.registry import mlflow_ref
 
     found: dict[str, dict[str, int]] = {}
     for model in models:
@@ -54,7 +54,7 @@ def running(models: list[ResolvedModel], env: str) -> dict[str, dict[str, int]]:
 
 def known_names(models: list[ResolvedModel]) -> set[str]:
     """Registered models pinned anywhere: their stale aliases in an environment are cleaned too."""
-    from modelops.promotion.promote import mlflow_ref
+    from modelops.promotion.registry import mlflow_ref
 
     return {name for model in models for variant in model.variants
             if (name := mlflow_ref(variant)[0])}

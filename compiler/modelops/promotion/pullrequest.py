@@ -1,9 +1,11 @@
-"""Open, or update in place, the pull request of a promotion branch (PyGithub, imported lazily)."""
+"""The pull request of a proposed change: its body (Markdown), and opening or updating it in place
+(PyGithub, imported lazily)."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +16,9 @@ from modelops.git.github import DEFAULT_API, github_client
 
 if TYPE_CHECKING:
     from modelops.compile.spec import GitHubSettings, RepoConfig
+
+# The first line of every body modelops writes (how a pull request is known as ours).
+BODY_MARKER = "<!-- modelops-promotion -->"
 
 
 @dataclass(frozen=True)
@@ -119,3 +124,32 @@ def enable_auto_merge(settings: GitHubSettings, repository: str, number: int) ->
         return
     with github_client(secret, api_url(settings), f"{repository} (auto-merge of #{number})") as client:
         client.get_repo(repository).get_pull(number).enable_automerge(merge_method="SQUASH")
+
+
+# --- the body ---------------------------------------------------------------------------------------
+
+def markdown_table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table: the first row is the header; `|` inside a cell is escaped."""
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    header, *body = rows
+    return [line(header), "|" + "---|" * len(header), *(line(cells) for cells in body)]
+
+
+def review_markdown(before: dict[str, str], after: dict[str, str]) -> str:
+    """What changes in the cluster between two generated/ trees, for the body (`review.changes`)."""
+    from modelops.review.changes import MARKER, review, to_markdown
+
+    text = to_markdown(review(before, after), title="what changes in the cluster")
+    return text.replace(MARKER + "\n", "", 1)
+
+
+def body(summary: str, review: str, after: str, *, team: str, command: str) -> str:
+    """The body: the marker, what is proposed and why, what changes in the cluster, what follows
+    (`after`, may be empty), and who opened it."""
+    lines = [BODY_MARKER, summary.rstrip("\n"), "", review.rstrip("\n"), ""]
+    if after:
+        lines += [after.rstrip("\n"), ""]
+    lines.append(f"Team: {team}. Opened by `modelops {command}`.")
+    return "\n".join(lines) + "\n"

@@ -20,7 +20,9 @@ from urllib.parse import urlparse
 import yaml
 
 if TYPE_CHECKING:
-    from modelops.compile.spec import MlflowSettings
+    from modelops.compile.resolve import ResolvedModel, ResolvedVariant
+    from modelops.compile.spec import MlflowSettings, ModelSpec
+    from modelops.promotion.edit import Pin
 
 
 class RegistryError(Exception):
@@ -292,3 +294,67 @@ class Registry:
     def delete_tag(self, name: str, version: int, key: str) -> None:
         self._call(f"tag {key!r} of {name!r} version {version}", self._client.delete_model_version_tag,
                    name, str(version), key)
+
+
+# --- what a model file pins, and how versions compare ------------------------------------------------
+
+def mlflow_ref(variant: ResolvedVariant | None) -> tuple[str | None, int | None]:
+    """The registered model and version a variant pins (`artifact.mlflow`), None where it pins none."""
+    if variant is None:
+        return None, None
+    ref = variant.settings.get("artifact", "mlflow") or {}
+    return ref.get("model"), ref.get("version")
+
+
+def pinned(variant: ResolvedVariant) -> Pin:
+    """What a variant runs: its artifact URI and the MLflow version it pins, if any."""
+    from modelops.promotion.edit import Pin
+
+    model, version = mlflow_ref(variant)
+    return Pin(str(variant.settings.get("artifact", "uri")), model, version)
+
+
+def registered_name(spec: ModelSpec, deployed: ResolvedModel | None) -> str:
+    """The MLflow name: autoupdate's `registered_model`, else the pinned one, else the model's name."""
+    if spec.autoupdate and spec.autoupdate.registered_model:
+        return spec.autoupdate.registered_model
+    pinned, _ = mlflow_ref(deployed.main if deployed else None)
+    return pinned or spec.name
+
+
+def number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.6g}"
+
+
+def metric_rows(current: ModelVersion | None, candidate: ModelVersion) -> list[tuple[str, ...]]:
+    """The header and one row per metric logged on either version's run: deployed, candidate, change."""
+    left = f"deployed (v{current.version})" if current else "deployed"
+    rows: list[tuple[str, ...]] = [("metric", left, f"candidate (v{candidate.version})", "change")]
+    names = sorted(set(candidate.metrics) | set(current.metrics if current else {}))
+    for name in names:
+        old = current.metrics.get(name) if current else None
+        new = candidate.metrics.get(name)
+        change = number(new - old) if old is not None and new is not None else "—"
+        if change != "—" and not change.startswith("-"):
+            change = "+" + change
+        rows.append((name, number(old), number(new), change))
+    if not names:
+        rows.append(("(no metrics logged on the runs)", "", "", ""))
+    return rows
+
+
+def worse_warning(spec: ModelSpec, current: ModelVersion | None, candidate: ModelVersion) -> str | None:
+    """A warning when the candidate is worse than what runs on the model's own metric
+    (`autoupdate.metric` and `direction`)."""
+    policy = spec.autoupdate
+    if policy is None or current is None or current.version == candidate.version:
+        return None
+    old, new = current.metrics.get(policy.metric), candidate.metrics.get(policy.metric)
+    if old is None or new is None:
+        return None
+    worse = new > old if policy.direction == "minimize" else new < old
+    if not worse:
+        return None
+    return (f"version {candidate.version} is worse than the running version {current.version} on "
+            f"{policy.metric} ({number(new)} against {number(old)}, "
+            f"autoupdate.direction: {policy.direction})")

@@ -8,9 +8,10 @@ step was merged, which is what a reviewer can check, and it survives restarts of
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from modelops.compile.duration import Duration
 
 if TYPE_CHECKING:
     from modelops.compile.project import Project
@@ -33,14 +34,6 @@ class Decision:
     queries: list[str] = field(default_factory=list)
     declining: list[str] = field(default_factory=list)  # main breaching its own alert thresholds
     pull_request: dict[str, Any] | None = None
-
-
-def seconds(duration: str) -> float:
-    """A spec Duration (`1h30m`, `30s`, `500ms`) in seconds."""
-    total = 0.0
-    for amount, unit in re.findall(r"(\d+)(ms|h|m|s)", duration):
-        total += int(amount) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
-    return total
 
 
 def trial_of(model: ResolvedModel) -> ResolvedVariant | None:
@@ -76,7 +69,7 @@ def decide(trial: ResolvedVariant, evidence: Evidence, gates: list[Gate], policy
     unknown = [g for g in gates if g.passed is None]
     if unknown:
         return "hold", "no data for " + ", ".join(g.name for g in unknown)
-    bake = seconds(policy.bake)
+    bake = Duration.parse(policy.bake).seconds  # validated as the spec's Duration
     if baked is None:
         return "hold", "the commit that set this step is not in the base branch's history"
     if baked < bake:

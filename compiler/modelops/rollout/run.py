@@ -13,7 +13,9 @@ from modelops.diagnostics import Diagnostic, UserError
 from modelops.rollout.decide import Decision
 
 if TYPE_CHECKING:
-    from modelops.compile.project import Project
+    from modelops.promotion.propose import Origin
+    from modelops.rollout.evidence import Evidence
+    from modelops.rollout.prometheus import Prometheus
 
 
 def prometheus_url(option: str | None, env_config: Any) -> str | None:
@@ -25,23 +27,20 @@ def run_pass(root: Path, *, prometheus: str | None = None, only: set[str] | None
              crd_dir: Path | None = None, now: float | None = None) -> list[Decision]:
     """Decide for each model on the base branch; Prometheus being unreachable is a UserError (MO601)
     raised before any pull request is opened."""
-    from modelops.git import repo as gitrepo
-    from modelops.git.history import open_project
+    from modelops.promotion.propose import Origin
 
-    project = open_project(root)
-    config = project.require()
-    base = gitrepo.base_ref(root, config.git, remote=push)
+    origin = Origin.of(root, fetch=push)
     clock = time.time() if now is None else now
     plans: list[tuple[Decision, Any]] = []
-    for file in project.models(base):
+    for file in origin.project.models(origin.base):
         if file.model is None:
             reason = "invalid model file on the base branch: run modelops validate"
             plans.append((Decision(file.stem, "—", action="error", reason=reason), None))
             continue
         if only and file.model.spec.name not in only:
             continue
-        for model in project.resolve(file.model):
-            plans.append(_judge(project, file.path, base, model, prometheus, clock))
+        for model in origin.project.resolve(file.model):
+            plans.append(_judge(origin, file.path, model, prometheus, clock))
     decisions = []
     for decision, act in plans:  # every query answered: now the pull requests
         if act is not None:
@@ -51,7 +50,7 @@ def run_pass(root: Path, *, prometheus: str | None = None, only: set[str] | None
             except UserError as exc:
                 decision.action, decision.reason = "error", "; ".join(str(d) for d in exc.diagnostics)
         decisions.append(decision)
-    _on_decline(config, decisions)
+    _on_decline(origin.config, decisions)
     return decisions
 
 
@@ -60,11 +59,10 @@ def outcome_json(outcome: Any) -> dict[str, Any]:
     return {k: data[k] for k in ("branch", "state", "pull_request", "compare_url", "notes")}
 
 
-def _judge(project: Project, path: str, base: str, model: Any, option: str | None,
+def _judge(origin: Origin, path: str, model: Any, option: str | None,
            clock: float) -> tuple[Decision, Any]:
-    from modelops.compile.generators.observability import alert_settings
-    from modelops.rollout import act, decide, gates, prometheus
-    from modelops.rollout.evidence import collect
+    """The decision for one model in one environment, and what acting on it takes (None: nothing)."""
+    from modelops.rollout import decide
 
     decision = Decision(model.spec.name, model.env)
     policy = decide.policy_of(model)
@@ -77,28 +75,48 @@ def _judge(project: Project, path: str, base: str, model: Any, option: str | Non
     if len(model.variants) > 2:
         decision.action, decision.reason = "hold", "more than one trial variant: split by hand"
         return decision, None
+    client, evidence = _evidence(decision, model, option)
+    if trial is None:
+        decision.reason = "main only" + (f"; declining: {'; '.join(decision.declining)}"
+                                         if decision.declining else "")
+        return decision, None
+    return _step(origin, path, model, decision, (trial, policy, client, evidence), clock)
+
+
+def _evidence(decision: Decision, model: Any, option: str | None) -> tuple[Prometheus, Evidence]:
+    """Read what each variant did from Prometheus (MO602 when there is none to ask); `decision`
+    records the queries, the evidence and whether main declines."""
+    from modelops.compile.generators.observability import alert_settings
+    from modelops.promotion.follow import role
+    from modelops.rollout import gates
+    from modelops.rollout.evidence import collect
+    from modelops.rollout.prometheus import Prometheus
+
     url = prometheus_url(option, model.env_config)
     if url is None:
         raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO602", (
             f"no Prometheus to judge {model.spec.name} in {model.env} by: give --prometheus URL, set "
             f"$PROMETHEUS_URL, or environments.{model.env}.prometheus in modelops.yaml"))])
-    from modelops.promotion.follow import role
-
-    client = prometheus.Prometheus(url)
+    client = Prometheus(url)
     roles = {v.name: role(model, v) for v in model.variants}
     evidence = collect(client, model.namespace, model.spec.name, roles)
     decision.queries = list(evidence.queries)
     decision.evidence = [asdict(v) for v in evidence.variants.values()]
+    decision.declining = gates.decline(evidence.variants[model.main.name], alert_settings(model))
+    return client, evidence
+
+
+def _step(origin: Origin, path: str, model: Any, decision: Decision, judged: tuple[Any, Any, Any, Any],
+          clock: float) -> tuple[Decision, Any]:
+    """Judge the trial's gates and bake time: hold, or the advance or abort to deliver."""
+    from modelops.rollout import act, decide, gates
+
+    trial, policy, client, evidence = judged
     main = evidence.variants[model.main.name]
-    decision.declining = gates.decline(main, alert_settings(model))
-    if trial is None:
-        decision.reason = "main only" + (f"; declining: {'; '.join(decision.declining)}"
-                                         if decision.declining else "")
-        return decision, None
     results = gates.judge(evidence.variants[trial.name], main, policy.gates, client, model.namespace,
                           model.spec.name)
     decision.gates = decide.gate_rows(results)
-    started = decide.step_started(project, path, base, model)
+    started = decide.step_started(origin.project, path, origin.base, model)
     baked = None if started is None else clock - started
     decision.action, decision.reason = decide.decide(trial, evidence, results, policy, baked)
     if decision.action == "hold":
@@ -108,7 +126,7 @@ def _judge(project: Project, path: str, base: str, model: Any, option: str | Non
                        else f"canary {target[1]}%")
 
     def deliver(push: bool, crd_dir: Path | None) -> Any:
-        return act.deliver(project.root, model, trial, policy, decision.action, target, evidence, results,
+        return act.deliver(origin, model, trial, policy, decision.action, target, evidence, results,
                            decision.reason, push=push, crd_dir=crd_dir)
 
     return decision, deliver
@@ -140,11 +158,10 @@ def _on_decline(config: Any, decisions: list[Decision]) -> None:
 COLUMNS = ("model", "env", "trial", "action", "target", "reason")
 
 
-def table(decisions: list[Decision]) -> str:
-    rows = [COLUMNS] + [tuple(_cell(d, c) for c in COLUMNS) for d in decisions]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS) - 1)]
-    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(r, widths, strict=False)), r[-1]]) for r in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+def rows(decisions: list[Decision]) -> list[tuple[str, ...]]:
+    """One table row per decision, in COLUMNS' order (the CLI renders them); the reason names the
+    pull request or branch a decision opened."""
+    return [tuple(_cell(d, c) for c in COLUMNS) for d in decisions]
 
 
 def _cell(decision: Decision, column: str) -> str:

@@ -13,7 +13,7 @@ from modelops.cli.options import push_options, repo_root, resolve_crd_dir
 from modelops.cli.report import report
 
 if TYPE_CHECKING:
-    from modelops.promotion.promote import Outcome
+    from modelops.promotion.propose import Outcome
 
 _WHERE = {"local": "created locally (not pushed)", "pushed": "pushed",
           "unchanged": "already up to date on the remote"}

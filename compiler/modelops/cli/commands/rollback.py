@@ -21,7 +21,7 @@ def rollback_command(model: str, env: str, main: bool, no_push: bool, repo: Path
                      crd_dir: Path | None, output: str) -> None:
     """Open a pull request that aborts the running canary or shadow (main stays), or else moves main
     back to the version it ran before (from git history)."""
-    from modelops.promotion.promote import rollback
+    from modelops.promotion.rollback import rollback
 
     root = repo_root(repo)
     outcome = rollback(root, model, env, main=main, push=not no_push, crd_dir=resolve_crd_dir(crd_dir, root))

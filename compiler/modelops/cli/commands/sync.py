@@ -8,33 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from modelops.cli.options import cluster_options, output_option, repo_root
+from modelops.cli.options import DurationType, cluster_options, output_option, repo_root
 from modelops.cli.report import report
 
 if TYPE_CHECKING:
     from modelops.cluster.sync import Plan, Synced, SyncRequest
+    from modelops.compile.duration import Duration
     from modelops.diagnostics import Diagnostic
-
-_UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
-class Duration(click.ParamType[float]):
-    """Seconds, or a number with s, m or h (`90`, `90s`, `10m`, `1h`)."""
-
-    name = "duration"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        if isinstance(value, (int, float)):
-            return float(value)
-        text = str(value).strip().lower()
-        unit = _UNITS.get(text[-1:], 0)
-        try:
-            seconds = float(text[:-1] if unit else text) * (unit or 1)
-        except ValueError:
-            self.fail(f"{value!r} is not a duration like 90s, 10m or 1h", param, ctx)
-        if seconds <= 0:
-            self.fail(f"{value!r} must be more than zero", param, ctx)
-        return seconds
 
 
 def print_plan(the_plan: Plan, env: str, namespaces: list[str]) -> None:
@@ -63,14 +43,14 @@ def print_plan(the_plan: Plan, env: str, namespaces: list[str]) -> None:
 @click.option("--wait", "wait_ready", is_flag=True,
               help="After applying, wait until every SeldonDeployment, Core 2 Model/Experiment and "
               "InferenceService is ready; then report each changed model (notify: in modelops.yaml).")
-@click.option("--timeout", type=Duration(), default="10m", show_default=True,
+@click.option("--timeout", type=DurationType(positive=True), default="10m", show_default=True,
               help="How long --wait waits (90s, 10m, 1h).")
 @click.option("--mlflow/--no-mlflow", "follow", default=None,
               help="Point MLflow aliases and tags at what now runs (default: mlflow.follow_sync).")
 @cluster_options
 @output_option
 def sync_command(env: str, dry_run: str, prune: bool, prune_max_share: float, prune_allow_all: bool,
-                 force_conflicts: bool, plan_only: bool, wait_ready: bool, timeout: float,
+                 force_conflicts: bool, plan_only: bool, wait_ready: bool, timeout: Duration,
                  follow: bool | None, repo: Path | None, kubeconfig: Path | None,
                  context: str | None, max_retries: int, output: str) -> None:
     """Apply generated/ENV to the cluster with server-side apply (field manager `modelops`)."""
@@ -82,7 +62,8 @@ def sync_command(env: str, dry_run: str, prune: bool, prune_max_share: float, pr
     request = SyncRequest(env, server_dry_run=dry_run == "server", prune=prune,
                           prune_max_share=prune_max_share, prune_allow_all=prune_allow_all,
                           force_conflicts=force_conflicts, plan_only=plan_only, wait=wait_ready,
-                          timeout=timeout, kubeconfig=kubeconfig, context=context, max_retries=max_retries)
+                          timeout=timeout.seconds, kubeconfig=kubeconfig, context=context,
+                          max_retries=max_retries)
 
     def progress(line: str) -> None:
         click.echo(line, err=output != "text")  # JSON output keeps stdout for the envelope
