@@ -15,15 +15,15 @@ import uuid
 from pathlib import Path
 
 import pytest
+from modelops.cli.report import table
 from modelops.compile.spec import AutoUpdate
 from modelops.diagnostics import UserError
-from modelops.cli.report import table
 from modelops.promotion.autoupdate import COLUMNS, better, rows, run_pass
 from modelops.promotion.webhook import Rejected, sign, verify
-from support import fixtures
 from support.fake_github_pulls import FakeGitHubPulls
 from support.fixtures import modelops_path
 from support.mlflow_fixtures import MODEL, MODEL_TEXT, Repo, make_repo, stop, wait_http
+from support.promotion_fixtures import run
 
 SECRET = "webhook-secret-for-tests"
 
@@ -64,20 +64,6 @@ def test_webhook_signature_good_bad_stale() -> None:
 
 
 # --- one pass ------------------------------------------------------------------------------------
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch):
-    with FakeGitHubPulls() as fake:
-        monkeypatch.setenv("GITHUB_TOKEN", "test-token")
-        monkeypatch.setenv("GITHUB_API_URL", fake.url)
-        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        yield fake
-
-
-@pytest.fixture
-def repo(tmp_path: Path, crd_dir: Path, mlflow_template: Path) -> Repo:
-    return make_repo(tmp_path, crd_dir, store=mlflow_template)
-
 
 def set_alias(repo: Repo, version: int) -> None:
     from mlflow.tracking import MlflowClient
@@ -139,11 +125,6 @@ def test_pass_with_mlflow_down_is_one_error(
 
 
 # --- the command line ----------------------------------------------------------------------------
-
-def run(repo: Repo, *args: str, crd_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    return fixtures.run(repo.root, *args, crd_dir=crd_dir, env=env,
-                        unset=("GITHUB_TOKEN", "MLFLOW_TRACKING_URI"), timeout=120)
-
 
 @pytest.mark.slow
 def test_cli_pass_prints_the_table(repo: Repo, crd_dir: Path) -> None:

@@ -24,30 +24,14 @@ from modelops.promotion.registry import (
     skops_problem,
     storage_uri,
 )
-from modelops.promotion.rollback import rollback
 from support import fixtures
 from support.fake_github_pulls import FakeGitHubPulls
 from support.generated_files import by_kind
 from support.mlflow_fixtures import CONFIG, MODEL, MODEL_TEXT, Repo, git, make_repo
+from support.promotion_fixtures import run
 
 ENVS = ["production", "staging"]
 SDEP = "generated/production/models/eta-courier.yaml"
-
-
-@pytest.fixture
-def repo(tmp_path: Path, crd_dir: Path, mlflow_template: Path) -> Repo:
-    """The example repo with the seeded registry as its embedded store (no tracking URI set)."""
-    return make_repo(tmp_path, crd_dir, store=mlflow_template)
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch):
-    with FakeGitHubPulls() as fake:
-        monkeypatch.setenv("GITHUB_TOKEN", "test-token")
-        monkeypatch.setenv("GITHUB_API_URL", fake.url)
-        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
-        yield fake
 
 
 def diff(before: str, after: str) -> list[str]:
@@ -218,28 +202,6 @@ def test_promote_twice_updates_the_same_branch_and_pull_request(
     assert "main: {weight: 75}" in repo.show(f"origin/{first.branch}", "models/eta-courier.yaml")
 
 
-@pytest.mark.slow
-def test_canary_to_main_then_rollback(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
-    canary = promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
-                     crd_dir=crd_dir)
-    git(repo.root, "push", "--quiet", "origin", f"{canary.commit}:refs/heads/main")  # "merge" it
-    main = promote(repo.root, Request(MODEL, "production", from_canary=True), crd_dir=crd_dir)
-    assert main.branch == "promote/eta-courier-production-v2" and main.version == 2
-    edited = yaml.safe_load(repo.show(f"origin/{main.branch}", "models/eta-courier.yaml"))
-    assert edited["environments"]["production"]["traffic"] == {
-        "main": {"artifact": {"uri": "s3://acme-models/eta-courier/2",
-                              "mlflow": {"model": MODEL, "version": 2}}}}
-    assert list(predictors(repo.show(f"origin/{main.branch}", SDEP))) == ["main"]
-    git(repo.root, "push", "--quiet", "origin", f"{main.commit}:refs/heads/main")
-
-    back = rollback(repo.root, MODEL, "production", crd_dir=crd_dir)
-    assert back.branch == "rollback/eta-courier-production-v1" and back.version == 1
-    sdep = predictors(repo.show(f"origin/{back.branch}", SDEP))
-    assert sdep["main"]["graph"]["modelUri"] == "s3://acme-models/eta-courier/1"
-    assert "rollback" in github.pulls[3]["labels"]
-    assert github.pulls[3]["title"] == "Roll back eta-courier in production to version 1"
-
-
 def test_promote_pins_the_storage_location_of_an_mlflow3_logged_model(
         repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
     outcome = promote(repo.root, Request(MODEL, "staging", version=6), crd_dir=crd_dir)
@@ -287,11 +249,6 @@ def test_unknown_version_is_one_clear_error(repo: Repo, github: FakeGitHubPulls,
 
 
 # --- the command line (real subprocesses) ---------------------------------------------------------
-
-def run(repo: Repo, *args: str, crd_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    return fixtures.run(repo.root, *args, crd_dir=crd_dir, env=env, timeout=120,
-                        unset=("GITHUB_TOKEN", "MLFLOW_TRACKING_URI", "GITHUB_API_URL", "GITHUB_REPOSITORY"))
-
 
 @pytest.mark.slow
 def test_cli_without_token_pushes_and_prints_the_compare_url(repo: Repo, crd_dir: Path) -> None:
@@ -484,15 +441,6 @@ def test_repository_unknown_without_github_repository(
     assert git(repo.root, "branch", "--list", "promote/*") == ""
 
 
-def test_rollback_without_an_earlier_artifact(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
-    with pytest.raises(UserError) as error:
-        rollback(repo.root, MODEL, "production", crd_dir=crd_dir)
-    assert [str(d) for d in error.value.diagnostics] == [
-        "models/eta-courier.yaml:4:7: MO514 the git history of models/eta-courier.yaml shows no earlier "
-        "artifact for production's main variant"]
-    assert repo.origin_branches() == ["main"] and not github.requests
-
-
 # --- what CI sees of a promotion branch -----------------------------------------------------------
 
 ROLLOUT_CONFIG = CONFIG.replace("  production:\n    namespace: models\n",
@@ -540,58 +488,6 @@ def test_a_pre_receive_rejection_keeps_the_remote_s_reason(
     assert "pre-receive hook declined" in diagnostic.message
     assert "\n" not in diagnostic.message and " | " in diagnostic.message
     assert repo.origin_branches() == ["main"] and not github.pulls
-
-
-@pytest.mark.slow
-def test_rollback_during_a_canary_aborts_it_and_main_stays(
-        repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
-    def merge(outcome) -> None:
-        git(repo.root, "push", "--quiet", "origin", f"{outcome.commit}:refs/heads/main")
-
-    merge(promote(repo.root, Request(MODEL, "production", version=2, role="canary", traffic=10),
-                  crd_dir=crd_dir))
-    merge(promote(repo.root, Request(MODEL, "production", from_canary=True), crd_dir=crd_dir))
-    merge(promote(repo.root, Request(MODEL, "production", version=3, role="canary", traffic=20),
-                  crd_dir=crd_dir))  # main v2, canary v3 at 20 %
-
-    aborted = rollback(repo.root, MODEL, "production", crd_dir=crd_dir)
-    assert (aborted.role, aborted.branch) == ("abort", "rollback/eta-courier-production-abort-v3")
-    assert aborted.notes == ["aborting the canary 'canary' (version 3) in production; main stays at "
-                             "version 2 (rollback --main moves main back as well)"]
-    sdep = predictors(repo.show(f"origin/{aborted.branch}", SDEP))
-    assert list(sdep) == ["main"]
-    assert sdep["main"]["graph"]["modelUri"] == "s3://acme-models/eta-courier/2"
-    production = yaml.safe_load(repo.show(f"origin/{aborted.branch}", "models/eta-courier.yaml"))[
-        "environments"]["production"]
-    assert production["traffic"] == {"main": {"artifact": {"uri": "s3://acme-models/eta-courier/2",
-                                                           "mlflow": {"model": MODEL, "version": 2}}}}
-    pull = github.pulls[aborted.pull_request["number"]]
-    assert pull["title"] == "Abort the canary 'canary' (version 3) of eta-courier in production"
-    assert "rollback" in pull["labels"]
-
-    back = rollback(repo.root, MODEL, "production", main=True, crd_dir=crd_dir)  # the explicit choice
-    assert (back.role, back.version, back.branch) == ("main", 1, "rollback/eta-courier-production-v1")
-    assert back.notes == ["the canary 'canary' (version 3) in production is dropped as well"]
-    sdep = predictors(repo.show(f"origin/{back.branch}", SDEP))
-    assert list(sdep) == ["main"] and sdep["main"]["graph"]["modelUri"] == "s3://acme-models/eta-courier/1"
-
-
-@pytest.mark.slow
-def test_rollback_cli_says_it_aborts_the_shadow(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
-    shadow = promote(repo.root, Request(MODEL, "staging", version=2, role="shadow"), crd_dir=crd_dir)
-    git(repo.root, "merge", "--quiet", "--ff-only", shadow.commit)  # --no-push starts from local main
-    done = run(repo, "rollback", MODEL, "--env", "staging", "--no-push", crd_dir=crd_dir)
-    assert done.returncode == 0, done.stderr
-    assert ("note: aborting the shadow 'shadow' (version 2) in staging; main stays at version 1 "
-            "(rollback --main moves main back as well)") in done.stderr
-    assert "Aborted the trial of eta-courier in staging: branch rollback/eta-courier-staging-abort-v2" in (
-        done.stdout)
-    staged = yaml.safe_load(repo.show("rollback/eta-courier-staging-abort-v2", "models/eta-courier.yaml"))
-    assert staged["environments"]["staging"] == {"replicas": 1}
-
-    done = run(repo, "rollback", MODEL, "--env", "staging", "--main", "--no-push", crd_dir=crd_dir)
-    assert done.returncode == 1  # main never ran anything else in staging: nothing to move back to
-    assert "MO514" in done.stderr
 
 
 @pytest.mark.slow
