@@ -20,7 +20,7 @@ class Clone:
         for name, text in files.items():
             path = self.root / name
             if text is None:
-                git(self.root, "rm", "-q", name)
+                git(self.root, "rm", "-qf", name)
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
