@@ -39,6 +39,9 @@ def test_a_local_proposal_commits_the_edit_and_generated_on_a_branch(repo: Clone
     assert (outcome.state, outcome.branch) == ("local", "test/iris-3")
     assert git(repo.root, "rev-parse", "test/iris-3").strip() == outcome.commit
     assert "replicas: 3" in git(repo.root, "show", f"{outcome.commit}:{SDEP}")
+    changed = git(repo.root, "diff-tree", "-r", "--name-only", "--no-commit-id", "main", outcome.commit or "")
+    assert "models/iris.yaml" in changed.split() and SDEP in changed.split()
+    assert ".modelops-cache" not in changed  # the worktree's render cache is no part of the change
     message = git(repo.root, "log", "-1", "--format=%B", outcome.commit)
     assert message.startswith("Scale iris to 3\n\n<!-- modelops-promotion -->\n"
                               "Scale **iris** to 3 replicas.\n")

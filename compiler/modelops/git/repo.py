@@ -60,10 +60,11 @@ def worktree(root: Path, ref: str) -> Iterator[Path]:
         git(root, "worktree", "prune")
 
 
-def commit_all(tree: Path, message: str) -> str | None:
-    """Commit every change in `tree`; the new commit's id, or None when nothing changed."""
-    git(tree, "add", "-A")
-    if not git(tree, "status", "--porcelain").strip():
+def commit_all(tree: Path, message: str, paths: list[str] | None = None) -> str | None:
+    """Commit every change in `tree` (only under `paths`, when given); the new commit's id, or None
+    when nothing changed there."""
+    git(tree, "add", "-A", "--", *(paths or ["."]))
+    if not git(tree, "diff", "--cached", "--name-only").strip():
         return None
     identity: tuple[str, ...] = ()
     if not _configured(tree, "user.email"):

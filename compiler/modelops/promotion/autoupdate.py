@@ -13,6 +13,7 @@ neither retries nor stores deliveries, so it keeps polling too).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import queue
@@ -62,10 +63,15 @@ def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] |
     """One pass over the models on the base branch. `only` narrows to model names, `registered` to
     MLflow registered names (a webhook). MLflow being unreachable is a UserError."""
     from modelops.promotion.propose import Origin
+    from modelops.promotion.registry import Registry
 
     origin = Origin.of(root, fetch=push)
     decisions = []
-    registry: list[Registry] = []  # made when the first model with a policy asks
+
+    @functools.cache
+    def registry() -> Registry:  # made when the first model with a policy asks
+        return Registry.from_config(origin.root, origin.config.mlflow)
+
     for file in origin.project.models(origin.base):
         if file.model is None:
             decisions.append(Decision(file.stem, action="error",
@@ -79,10 +85,10 @@ def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] |
     return decisions
 
 
-def _model(origin: Origin, path: str, model: LoadedModel, registry: list[Registry],
+def _model(origin: Origin, path: str, model: LoadedModel, registry: Callable[[], Registry],
            registered: set[str] | None, push: bool, crd_dir: Path | None) -> Decision | None:
     """The decision for one model file (None: a webhook pass for another registered model)."""
-    from modelops.promotion.registry import Registry, RegistryError
+    from modelops.promotion.registry import RegistryError
 
     spec, policy = model.spec, model.spec.autoupdate
     if policy is None or not policy.enabled:
@@ -91,9 +97,7 @@ def _model(origin: Origin, path: str, model: LoadedModel, registry: list[Registr
         return Decision(spec.name, reason="no autoupdate policy" if policy is None
                         else "autoupdate.enabled is false")
     try:
-        if not registry:
-            registry.append(Registry.from_config(origin.root, origin.config.mlflow))
-        return _decide(origin, model, policy, registry[0], registered, push, crd_dir)
+        return _decide(origin, model, policy, registry(), registered, push, crd_dir)
     except RegistryError as exc:
         if exc.code == "MO501":
             raise UserError([Diagnostic(path, 1, 1, exc.code, exc.message)]) from exc

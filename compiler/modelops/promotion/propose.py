@@ -174,22 +174,24 @@ def _target(origin: Origin, project: Project, model: str, env: str) -> Target:
 
 def _commit(target: Target, proposal: Proposal, crd_dir: Path | None) -> tuple[str, str]:
     """Write the new text, compile, describe and commit in the worktree: (body, commit)."""
-    from modelops.compile.emit.tree import write_file
+    from modelops.compile.emit.tree import GENERATED, write_file
     from modelops.git import repo as gitrepo
     from modelops.promotion import pullrequest
 
     write_file(target.path, proposal.text)
-    before, after = compile_tree(target.project, crd_dir)
+    before, after, written = compile_tree(target.project, crd_dir)
     body = pullrequest.body(proposal.summary, pullrequest.review_markdown(before, after), proposal.after,
                             team=target.spec.team, command=proposal.command)
-    commit = gitrepo.commit_all(target.project.root, f"{proposal.title}\n\n{body}")
+    root = target.project.root
+    changed = [target.path.relative_to(root).as_posix(), GENERATED, *written]  # not the render cache
+    commit = gitrepo.commit_all(root, f"{proposal.title}\n\n{body}", changed)
     assert commit is not None  # the model file changed
     return body, commit
 
 
-def compile_tree(project: Project, crd_dir: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+def compile_tree(project: Project, crd_dir: Path | None) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """Compile the project and write `generated/` and the repository files with the output writer
-    (`compile.emit.tree`); generated/ before and after."""
+    (`compile.emit.tree`): generated/ before and after, and the repository files (CODEOWNERS...)."""
     from modelops.compile.emit.tree import GENERATED, read_files, read_tree, replace_tree, write_file
     from modelops.compile.pipeline import build
 
@@ -203,7 +205,7 @@ def compile_tree(project: Project, crd_dir: Path | None) -> tuple[dict[str, str]
     for name, text in result.repo_files.items():
         if current.get(name) != text:
             write_file(root / name, text)
-    return before, result.files
+    return before, result.files, sorted(result.repo_files)
 
 
 def preflight(origin: Origin, push: bool) -> str | None:
