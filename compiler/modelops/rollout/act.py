@@ -32,11 +32,11 @@ def pin_of(variant: ResolvedVariant) -> Pin:
 
 
 def dashboard_link(model: ResolvedModel) -> str:
-    from modelops.compile.generators.observability import dashboard_uid
+    from modelops.compile.generators.dashboard import link, uid
 
-    uid = dashboard_uid(model)
-    base = model.env_config.grafana_url
-    return f"[{uid}]({base.rstrip('/')}/d/{uid})" if base else f"Grafana dashboard uid `{uid}`"
+    base, board = model.env_config.grafana_url, uid(model.env)
+    path = link(model.env, model.spec.name, model.namespace)
+    return f"[{board}: {model.spec.name}]({base.rstrip('/')}{path})" if base else f"Grafana dashboard uid `{board}`"
 
 
 def body(model: ResolvedModel, headline: str, evidence: Evidence, gates: list[Gate]) -> str:
