@@ -41,9 +41,9 @@ def root(repo, crd_dir) -> Path:
 
 
 def count(root: Path, model: str = "") -> int:
-    """Objects generated for staging (or for one model)."""
+    """Objects generated for staging (or for one model): the models' and the environment's shared ones."""
     folder = root / "generated" / "staging" / NS
-    files = [folder / f"{model}.yaml"] if model else sorted(folder.glob("*.yaml"))
+    files = [folder / f"{model}.yaml"] if model else [*sorted(folder.glob("*.yaml")), folder.parent / "observability.yaml"]
     return sum(len(documents(path.read_text())) for path in files)
 
 
