@@ -101,7 +101,7 @@ def test_one_file_per_model_and_environment(name: str) -> None:
 @pytest.mark.parametrize("name", SHARED)
 def test_one_observability_file_per_environment(name: str) -> None:
     env = name.split("/")[0]
-    assert SHARED == ["edge/observability.yaml", "production/observability.yaml", "staging/observability.yaml"]
+    assert [f"{e}/observability.yaml" for e in ("edge", "production", "staging")] == SHARED
     objects = documents(COMMITTED[name])
     assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
         ("PrometheusRule", "modelops.observability"), ("ConfigMap", "modelops.dashboard")]
@@ -215,7 +215,8 @@ HPA = {
 def _core_objects() -> list[dict]:
     """Every core kind modelops writes: an HPA (Seldon Core 2) and those of the example models."""
     core = {"Service", "ConfigMap", "ServiceAccount"}
-    return [HPA, *(obj for name in MANIFESTS + SHARED for obj in documents(COMMITTED[name]) if obj["kind"] in core)]
+    objects = (obj for name in MANIFESTS + SHARED for obj in documents(COMMITTED[name]))
+    return [HPA, *(obj for obj in objects if obj["kind"] in core)]
 
 
 def _broken(obj: dict) -> dict:

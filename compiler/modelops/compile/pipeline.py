@@ -17,8 +17,8 @@ from modelops.compile.cache import Entry, RenderCache
 from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.tree import header, kustomization, to_documents, to_yaml
 from modelops.compile.emit.validate import ManifestValidator, NoSchema
-from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
 from modelops.compile.generators import observability_env
+from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
 from modelops.compile.generators.codeowners import codeowners
 from modelops.compile.generators.gitops import gitops_objects
 from modelops.compile.parallel import map_forked
@@ -268,8 +268,8 @@ def _observability(
     in the model summaries (so cached models count without being rendered again)."""
     infos: dict[str, list[dict[str, str]]] = {}
     for model in models:
-        for env in model.envs:
-            infos.setdefault(env.env, []).extend(env.info())
+        for deployed in model.envs:
+            infos.setdefault(deployed.env, []).extend(deployed.info())
     for env, found in sorted(infos.items()):
         objects = observability_env.render(config, env, found)
         if not objects:

@@ -34,9 +34,9 @@ def pin_of(variant: ResolvedVariant) -> Pin:
 def dashboard_link(model: ResolvedModel) -> str:
     from modelops.compile.generators.dashboard import link, uid
 
-    base, board = model.env_config.grafana_url, uid(model.env)
-    path = link(model.env, model.spec.name, model.namespace)
-    return f"[{board}: {model.spec.name}]({base.rstrip('/')}{path})" if base else f"Grafana dashboard uid `{board}`"
+    base, board, name = model.env_config.grafana_url, uid(model.env), model.spec.name
+    path = link(model.env, name, model.namespace)
+    return f"[{board}: {name}]({base.rstrip('/')}{path})" if base else f"Grafana dashboard `{board}`"
 
 
 def body(model: ResolvedModel, headline: str, evidence: Evidence, gates: list[Gate]) -> str:

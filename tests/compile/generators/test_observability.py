@@ -64,7 +64,9 @@ traffic:
 """
 IRIS = "name: iris\nteam: search\nframework: sklearn\nartifact: {uri: s3://acme-models/iris/1}\n"
 RECORDS = ["modelops:requests:rate5m", "modelops:errors:ratio_rate5m", "modelops:latency_seconds:p50_5m",
-           "modelops:latency_seconds:p95_5m", "modelops:latency_seconds:p99_5m", "modelops:replicas:available"]
+           "modelops:latency_seconds:p95_5m", "modelops:latency_seconds:p99_5m",
+           "modelops:replicas:available"]
+INFO = "modelops:variant:info"
 
 
 def compiled(root: Path, crd_dir: Path) -> dict[str, str]:
@@ -126,12 +128,13 @@ def test_recording_rules_are_written_once_per_environment(repo, crd_dir: Path) -
     assert rule["metadata"]["labels"]["release"] == "prometheus"  # what the Prometheus CR selects
     assert rule["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "modelops"
     assert rule["metadata"]["labels"]["modelops.io/environment"] == "production"
-    assert [r["record"] for r in rules_of(rule, "record") if r["record"] != "modelops:variant:info"] == RECORDS
+    assert [r["record"] for r in rules_of(rule, "record") if r["record"] != INFO] == RECORDS
     info = [r["labels"] for r in rules_of(rule, "record") if r["record"] == "modelops:variant:info"]
     assert [(i["model"], i["variant"]) for i in info] == [
         ("iris", "main"), ("plain", "canary"), ("plain", "main"), ("ranker", "canary"), ("ranker", "main")]
-    assert info[3] == {"environment": "production", "namespace": "models", "model": "ranker", "variant": "canary",
-                       "team": "search", "role": "variant", "target": "seldon-v1", "alerts": "model",
+    assert info[3] == {"environment": "production", "namespace": "models", "model": "ranker",
+                       "variant": "canary", "team": "search", "role": "variant", "target": "seldon-v1",
+                       "alerts": "model",
                        "deployment_name": "ranker", "predictor_name": "canary",
                        "deployment": "ranker-canary-0-ranker"}
     upstream = " ".join(r["expr"] for r in rules_of(rule, "record"))
@@ -259,7 +262,8 @@ ENV_SCENARIOS: dict[str, Scenario] = {
                                "ModelNoTraffic", "20m", []),
     "canary slower than main fires": (plain("main", 10) + plain("canary", 1, latency="0.25")
                                       + variant_series("main", 10),
-                                      "ModelVariantSlowerThanMain", "20m", [plain_alert("canary", "warning")]),
+                                      "ModelVariantSlowerThanMain", "20m",
+                                      [plain_alert("canary", "warning")]),
     "canary failing more fires": (plain("main", 10, errors=0.01) + plain("canary", 1, errors=0.04)
                                   + variant_series("main", 10),
                                   "ModelVariantErrorsAboveMain", "20m", [plain_alert("canary", "warning")]),
@@ -269,7 +273,8 @@ ENV_SCENARIOS: dict[str, Scenario] = {
 }
 ENV_CONFIG = CONFIG.replace(
     "    labels: {release: prometheus}\n",
-    "    labels: {release: prometheus}\n    defaults:\n      alerts: {no_traffic: {for: 10m}, labels: {pager: ml}}\n")
+    "    labels: {release: prometheus}\n"
+    "    defaults:\n      alerts: {no_traffic: {for: 10m}, labels: {pager: ml}}\n")
 
 
 def rule_file(root: Path, files: dict[str, str]) -> Path:
@@ -379,7 +384,7 @@ def test_every_target_records_the_same_series_once_per_environment(
            "artifact: {uri: s3://acme-models/edge/1}\nenvironments: {production: {}}\n"
     files = compiled(repo({"iris.yaml": IRIS, "core2.yaml": core2, "edge.yaml": edge}, config=MIXED_CONFIG),
                      crd_dir)
-    records = [r["record"] for r in rules_of(shared(files), "record") if r["record"] != "modelops:variant:info"]
+    records = [r["record"] for r in rules_of(shared(files), "record") if r["record"] != INFO]
     assert records.count("modelops:requests:rate5m") == 3
     assert records.count("modelops:errors:ratio_rate5m") == 2  # the KServe ModelServer counts no failures
     assert [r["record"] for r in rules_of(shared(files, "staging"), "record")
@@ -411,7 +416,8 @@ def test_every_target_records_the_same_series_once_per_environment(
          "exp_samples": [sample("modelops:replicas:available", 2, "edge")]},
     ]})
     monitor = of_kind(files, "PodMonitor")["production/models/edge"]
-    relabeled = {r.get("targetLabel") for e in monitor["spec"]["podMetricsEndpoints"] for r in e["relabelings"]}
+    endpoints = monitor["spec"]["podMetricsEndpoints"]
+    relabeled = {r.get("targetLabel") for e in endpoints for r in e["relabelings"]}
     assert {"inferenceservice", "modelops_variant"} <= relabeled  # the labels the KServe rules join on
 
 
@@ -494,11 +500,12 @@ def test_switches(repo, crd_dir: Path, extra: str, own: list[str] | None, shared
     if info is None:
         assert env_file is None and "observability.yaml" not in files["production/kustomization.yaml"]
         return
-    [labels] = [r["labels"] for r in rules_of(shared(files), "record") if r["record"] == "modelops:variant:info"]
+    [labels] = [r["labels"] for r in rules_of(shared(files), "record") if r["record"] == INFO]
     assert {k: labels[k] for k in ("alerts", "dashboard") if k in labels} == info
     env_alerts = sorted(r["alert"] for r in rules_of(shared(files), "alert"))
     assert env_alerts == ([] if info.get("alerts") else [
-        "ModelErrorRatioHigh", "ModelLatencyHigh", "ModelVariantErrorsAboveMain", "ModelVariantSlowerThanMain"])
+        "ModelErrorRatioHigh", "ModelLatencyHigh", "ModelVariantErrorsAboveMain",
+        "ModelVariantSlowerThanMain"])
     assert "observability.yaml" in files["production/kustomization.yaml"]
 
 
@@ -510,17 +517,20 @@ def test_environment_defaults_tune_alerts_and_models_override_them(repo, crd_dir
     )
     model = IRIS + "alerts: {errors: {for: 1m}, latency: {p99_ms: 250}}\n"
     files = compiled(repo({"iris.yaml": model, "plain.yaml": PLAIN}, config=config), crd_dir)
-    own = {r["alert"]: r for r in rules_of(of_kind(files, "PrometheusRule")["production/models/iris"], "alert")}
+    own_rule = of_kind(files, "PrometheusRule")["production/models/iris"]
+    own = {r["alert"]: r for r in rules_of(own_rule, "alert")}
     assert own["ModelErrorRatioHigh"]["expr"].endswith(" > 0.01")
     assert own["ModelErrorRatioHigh"]["for"] == "1m"
     assert own["ModelLatencyHigh"]["expr"].endswith(" > 0.25")
     assert own["ModelNoTraffic"]["for"] == "30m"
     assert own["ModelNoTraffic"]["labels"]["pager"] == "ml"
     env = {r["alert"]: r for r in rules_of(shared(files), "alert")}  # plain's: the environment's own
-    assert env["ModelErrorRatioHigh"]["expr"].endswith(" > 0.01") and env["ModelErrorRatioHigh"]["for"] == "5m"
+    assert env["ModelErrorRatioHigh"]["expr"].endswith(" > 0.01")
+    assert env["ModelErrorRatioHigh"]["for"] == "5m"
     assert env["ModelLatencyHigh"]["expr"].endswith(" > 0.5")
     assert env["ModelNoTraffic"]["for"] == "30m"
-    assert env["ModelNoTraffic"]["labels"] == {"severity": "warning", "environment": "production", "pager": "ml"}
+    assert env["ModelNoTraffic"]["labels"] == {"severity": "warning", "environment": "production",
+                                               "pager": "ml"}
 
 
 def test_output_grows_by_the_info_series_alone(repo, crd_dir: Path) -> None:

@@ -54,10 +54,12 @@ def enabled_in(settings: Merged) -> tuple[bool, bool]:
 
 def own_alerts(model: ResolvedModel) -> bool:
     """Whether the model (or its `environments.<env>`) writes `alerts`: its thresholds are its own."""
-    return any(path[:1] == ("alerts",) and doc is model.doc for path, (doc, _) in model.settings.origins.items())
+    origins = model.settings.origins.items()
+    return any(path[:1] == ("alerts",) and doc is model.doc for path, (doc, _) in origins)
 
 
-def upstream_labels(model: ResolvedModel, variant: str, flavor: str, names: Mapping[str, str]) -> dict[str, str]:
+def upstream_labels(model: ResolvedModel, variant: str, flavor: str,
+                    names: Mapping[str, str]) -> dict[str, str]:
     """The labels a variant's upstream metrics carry on the given target flavor (the join keys):
 
     `seldon-v1`: the executor's `deployment_name` (the graph) and `predictor_name` (the variant),
@@ -95,7 +97,8 @@ def info_series(model: ResolvedModel, flavor: str, names: Mapping[str, str]) -> 
     main = model.main.name
     return [
         {
-            "namespace": model.namespace, "model": model.spec.name, "variant": v.name, "team": model.spec.team,
+            "namespace": model.namespace, "model": model.spec.name, "variant": v.name,
+            "team": model.spec.team,
             "role": "main" if v.name == main else "shadow" if v.shadow else "variant",
             "target": flavor, **upstream_labels(model, v.name, flavor, names), **flags,
         }
@@ -196,7 +199,8 @@ def error_alert(ratio: str, errors: dict[str, Any], where: str, labels: dict[str
 
 
 def variant_alerts(series: dict[str, tuple[str, str]], compare: dict[str, Any], labels: dict[str, str],
-                   who: str, variant: str, main: str, match: str = "ignoring(variant)") -> list[dict[str, Any]]:
+                   who: str, variant: str, main: str,
+                   match: str = "ignoring(variant)") -> list[dict[str, Any]]:
     """A trial variant against main: `series` maps latency/errors -> (the variant's, main's) PromQL,
     matched by `match` (one model: ignoring the variant; an environment: on namespace and model)."""
     (this_p99, main_p99), (this_err, main_err) = series["latency"], series["errors"]

@@ -73,13 +73,15 @@ class Flavor:
 
 FLAVORS: dict[str, Flavor] = {
     # The executor's request histogram, kube-state-metrics for the predictor's Deployment.
-    "seldon-v1": Flavor(("deployment_name", "predictor_name"), "seldon_api_executor_server_requests_seconds_count",
+    "seldon-v1": Flavor(("deployment_name", "predictor_name"),
+                        "seldon_api_executor_server_requests_seconds_count",
                         "seldon_api_executor_server_requests_seconds_bucket",
                         "kube_deployment_status_replicas_available", ("deployment",)),
     # The agent's counters per Core 2 Model version (`model_internal` = `<Model>_<version>`; `model`
     # is the name a request asked for, an Experiment's default model for all of its arms).
-    "seldon-v2": Flavor(("seldon_model",), "seldon_model_infer_total", "seldon_model_infer_api_seconds_bucket",
-                        "seldon_loaded_model_gauge", ("seldon_model",),
+    "seldon-v2": Flavor(("seldon_model",), "seldon_model_infer_total",
+                        "seldon_model_infer_api_seconds_bucket", "seldon_loaded_model_gauge",
+                        ("seldon_model",),
                         cut='"seldon_model", "$1", "model_internal", "(.+)_[0-9]+"'),
     # The KServe ModelServer's predict histogram (no failure counter: no error ratio), and the
     # scraped pods that are up.
@@ -124,7 +126,8 @@ def render(config: RepoConfig, env: str, infos: Sequence[InfoLabels]) -> list[di
     }]
     if any(info.get("dashboard") != "false" for info in infos):
         recorded = {rule["record"] for rule in rules if "record" in rule}
-        objects.append(dashboard.configmap(metadata(config, env, settings, dashboard.CONFIGMAP), env, recorded))
+        meta = metadata(config, env, settings, dashboard.CONFIGMAP)
+        objects.append(dashboard.configmap(meta, env, recorded))
     return objects
 
 
