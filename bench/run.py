@@ -155,8 +155,9 @@ def report(n: int, repeat: int, timer: Timer, kind: str = "equal") -> None:
                  *(f"{timer.peak[t] / 1024:.0f} MiB" if t in timer.peak else "-"
                    for t in ("modelops", "kapitan", "floor")), "", ""))
     rows.append(("generated/ (fresh compile)", f"{timer.generated / 2**20:.1f} MiB", "", "", "", ""))
-    rows.append(("  per model (per model and environment)",
-                 f"{timer.generated / n / 1024:.1f} KiB ({timer.generated / n / 2 / 1024:.1f})", "", "", "", ""))
+    per_model = timer.generated / n / 1024
+    rows.append(("  per model (per model and environment)", f"{per_model:.1f} KiB ({per_model / 2:.1f})",
+                 "", "", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     for row in rows:
         cells = [cell.ljust(w) if i == 0 else cell.rjust(w)
