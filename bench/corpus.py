@@ -2,6 +2,11 @@
 
 Deterministic for a given N and seed: a mix of frameworks (sklearn, xgboost, mlflow, triton),
 canaries, shadows, A/B tests, autoscaling and fixed replicas, over two environments.
+
+Two corpora: `equal` switches the observability pack off, so every tool writes the same three
+objects per model and environment (the comparison with Kapitan); `defaults` is what a user gets:
+the pack on (alerts, dashboards), production alerting on silence, and a mix of targets (Seldon
+Core v1, Seldon Core 2, KServe) chosen per model.
 """
 
 from __future__ import annotations
@@ -55,16 +60,42 @@ CONFIG: dict[str, Any] = {
     },
 }
 
+CORPORA = ("equal", "defaults")
+# share of models per target in the `defaults` corpus (the rest stay on the environments' seldon-v1)
+TARGETS = (("seldon-v2", 0.25), ("kserve", 0.25))
+
+
+def config(corpus: str) -> dict[str, Any]:
+    """modelops.yaml of a corpus: `equal` as above, `defaults` with the pack on as shipped."""
+    if corpus == "equal":
+        return CONFIG
+    data = yaml.safe_load(yaml.safe_dump(CONFIG))
+    data["defaults"].pop("alerts")
+    data["defaults"].pop("dashboard")
+    data["environments"]["production"]["defaults"]["alerts"] = {"no_traffic": {"for": "15m"}}
+    return data
+
+
 WORDS = ["churn", "fraud", "eta", "rank", "price", "demand", "spam", "credit", "route", "match",
          "clicks", "basket", "stock", "risk", "lead", "score", "intent", "fleet", "promo", "search"]
 FRAMEWORKS = ["sklearn"] * 4 + ["xgboost"] * 3 + ["mlflow"] * 2 + ["triton"]
 TEAMS = ["risk", "logistics", "search", "platform"]
 
 
-def model_spec(i: int, rng: random.Random) -> dict[str, Any]:
+def pick_target(rng: random.Random) -> str | None:
+    roll, edge = rng.random(), 0.0
+    for target, share in TARGETS:
+        edge += share
+        if roll < edge:
+            return target
+    return None
+
+
+def model_spec(i: int, rng: random.Random, corpus: str = "equal") -> dict[str, Any]:
     """One model file's data; `i` makes the name unique."""
     name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{i:04d}"
-    framework = rng.choice(FRAMEWORKS)
+    target = pick_target(rng) if corpus == "defaults" else None
+    framework = rng.choice(FRAMEWORKS if target is None else ["sklearn", "xgboost"])
     bucket = "gs://acme-models" if framework == "triton" else "s3://acme-models"
     version = rng.randint(1, 40)
 
@@ -85,9 +116,14 @@ def model_spec(i: int, rng: random.Random) -> dict[str, Any]:
             "limits": {"memory": rng.choice(["1Gi", "2Gi", "4Gi"])},
         },
     }
+    if target is not None:
+        spec["target"] = target
+    if target == "seldon-v2":  # Models share their Server's CPUs, and scale on inference rate
+        spec["resources"]["requests"]["cpu"] = None
     if rng.random() < 0.4:
-        spec["autoscaling"] = {"min": 2, "max": rng.randint(4, 10), "cpu": rng.choice([60, 70, 80])}
-    if rng.random() < 0.3:
+        scale = {"rps": 50} if target == "seldon-v2" else {"cpu": rng.choice([60, 70, 80])}
+        spec["autoscaling"] = {"min": 2, "max": rng.randint(4, 10), **scale}
+    if rng.random() < 0.3 and target is None:  # Core 2 and KServe log otherwise: see docs/porting.md
         spec["logging"] = {"mode": rng.choice(["request", "all"])}
     production: dict[str, Any] = {}
     if "autoscaling" not in spec:
@@ -96,12 +132,12 @@ def model_spec(i: int, rng: random.Random) -> dict[str, Any]:
     if shape < 0.25:
         canary = {"weight": 10, "artifact": artifact(version + 1)}
         production["traffic"] = {"main": {"weight": 90}, "canary": canary}
-    elif shape < 0.40:
+    elif shape < 0.40 and target != "kserve":  # KServe has no shadow
         shadow = {"shadow": True, "artifact": artifact(version + 1)}
         if "autoscaling" not in spec:
             shadow["replicas"] = 1
         production["traffic"] = {"main": {}, "challenger": shadow}
-    elif shape < 0.45 and "autoscaling" not in spec:
+    elif shape < 0.45 and "autoscaling" not in spec and target is None:
         production["traffic"] = {"a": {"weight": 50}, "b": {"weight": 50, "artifact": artifact(version + 1)}}
     staging: dict[str, Any] = {"replicas": 1, "autoscaling": None} if rng.random() < 0.5 else {}
     spec["environments"] = {"staging": staging, "production": production}
@@ -114,16 +150,16 @@ def model_text(spec: dict[str, Any]) -> str:
     )
 
 
-def generate(root: Path, n: int, seed: int = 8) -> list[str]:
+def generate(root: Path, n: int, seed: int = 8, corpus: str = "equal") -> list[str]:
     """Write modelops.yaml and models/*.yaml under `root`; return the model file paths (relative)."""
     rng = random.Random(seed)
     if root.exists():
         shutil.rmtree(root)
     (root / "models").mkdir(parents=True)
-    (root / "modelops.yaml").write_text(yaml.safe_dump(CONFIG, sort_keys=False))
+    (root / "modelops.yaml").write_text(yaml.safe_dump(config(corpus), sort_keys=False))
     names = []
     for i in range(n):
-        spec = model_spec(i, rng)
+        spec = model_spec(i, rng, corpus)
         path = f"models/{spec['name']}.yaml"
         (root / path).write_text(model_text(spec))
         names.append(path)

@@ -6,7 +6,12 @@ the process and the children it waited for, from os.wait4). The floor is plain P
 same documents (floor.py) and, for `validate` of one file, a minimal click + PyYAML + pydantic
 command (floor_validate.py).
 
-    .venv/bin/python bench/run.py [--n 100 1000] [--repeat 5]
+Each size runs on two corpora (corpus.py): `equal`, the observability pack off so Kapitan and the
+floor write the same objects, and `defaults`, what users get (the pack on, a mix of Seldon Core v1,
+Core 2 and KServe; modelops alone). Next to times and memory the table gives the bytes the fresh
+compile wrote into generated/, per model and per model and environment.
+
+    .venv/bin/python bench/run.py [--n 100 1000] [--repeat 5] [--corpus equal defaults] [--ten-thousand]
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class Timer:
     def __init__(self) -> None:
         self.times: dict[tuple[str, str], list[float]] = defaultdict(list)
         self.peak: dict[str, int] = defaultdict(int)
+        self.generated = 0  # bytes under generated/ after the fresh compile
 
     def run(self, tool: str, step: str, argv: list[str], cwd: Path, *, memory: bool = True) -> None:
         start = time.perf_counter()
@@ -67,9 +73,15 @@ STEPS = [
 ]
 
 
-def bench(n: int, repeat: int, kapitan: bool, workdir: Path) -> Timer:
+def tree_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def bench(n: int, repeat: int, kapitan: bool, workdir: Path, kind: str = "equal") -> Timer:
     repo, project = workdir / "repo", workdir / "kapitan"
-    models = corpus.generate(repo, n)
+    models = corpus.generate(repo, n, corpus=kind)
+    kapitan = kapitan and kind == "equal"  # Kapitan's component renders the pack-off objects only
+    floor_on = kind == "equal"
     if kapitan:
         corpus.kapitan_project(project, repo / "models")
     changed = repo / models[len(models) // 2]
@@ -81,11 +93,13 @@ def bench(n: int, repeat: int, kapitan: bool, workdir: Path) -> Timer:
         shutil.rmtree(repo / "generated", ignore_errors=True)
         shutil.rmtree(repo / CACHE, ignore_errors=True)
         timer.run("modelops", "compile", [*modelops, "compile"], repo)
+        timer.generated = tree_bytes(repo / "generated")
         if kapitan:
             shutil.rmtree(project / "compiled", ignore_errors=True)
             timer.run("kapitan", "compile", [str(KAPITAN), "compile"], project)
-        shutil.rmtree(repo / "generated-floor", ignore_errors=True)
-        timer.run("floor", "compile", floor, repo)
+        if floor_on:
+            shutil.rmtree(repo / "generated-floor", ignore_errors=True)
+            timer.run("floor", "compile", floor, repo)
         # 2. nothing changed: is generated/ current?
         timer.run("modelops", "check", [*modelops, "compile", "--check"], repo)
         # 3. one model changes (a promotion), everything compiles again
@@ -94,15 +108,17 @@ def bench(n: int, repeat: int, kapitan: bool, workdir: Path) -> Timer:
         if kapitan:
             corpus.kapitan_target(project, changed)
             timer.run("kapitan", "change", [str(KAPITAN), "compile"], project)
-        shutil.rmtree(repo / "generated-floor", ignore_errors=True)
-        timer.run("floor", "change", floor, repo)
+        if floor_on:
+            shutil.rmtree(repo / "generated-floor", ignore_errors=True)
+            timer.run("floor", "change", floor, repo)
         # 3b. the editing loop: the previous compile left a spare tree to patch
         corpus.change_model(repo / models[len(models) // 4], round_)
         timer.run("modelops", "again", [*modelops, "compile"], repo)
         # 4. the editor / pre-commit case: one file, cold
         timer.run("modelops", "one", [*modelops, "validate", one], repo)
-        timer.run("floor", "one", [sys.executable, str(HERE / "floor_validate.py"), one], repo,
-                  memory=False)  # the floor's peak memory is that of writing the documents
+        if floor_on:
+            timer.run("floor", "one", [sys.executable, str(HERE / "floor_validate.py"), one], repo,
+                      memory=False)  # the floor's peak memory is that of writing the documents
         if kapitan:
             target = Path(one).stem
             timer.run("kapitan", "one", [str(KAPITAN), "compile", "-t", target], project)
@@ -122,8 +138,10 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}" + (f" ({b / a:.0f}x faster)" if a < b else "")
 
 
-def report(n: int, repeat: int, timer: Timer) -> None:
-    print(f"\n{n} models x 2 environments = {n * 6} objects; median of {repeat}; "
+def report(n: int, repeat: int, timer: Timer, kind: str = "equal") -> None:
+    what = {"equal": f"= {n * 6} objects, the observability pack off (the Kapitan-equal corpus)",
+            "defaults": "with the defaults on (observability pack; Seldon Core v1, Core 2, KServe)"}[kind]
+    print(f"\n{n} models x 2 environments {what}; median of {repeat}; "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")
     columns = ("", "modelops", "Kapitan", "floor", "modelops/Kapitan", "modelops/floor")
     rows = [columns]
@@ -136,6 +154,10 @@ def report(n: int, repeat: int, timer: Timer) -> None:
     rows.append(("peak memory (max RSS)",
                  *(f"{timer.peak[t] / 1024:.0f} MiB" if t in timer.peak else "-"
                    for t in ("modelops", "kapitan", "floor")), "", ""))
+    rows.append(("generated/ (fresh compile)", f"{timer.generated / 2**20:.1f} MiB", "", "", "", ""))
+    per_model = timer.generated / n / 1024
+    rows.append(("  per model (per model and environment)", f"{per_model:.1f} KiB ({per_model / 2:.1f})",
+                 "", "", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     for row in rows:
         cells = [cell.ljust(w) if i == 0 else cell.rjust(w)
@@ -149,6 +171,9 @@ def main() -> None:
                         help="model counts (default 100 1000)")
     parser.add_argument("--repeat", type=int, default=5, help="rounds per measurement (default 5)")
     parser.add_argument("--no-kapitan", action="store_true", help="skip Kapitan")
+    parser.add_argument("--corpus", nargs="+", choices=corpus.CORPORA, default=list(corpus.CORPORA),
+                        help="which corpora (default both: equal, then defaults)")
+    parser.add_argument("--ten-thousand", action="store_true", help="also run 10,000 models")
     args = parser.parse_args()
     if os.environ.get("MODELOPS_CRD_DIR"):  # the commands run elsewhere: make it absolute
         os.environ["MODELOPS_CRD_DIR"] = str(Path(os.environ["MODELOPS_CRD_DIR"]).resolve())
@@ -160,10 +185,12 @@ def main() -> None:
               "timing modelops and the floor only")
     where = os.environ.get("MODELOPS_CRD_DIR") or "the bundled set"
     print(f"output validated against CRD schemas in {where}")
-    for n in args.n:
-        # beside the repo, not in /tmp: what a checkout's disk does is what users feel
-        with tempfile.TemporaryDirectory(prefix=f".work-{n}-", dir=HERE) as workdir:
-            report(n, args.repeat, bench(n, args.repeat, kapitan, Path(workdir)))
+    sizes = [*args.n, *([10_000] if args.ten_thousand and 10_000 not in args.n else [])]
+    for n in sizes:
+        for kind in args.corpus:
+            # beside the repo, not in /tmp: what a checkout's disk does is what users feel
+            with tempfile.TemporaryDirectory(prefix=f".work-{n}-", dir=HERE) as workdir:
+                report(n, args.repeat, bench(n, args.repeat, kapitan, Path(workdir), kind), kind)
 
 
 if __name__ == "__main__":

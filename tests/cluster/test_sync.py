@@ -41,9 +41,10 @@ def root(repo, crd_dir) -> Path:
 
 
 def count(root: Path, model: str = "") -> int:
-    """Objects generated for staging (or for one model)."""
+    """Objects generated for staging (or for one model): the models' and the environment's shared ones."""
     folder = root / "generated" / "staging" / NS
-    files = [folder / f"{model}.yaml"] if model else sorted(folder.glob("*.yaml"))
+    shared = folder.parent / "observability.yaml"
+    files = [folder / f"{model}.yaml"] if model else [*sorted(folder.glob("*.yaml")), shared]
     return sum(len(documents(path.read_text())) for path in files)
 
 

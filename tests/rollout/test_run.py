@@ -152,7 +152,8 @@ def test_a_healthy_canary_advances_through_every_step_to_main(
         assert "rollout:advance" in pull["labels"]
         assert "| canary | canary |" in pull["body"] and "| main | main |" in pull["body"]
         assert "modelops:errors:ratio_rate5m{namespace=\"models\",model=\"healthy\"}" in pull["body"]
-        assert "https://grafana.example/d/modelops-production-healthy" in pull["body"]
+        board = "https://grafana.example/d/modelops-production?var-model=healthy&var-namespace=models"
+        assert board in pull["body"]
         seen.append(pull["title"])
         merge(repo, github, number)
     traffic = file_on(repo, "origin/main", "healthy")["environments"]["production"]

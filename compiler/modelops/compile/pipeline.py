@@ -17,6 +17,7 @@ from modelops.compile.cache import Entry, RenderCache
 from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.tree import header, kustomization, to_documents, to_yaml
 from modelops.compile.emit.validate import ManifestValidator, NoSchema
+from modelops.compile.generators import observability_env
 from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
 from modelops.compile.generators.codeowners import codeowners
 from modelops.compile.generators.gitops import gitops_objects
@@ -157,6 +158,7 @@ def _build(
     if result.diagnostics:
         return result
     _collect_rendered(jobs, outcomes, result)
+    _observability(config, summaries, validator, result, config_doc)
     for env in sorted({env.env for model in summaries for env in model.envs}):
         prefix = f"{env}/"
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
@@ -258,6 +260,31 @@ def _render(model: ResolvedModel, validator: ManifestValidator, result: Build,
             )
     path = f"{model.env}/{model.namespace}/{model.spec.name}.yaml"
     result.files[path] = header(model.doc.path) + to_documents(objects)
+
+
+def _observability(
+    config: RepoConfig, models: list[ModelSummary], validator: ManifestValidator, result: Build,
+    config_doc: Document | None = None,
+) -> None:
+    """Each environment's shared rules and dashboard, `<env>/observability.yaml`, from the info series
+    in the model summaries (so cached models count without being rendered again)."""
+    infos: dict[str, list[dict[str, str]]] = {}
+    for model in models:
+        for deployed in model.envs:
+            infos.setdefault(deployed.env, []).extend(deployed.info())
+    for env, found in sorted(infos.items()):
+        objects = observability_env.render(config, env, found)
+        if not objects:
+            continue
+        if config_doc is not None:
+            result.diagnostics += check_rendered(objects, [config_doc], config_doc)
+        for obj in objects:
+            for problem in _problems(validator, obj, result):
+                result.diagnostics.append(Diagnostic(
+                    CONFIG_FILE, 1, 1, "MO900",
+                    f"generated {obj['kind']} for environment {env} is invalid at {problem} "
+                    "(a modelops bug: please report it)"))
+        result.files[f"{env}/{observability_env.FILE}"] = header(CONFIG_FILE) + to_documents(objects)
 
 
 def _gitops(

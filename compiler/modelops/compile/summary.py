@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from modelops.compile.generators.observability import info_series
 from modelops.compile.resolve import ResolvedModel
 from modelops.compile.source import Document
 from modelops.compile.spec import ModelSpec
@@ -29,6 +30,11 @@ class EnvSummary:
     most_replicas: int
     derived_names: tuple[tuple[str, str], ...]  # (object name, what it names)
     namespace_at: tuple[str, int, int] = ("", 1, 1)  # (file, line, col) where the namespace is written
+    # the labels of each variant's info series, for the environment's shared observability rules
+    observed: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+    def info(self) -> list[dict[str, str]]:
+        return [dict(labels) for labels in self.observed]
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class ModelSummary:
             "name_at": list(self.name_at), "team_at": list(self.team_at),
             "envs": [
                 [e.env, e.namespace, e.target, e.protected, e.most_replicas,
-                 [list(n) for n in e.derived_names], list(e.namespace_at)]
+                 [list(n) for n in e.derived_names], list(e.namespace_at), e.info()]
                 for e in self.envs
             ],
             "steps": [list(step) for step in self.steps],
@@ -66,8 +72,8 @@ class ModelSummary:
         # A compile reads the summaries of every model: tuple(map(tuple, ...)) is the fast spelling.
         envs = tuple(
             EnvSummary(env, namespace, target, protected, replicas, tuple(map(tuple, names)),
-                       (str(at[0]), int(at[1]), int(at[2])))
-            for env, namespace, target, protected, replicas, names, at in data["envs"]
+                       (str(at[0]), int(at[1]), int(at[2])), tuple(tuple(i.items()) for i in info))
+            for env, namespace, target, protected, replicas, names, at, info in data["envs"]
         )
         steps = tuple((str(m), int(line), int(col)) for m, line, col in data.get("steps", ()))
         pipelines = tuple((str(p), int(line), int(col)) for p, line, col in data.get("pipelines", ()))
@@ -87,6 +93,7 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
             most_replicas=most_replicas(model),
             derived_names=tuple(target_for(model.target).derived_names(model)),
             namespace_at=namespace_position(model, config_doc),
+            observed=observed(model),
         )
         for model in deployed
     )
@@ -94,6 +101,12 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
     steps = tuple((m, *at) for m, at in step_refs(deployed[0])) if deployed else ()
     pipelines = tuple((p, *at) for p, at in pipeline_refs(deployed[0])) if deployed else ()
     return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs, steps, pipelines)
+
+
+def observed(model: ResolvedModel) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """The model's info series in its environment (`observability.info_series`)."""
+    names = target_for(model.target).observed(model)
+    return tuple(tuple(labels.items()) for labels in info_series(model, model.target, names))
 
 
 def namespace_position(model: ResolvedModel, config_doc: Document | None) -> tuple[str, int, int]:

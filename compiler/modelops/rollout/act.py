@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 
 
 def dashboard_link(model: ResolvedModel) -> str:
-    from modelops.compile.generators.observability import dashboard_uid
+    from modelops.compile.generators.dashboard import link, uid
 
-    uid = dashboard_uid(model)
-    base = model.env_config.grafana_url
-    return f"[{uid}]({base.rstrip('/')}/d/{uid})" if base else f"Grafana dashboard uid `{uid}`"
+    base, board, name = model.env_config.grafana_url, uid(model.env), model.spec.name
+    path = link(model.env, name, model.namespace)
+    return f"[{board}: {name}]({base.rstrip('/')}{path})" if base else f"Grafana dashboard `{board}`"
 
 
 def body(model: ResolvedModel, headline: str, evidence: Evidence, gates: list[Gate]) -> str:

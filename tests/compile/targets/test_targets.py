@@ -434,7 +434,7 @@ def test_committed_edge_environment_runs_kserve(crd_dir: Path) -> None:
     assert annotations["serving.kserve.io/deploymentMode"] == "Standard"
     # the other examples list their environments, and edge is not among them
     assert [p for p in result.files if p.startswith("edge/")] == [
-        "edge/kustomization.yaml", "edge/models-edge/iris-classifier.yaml"]
+        "edge/kustomization.yaml", "edge/models-edge/iris-classifier.yaml", "edge/observability.yaml"]
 
 
 # --- every valid spec compiles on every target, or is refused with MO301 ------------------------
@@ -604,8 +604,8 @@ def test_seldon_v1_chosen_graph_name_and_kfserving_protocol(tmp_path: Path, crd_
     predictor = sdep["spec"]["predictors"][0]
     assert predictor["graph"]["name"] == "model"
     assert predictor["componentSpecs"][0]["spec"]["containers"][0]["name"] == "model"
-    rules = documents(result.files["staging/models-staging/iris.yaml"])
-    assert 'deployment="iris-main-0-model"' in yaml.safe_dump(rules)
+    rules = documents(result.files["staging/observability.yaml"])  # the info series the rules join on
+    assert "deployment: iris-main-0-model" in yaml.safe_dump(rules)
 
 
 def test_kfserving_is_refused_off_seldon_v1(tmp_path: Path, crd_dir: Path) -> None:

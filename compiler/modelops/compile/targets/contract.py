@@ -78,6 +78,10 @@ class Target(Protocol):
 
     def derived_names(self, model: ResolvedModel) -> list[tuple[str, str]]: ...
 
+    def observed(self, model: ResolvedModel) -> dict[str, str]:
+        """Per variant, the object whose metrics identify it (the observability pack's join key)."""
+        ...
+
     def health_checked(self, model_name: str) -> list[ObjectRef]:
         """The objects a GitOps controller waits on, told how to read their health by modelops."""
         ...

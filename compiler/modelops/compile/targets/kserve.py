@@ -17,10 +17,11 @@ KServe annotates the predictor pods with their runtime's metrics port and path
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modelops.compile.generators import payload_logging
+from modelops.compile.generators import observability, payload_logging
 from modelops.compile.resolve import Merged, ResolvedModel, ResolvedVariant
 from modelops.compile.targets.common import (
     container_settings,
@@ -223,7 +224,13 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
         })
     if monitoring_of(model.settings)["enabled"]:
         objects.append(_pod_monitor(model))
+    objects += observability.render(model)
     return objects
+
+
+def observed(model: ResolvedModel) -> dict[str, str]:
+    """Every variant's pods belong to the InferenceService (the PodMonitor copies its label)."""
+    return {v.name: model.spec.name for v in model.variants}
 
 
 def _inference_service(model: ResolvedModel) -> dict[str, Any]:
@@ -334,6 +341,7 @@ def _scaling(settings: Merged, *, canary: bool) -> dict[str, Any]:
 def _pod_monitor(model: ResolvedModel) -> dict[str, Any]:
     monitoring = monitoring_of(model.settings)
     annotation = "__meta_kubernetes_pod_annotation_prometheus_io_"
+    pod_label = "__meta_kubernetes_pod_label_"
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
@@ -354,11 +362,21 @@ def _pod_monitor(model: ResolvedModel) -> dict[str, Any]:
                          "targetLabel": "__address__"},
                         {"action": "replace", "sourceLabels": [f"{annotation}path"],
                          "regex": "(.+)", "targetLabel": "__metrics_path__"},
+                        # what the observability pack joins on: the InferenceService and variant
+                        {"action": "replace", "sourceLabels": [f"{pod_label}{_label_key(LABEL_ISVC)}"],
+                         "targetLabel": "inferenceservice"},
+                        {"action": "replace", "sourceLabels": [f"{pod_label}{_label_key(LABEL_VARIANT)}"],
+                         "targetLabel": "modelops_variant"},
                     ],
                 }
             ],
         },
     }
+
+
+def _label_key(label: str) -> str:
+    """A pod label as Prometheus' Kubernetes discovery names it (every other character is `_`)."""
+    return re.sub(r"[^a-zA-Z0-9_]", "_", label)
 
 
 def health_checked(model_name: str) -> list[ObjectRef]:

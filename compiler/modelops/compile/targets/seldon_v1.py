@@ -124,10 +124,14 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
     objects = [_seldon_deployment(model)]
     if _monitoring(model.settings)["enabled"]:
         objects.extend(_monitoring_objects(model))
-    graph = graph_name(model)
-    chosen = {v.name: graph for v in model.variants} if graph != model.spec.name else None
-    objects.extend(observability.render(model, NAME, chosen))
+    objects.extend(observability.render(model))
     return objects
+
+
+def observed(model: ResolvedModel) -> dict[str, str]:
+    """The executor labels each predictor's metrics with the graph (`deployment_name`)."""
+    graph = graph_name(model)
+    return {v.name: graph for v in model.variants}
 
 
 def _monitoring(settings: Merged) -> dict[str, Any]:

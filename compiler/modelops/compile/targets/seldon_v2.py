@@ -170,8 +170,13 @@ def render(model: ResolvedModel) -> list[dict[str, Any]]:
     objects += render_pipelines(model)
     if monitoring_of(model.settings)["enabled"]:
         objects.append(_pod_monitor(model))
-    objects += observability.render(model, NAME, {v.name: model_name(model, v) for v in model.variants})
+    objects += observability.render(model)
     return objects
+
+
+def observed(model: ResolvedModel) -> dict[str, str]:
+    """Each variant is its own Core 2 Model, whose agent metrics name it in `model_internal`."""
+    return {v.name: model_name(model, v) for v in model.variants}
 
 
 def _variant_metadata(model: ResolvedModel, variant: ResolvedVariant, *, serving: bool) -> dict[str, Any]:
