@@ -61,7 +61,8 @@ RULES: tuple[Rule, ...] = (
     # --- git and GitHub ---------------------------------------------------------------------------
     Rule("MO020", "git", "a git command failed, or git is not installed",
          "Commands that read history or make branches (`diff`, `promote`, `rollback`) run git; the "
-         "message is git's own last line, e.g. an unknown revision given to `modelops diff --base`."),
+         "message is git's own last line, e.g. an unknown revision given as BASE to `modelops diff BASE` "
+         "or to `modelops validate --base`."),
     Rule("MO030", "github", "no GitHub token to comment or open a pull request with",
          "`modelops diff --comment` needs GITHUB_TOKEN; `promote` and `rollback` read the variable "
          "named by github.token_env (default GITHUB_TOKEN). Set it, or use --no-push / drop "
