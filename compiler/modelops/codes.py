@@ -82,6 +82,16 @@ RULES: tuple[Rule, ...] = (
          "protected environments' files and files outside models/ and generated/. Only a "
          "reviewer's latest approving review of the current head counts. Ask the named team."),
     # --- spec: the shape of model files and modelops.yaml ---------------------------------------
+    # --- init: the starting point ----------------------------------------------------------------
+    Rule("MO050", "init", "`modelops init` would overwrite a file",
+         "init writes modelops.yaml, an example model, schemas/, a workflow and a "
+         ".pre-commit-config.yaml, and overwrites none of them: every file that exists is listed and "
+         "nothing is written. Move them away, or pass --force to replace them (.gitignore is only "
+         "added to, never replaced)."),
+    Rule("MO051", "init", "an environment name `modelops init` cannot use",
+         "Environment names become folder names and Kubernetes namespaces: lower case letters, "
+         "digits and '-', each given once.\n\nBefore:\n  modelops init --env Prod\nAfter:\n"
+         "  modelops init --env prod"),
     Rule("MO100", "spec", "a value of the wrong type or form",
          "The message names the key and what it expects (a number, a quantity such as 512Mi, a "
          "lowercase name...). The editor schema in schemas/ shows the same rules while typing.\n\n"
