@@ -409,14 +409,14 @@ README_END = "<!-- rules:end -->"
 
 
 def markdown_table() -> str:
-    """The README's table of checks: one row per code."""
+    """The table of checks in docs/rules.md: one row per code."""
     rows = ["| code | family | rule |", "|---|---|---|"]
     rows += [f"| {rule.code} | {rule.family} | {rule.title} |" for rule in RULES]
     return "\n".join(rows) + "\n"
 
 
 def with_table(readme: str) -> str:
-    """`readme` with the table between its rules markers regenerated (`make readme-rules`)."""
+    """`readme` (docs/rules.md) with the table between its rules markers regenerated (`make readme-rules`)."""
     head, begin, rest = readme.partition(README_BEGIN + "\n")
     _, end, tail = rest.partition(README_END)
     if not begin or not end:
