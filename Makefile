@@ -34,10 +34,10 @@ lint: $(VENV)/.test-extras
 schema: $(BIN)/modelops
 	$(BIN)/modelops schema
 
-# The README's table of checks, from the rule registry (modelops/codes.py).
+# The table of checks in docs/rules.md, from the rule registry (modelops/codes.py).
 readme-rules: $(BIN)/modelops
 	$(BIN)/python -c "from pathlib import Path; from modelops.codes import with_table; \
-	p = Path('README.md'); p.write_text(with_table(p.read_text()))"
+	p = Path('docs/rules.md'); p.write_text(with_table(p.read_text()))"
 
 # Regenerate the CRD and Kubernetes schemas modelops ships from UPSTREAM, a folder of the upstream
 # CRDs' openAPIV3Schema files (see compiler/tools/bundle_schemas.py); CHECK=1 only reports stale files.

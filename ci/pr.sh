@@ -7,6 +7,8 @@
 #   PR_NUMBER     GitHub: post the review as a PR comment (needs GITHUB_TOKEN, GITHUB_REPOSITORY)
 #   GITLAB_TOKEN  GitLab merge-request pipelines: post the review as a merge-request note
 #   DRY_RUN_ENVS  environments to dry-run against the cluster (needs a kubeconfig)
+#   REVIEW_FILE   where the review (Markdown) goes; default: outside the working tree, so the
+#                 checkout stays clean (the GitLab component points it into its artifacts folder)
 set -euo pipefail
 if [ -n "${BASE_REF:-}" ]; then
   base="$BASE_REF"
@@ -20,14 +22,21 @@ fi
 
 modelops validate --base "$base"
 modelops compile --check
+if [ -d schemas ]; then  # the editor schemas, when the repository keeps them (`modelops schema`)
+  modelops schema --check
+fi
 post=()
 if [ -n "${PR_NUMBER:-}" ] && [ -n "${GITHUB_TOKEN:-}" ]; then
   post=(--comment "$PR_NUMBER")
 elif [ -n "${CI_MERGE_REQUEST_IID:-}" ] && [ -n "${GITLAB_TOKEN:-}" ]; then
   post=(--gitlab-note)
 fi
-modelops diff "$base" HEAD --format markdown ${post[@]+"${post[@]}"} > review.md
-cat review.md
+review="${REVIEW_FILE:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}/modelops-review.md}"
+modelops diff "$base" HEAD -o markdown ${post[@]+"${post[@]}"} > "$review"
+cat "$review"
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+  cat "$review" >> "$GITHUB_STEP_SUMMARY"
+fi
 for env in ${DRY_RUN_ENVS:-}; do
-  modelops sync --env "$env" --dry-run=server
+  modelops sync --env "$env" --dry-run
 done

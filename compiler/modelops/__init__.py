@@ -1,3 +1,6 @@
-"""modelops: compile model specs into Kubernetes manifests for Seldon."""
+"""modelops: compile model specs into Kubernetes manifests for Seldon and KServe."""
 
-__version__ = "0.3.0"
+try:  # written by setuptools-scm when the package is built or installed, from the git tag
+    from modelops._version import __version__
+except ImportError:  # a source tree that was never built or installed
+    __version__ = "0.0.0+unknown"

@@ -67,7 +67,8 @@ RULES: tuple[Rule, ...] = (
     # --- git and GitHub ---------------------------------------------------------------------------
     Rule("MO020", "git", "a git command failed, or git is not installed",
          "Commands that read history or make branches (`diff`, `promote`, `rollback`) run git; the "
-         "message is git's own last line, e.g. an unknown revision given to `modelops diff --base`."),
+         "message is git's own last line, e.g. an unknown revision given as BASE to `modelops diff BASE` "
+         "or to `modelops validate --base`."),
     Rule("MO030", "github", "no GitHub token to comment or open a pull request with",
          "`modelops diff --comment` needs GITHUB_TOKEN; `promote` and `rollback` read the variable "
          "named by github.token_env (default GITHUB_TOKEN). Set it, or use --no-push / drop "
@@ -87,6 +88,16 @@ RULES: tuple[Rule, ...] = (
          "protected environments' files and files outside models/ and generated/. Only a "
          "reviewer's latest approving review of the current head counts. Ask the named team."),
     # --- spec: the shape of model files and modelops.yaml ---------------------------------------
+    # --- init: the starting point ----------------------------------------------------------------
+    Rule("MO050", "init", "`modelops init` would overwrite a file",
+         "init writes modelops.yaml, an example model, schemas/, a workflow and a "
+         ".pre-commit-config.yaml, and overwrites none of them: every file that exists is listed and "
+         "nothing is written. Move them away, or pass --force to replace them (.gitignore is only "
+         "added to, never replaced)."),
+    Rule("MO051", "init", "an environment name `modelops init` cannot use",
+         "Environment names become folder names and Kubernetes namespaces: lower case letters, "
+         "digits and '-', each given once.\n\nBefore:\n  modelops init --env Prod\nAfter:\n"
+         "  modelops init --env prod"),
     Rule("MO100", "spec", "a value of the wrong type or form",
          "The message names the key and what it expects (a number, a quantity such as 512Mi, a "
          "lowercase name...). The editor schema in schemas/ shows the same rules while typing.\n\n"
@@ -404,14 +415,14 @@ README_END = "<!-- rules:end -->"
 
 
 def markdown_table() -> str:
-    """The README's table of checks: one row per code."""
+    """The table of checks in docs/rules.md: one row per code."""
     rows = ["| code | family | rule |", "|---|---|---|"]
     rows += [f"| {rule.code} | {rule.family} | {rule.title} |" for rule in RULES]
     return "\n".join(rows) + "\n"
 
 
 def with_table(readme: str) -> str:
-    """`readme` with the table between its rules markers regenerated (`make readme-rules`)."""
+    """`readme` (docs/rules.md) with the table between its rules markers regenerated (`make readme-rules`)."""
     head, begin, rest = readme.partition(README_BEGIN + "\n")
     _, end, tail = rest.partition(README_END)
     if not begin or not end:

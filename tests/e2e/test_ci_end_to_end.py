@@ -57,7 +57,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"  # a copy, so building writes no build/ or egg-info into the checkout
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "compiler", source / "compiler",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -90,23 +90,24 @@ def user_env(venv: Path, **extra: str) -> dict[str, str]:
 
 
 def script(repo: Path, name: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(repo / "ci" / name), *args], cwd=repo, env=env, capture_output=True,
+    """ci/NAME as the Action runs it: from modelops' own checkout, in the user's repository."""
+    return subprocess.run([str(ROOT / "ci" / name), *args], cwd=repo, env=env, capture_output=True,
                           text=True, timeout=300)
 
 
 @pytest.fixture
 def repo(tmp_path: Path, venv: Path) -> Path:
-    """Another team's repository: two models compiled on main (pushed to a bare remote), ci/ copied in."""
+    """Another team's repository: two models compiled on main (pushed to a bare remote); no ci/ in it."""
     git(tmp_path, "init", "-q", "--bare", "-b", "main", "remote.git")
     root = tmp_path / "models-repo"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     git(root, "remote", "add", "origin", str(tmp_path / "remote.git"))
     (root / "modelops.yaml").write_text(CONFIG)
+    (root / ".gitignore").write_text(".modelops-cache/\n")  # as `modelops init` writes it
     (root / "models").mkdir()
     for name in ("iris", "churn"):
         (root / "models" / f"{name}.yaml").write_text(MODEL.format(name=name))
-    shutil.copytree(ROOT / "ci", root / "ci")
     compiled = subprocess.run([str(venv / "modelops"), "compile"], cwd=root, env=user_env(venv),
                               capture_output=True, text=True)
     assert compiled.returncode == 0, compiled.stderr
@@ -151,13 +152,16 @@ def pr_env(venv: Path, github: FakeGitHub) -> dict[str, str]:
 def test_pr_then_merge_comment_and_sync(repo: Path, venv: Path, github: FakeGitHub,
                                         cluster: RunningServer) -> None:
     pull_request(repo, venv, ("replicas: 2", "replicas: 3"))
-    checked = script(repo, "pr.sh", pr_env(venv, github))
+    temp = repo.parent / "runner-temp"
+    temp.mkdir()
+    checked = script(repo, "pr.sh", {**pr_env(venv, github), "RUNNER_TEMP": str(temp)})
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "created the review comment on acme/models#7" in checked.stderr
     (comment,) = github.comments.values()
     assert comment["number"] == 7 and comment["body"].startswith(MARKER)
     assert "replicas 2 -> 3" in comment["body"]
-    assert (repo / "review.md").read_text() == comment["body"]
+    assert (temp / "modelops-review.md").read_text() == comment["body"]
+    assert git(repo, "status", "--porcelain") == ""  # the check leaves the checkout as it found it
 
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--ff-only", "more-iris")

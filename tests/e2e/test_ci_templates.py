@@ -1,4 +1,5 @@
-"""The CI templates in ci/ and this repository's own workflows."""
+"""The GitHub Action (action.yml), the GitLab component (templates/), the scripts both run (ci/) and
+this repository's own workflows, which use the Action as another repository would."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import yaml
@@ -15,8 +15,18 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CHECK_JSONSCHEMA = str(BIN / "check-jsonschema")
-WORKFLOWS = sorted((ROOT / "ci" / "github" / "workflows").glob("*.yml"))
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTION = ROOT / "action.yml"
+GITLAB = ROOT / "templates" / "modelops.yml"
 PINNED = re.compile(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+")
+LOCAL_ACTION = re.compile(r"\./  # zizmor: ignore\[self-repository\] .*")
+
+
+def release() -> str:
+    """The newest release in CHANGELOG.md: the tag every template installs."""
+    found = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert found
+    return f"v{found.group(1)}"
 
 
 def check(schema: str, *files: Path) -> subprocess.CompletedProcess:
@@ -24,10 +34,12 @@ def check(schema: str, *files: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
-def test_github_workflows_are_valid() -> None:
-    assert len(WORKFLOWS) == 3
-    own = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-    done = check("vendor.github-workflows", *WORKFLOWS, *own)
+def test_github_workflows_and_the_action_are_valid() -> None:
+    assert {w.name for w in WORKFLOWS} == {"modelops-pr.yml", "modelops-main.yml",
+                                            "modelops-autoupdate.yml", "release.yml"}
+    done = check("vendor.github-workflows", *WORKFLOWS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = check("vendor.github-actions", ACTION)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -37,27 +49,32 @@ def test_schema_check_catches_a_broken_workflow(tmp_path: Path) -> None:
     assert check("vendor.github-workflows", broken).returncode != 0
 
 
-def test_this_repository_uses_the_templates_as_they_are() -> None:
-    for template in WORKFLOWS:
-        assert (ROOT / ".github" / "workflows" / template.name).read_text() == template.read_text()
-
-
-def test_gitlab_template_is_valid() -> None:
-    done = check("vendor.gitlab-ci", ROOT / "ci" / "gitlab" / "modelops.gitlab-ci.yml")
+def test_gitlab_component_is_valid(tmp_path: Path) -> None:
+    spec, jobs = yaml.safe_load_all(GITLAB.read_text())
+    assert set(spec["spec"]["inputs"]) >= {"version", "source", "image"}
+    jobs_file = tmp_path / "jobs.yml"
+    jobs_file.write_text(yaml.safe_dump(jobs))
+    done = check("vendor.gitlab-ci", jobs_file)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_workflows_keep_logic_in_modelops_commands() -> None:
+def test_the_workflows_run_the_action_and_the_action_runs_the_scripts() -> None:
     scripts = {p.name: p.read_text() for p in (ROOT / "ci").glob("*.sh")}
     assert "modelops compile --check" in scripts["pr.sh"] and "modelops validate" in scripts["pr.sh"]
+    assert "modelops schema --check" in scripts["pr.sh"]
     assert "--comment" in scripts["pr.sh"] and "--gitlab-note" in scripts["pr.sh"]
     assert all("set -euo pipefail" in text for text in scripts.values())
     assert "modelops sync" in scripts["merge.sh"] and "modelops compile --check" in scripts["merge.sh"]
     assert "modelops autoupdate" in scripts["schedule.sh"] and "modelops rollout" in scripts["schedule.sh"]
+    action = ACTION.read_text()
+    for script in ("pr.sh", "merge.sh", "schedule.sh", "environments.sh"):
+        assert f'"$ACTION_PATH/ci/{script}"' in action
     for workflow in WORKFLOWS:
-        steps = [s for job in yaml.safe_load(workflow.read_text())["jobs"].values() for s in job["steps"]]
-        runs = [s["run"] for s in steps if "run" in s]
-        assert any(r.startswith("ci/") for r in runs), workflow.name
+        if workflow.name == "release.yml":
+            continue
+        steps = [s for job in jobs(workflow).values() for s in job["steps"]]
+        assert any(s.get("uses") == "./" for s in steps), workflow.name
+        assert not any("pip install" in s.get("run", "") or "ci/" in s.get("run", "") for s in steps)
 
 
 STUB = """#!/usr/bin/env bash
@@ -110,21 +127,36 @@ def test_environments_are_a_json_list_for_the_matrix(tmp_path: Path) -> None:
 
 def test_pr_posts_on_github_or_gitlab_as_configured(tmp_path: Path) -> None:
     none = {"PR_NUMBER": "", "GITHUB_TOKEN": "", "CI_MERGE_REQUEST_IID": "", "GITLAB_TOKEN": "",
-            "BASE_REF": "", "GITHUB_BASE_REF": "", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": ""}
+            "BASE_REF": "", "GITHUB_BASE_REF": "", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "",
+            "GITHUB_STEP_SUMMARY": "", "RUNNER_TEMP": str(tmp_path)}
 
     def checks(base: str) -> list[str]:  # the rollout gate judges against the same base as the review
-        return [f"validate --base {base}", "compile --check", f"diff {base} HEAD --format markdown"]
+        return [f"validate --base {base}", "compile --check", f"diff {base} HEAD -o markdown"]
 
     assert with_stub(tmp_path, "pr.sh", **none) == (0, checks("origin/main"))
     assert with_stub(tmp_path, "pr.sh", **{**none, "PR_NUMBER": "7", "GITHUB_TOKEN": "t"}) == (
-        0, [*checks("origin/main")[:2], "diff origin/main HEAD --format markdown --comment 7"])
+        0, [*checks("origin/main")[:2], "diff origin/main HEAD -o markdown --comment 7"])
     assert with_stub(tmp_path, "pr.sh", **{**none, "CI_MERGE_REQUEST_IID": "3", "GITLAB_TOKEN": "g",
                                            "BASE_REF": "origin/dev"}) == (
-        0, [*checks("origin/dev")[:2], "diff origin/dev HEAD --format markdown --gitlab-note"])
+        0, [*checks("origin/dev")[:2], "diff origin/dev HEAD -o markdown --gitlab-note"])
     assert with_stub(tmp_path, "pr.sh", **{**none, "GITHUB_BASE_REF": "release"}) == (
         0, checks("origin/release"))
     assert with_stub(tmp_path, "pr.sh", **{**none, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "dev"}) == (
         0, checks("origin/dev"))
+
+
+def test_pr_checks_the_editor_schemas_and_leaves_the_checkout_clean(tmp_path: Path) -> None:
+    """With schemas/ kept, schema --check runs; the review goes outside the working tree (and into
+    the job summary on GitHub), never an untracked review.md."""
+    (tmp_path / "schemas").mkdir()
+    summary = tmp_path / "summary.md"
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    code, calls = with_stub(tmp_path, "pr.sh", BASE_REF="origin/main", PR_NUMBER="", GITHUB_TOKEN="",
+                            CI_MERGE_REQUEST_IID="", RUNNER_TEMP=str(temp), GITHUB_STEP_SUMMARY=str(summary))
+    assert code == 0 and calls[2] == "schema --check"
+    assert not (tmp_path / "review.md").exists() and (temp / "modelops-review.md").exists()
+    assert summary.exists()
 
 
 def jobs(workflow: Path) -> dict[str, dict]:
@@ -144,22 +176,26 @@ def test_actionlint_catches_a_deprecated_node20_action(tmp_path: Path) -> None:
     assert done.returncode == 1 and "node20" in done.stdout
 
 
-def test_zizmor_finds_nothing_offline() -> None:
-    done = subprocess.run([str(BIN / "zizmor"), "--offline", "--no-progress", *map(str, WORKFLOWS)],
-                          capture_output=True, text=True)
+def test_zizmor_auditor_finds_nothing_offline() -> None:
+    """The auditor persona (false positives allowed) finds nothing in the workflows or the Action."""
+    done = subprocess.run([str(BIN / "zizmor"), "--offline", "--no-progress", "--persona", "auditor",
+                           *map(str, WORKFLOWS), str(ACTION)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_actions_are_pinned_by_commit_with_the_version_as_a_comment() -> None:
-    for workflow in WORKFLOWS:
+    for workflow in [*WORKFLOWS, ACTION]:
         uses = [line.split("uses:", 1)[1].strip() for line in workflow.read_text().splitlines()
                 if line.strip().startswith(("uses:", "- uses:"))]
         assert uses, workflow.name
         for ref in uses:
-            assert PINNED.fullmatch(ref), f"{workflow.name}: {ref}"
+            assert PINNED.fullmatch(ref) or LOCAL_ACTION.fullmatch(ref), f"{workflow.name}: {ref}"
 
 
 def test_every_job_has_a_timeout_and_its_own_least_permissions() -> None:
+    expected_writes = {("modelops-pr.yml", "check"): {"pull-requests"},
+                       ("modelops-autoupdate.yml", "autoupdate"): {"contents", "pull-requests"},
+                       ("release.yml", "publish"): {"id-token", "attestations"}}
     for workflow in WORKFLOWS:
         data = yaml.safe_load(workflow.read_text())
         assert data["permissions"] == {}, workflow.name
@@ -167,20 +203,24 @@ def test_every_job_has_a_timeout_and_its_own_least_permissions() -> None:
             assert 0 < job["timeout-minutes"] <= 30, (workflow.name, name)
             assert job["permissions"].get("contents") in ("read", "write"), (workflow.name, name)
             writes = {k for k, v in job["permissions"].items() if v == "write"}
-            expected = {"modelops-pr.yml": {"pull-requests"},
-                        "modelops-autoupdate.yml": {"contents", "pull-requests"}}.get(workflow.name, set())
-            if name == "approvals":  # reads reviews only: its token must not be able to approve
-                expected = set()
-            assert writes == expected, (workflow.name, name)
+            assert writes == expected_writes.get((workflow.name, name), set()), (workflow.name, name)
+
+
+def test_secrets_are_read_only_in_jobs_with_a_github_environment() -> None:
+    for workflow in WORKFLOWS:
+        for name, job in jobs(workflow).items():
+            if "secrets." in yaml.safe_dump(job):
+                assert job.get("environment"), (workflow.name, name)
 
 
 def test_the_pr_workflow_checks_approvals_on_reviews_too() -> None:
-    data = yaml.safe_load((ROOT / "ci" / "github" / "workflows" / "modelops-pr.yml").read_text())
+    data = yaml.safe_load((ROOT / ".github" / "workflows" / "modelops-pr.yml").read_text())
     events = data[True]  # PyYAML reads the key `on` as True
     assert {"pull_request", "pull_request_review"} <= set(events)
     job = data["jobs"]["approvals"]
     assert job["permissions"] == {"contents": "read", "pull-requests": "read"}
-    assert any("modelops approvals --pr" in step.get("run", "") for step in job["steps"])
+    assert job["steps"][-1]["with"]["command"] == "approvals"
+    assert 'modelops approvals --pr "$PULL_REQUEST"' in ACTION.read_text()
 
 
 def test_checkouts_keep_no_credentials_except_the_job_that_pushes() -> None:
@@ -192,42 +232,50 @@ def test_checkouts_keep_no_credentials_except_the_job_that_pushes() -> None:
                     assert step["with"]["persist-credentials"] is pushes, (workflow.name, name)
 
 
-def test_templates_install_the_pinned_release_unless_told_otherwise() -> None:
-    """Each template pins this version of the distribution; MODELOPS_PIP_SPEC overrides it."""
-    pin = re.escape(f"=={tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']['version']}")
-    default = re.compile(r"\$\{\{ vars\.MODELOPS_PIP_SPEC \|\| 'modelops-gitops(\[[a-z,]+\])?"
-                         + pin + r"' \}\}")
-    for workflow in WORKFLOWS:
-        for job in jobs(workflow).values():
-            installs = [s for s in job["steps"] if "pip install" in s.get("run", "")]
-            assert len(installs) == 1 and installs[0]["run"] == 'python -m pip install "$MODELOPS_PIP_SPEC"'
-            spec = installs[0]["env"]["MODELOPS_PIP_SPEC"]
-            assert default.fullmatch(spec), spec
-    gitlab_text = (ROOT / "ci" / "gitlab" / "modelops.gitlab-ci.yml").read_text()
-    gitlab = yaml.safe_load(gitlab_text)
-    spec = gitlab[".modelops"]["variables"]["MODELOPS_PIP_SPEC"]
-    assert re.fullmatch(r"modelops-gitops\[[a-z,]+\]" + pin, spec), spec
-    assert 'pip install -q "$MODELOPS_PIP_SPEC"' in gitlab[".modelops"]["before_script"]
-    texts = [w.read_text() for w in WORKFLOWS] + [gitlab_text]
-    assert not any("MODELOPS_CRD_DIR" in text or "pip install -e" in text for text in texts)
+def test_the_action_and_the_component_install_from_their_tag_not_the_package_index() -> None:
+    action = yaml.safe_load(ACTION.read_text())
+    install = action["runs"]["steps"][1]
+    assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}"
+    assert 'pip install --quiet --disable-pip-version-check "${ACTION_PATH}' in install["run"]
+    spec, component = yaml.safe_load_all(GITLAB.read_text())
+    assert spec["spec"]["inputs"]["version"]["default"] == release()
+    before = " ".join(component[".modelops"]["before_script"])
+    assert '--branch "$[[ inputs.version ]]"' in before and 'pip install --quiet "$MODELOPS_SRC[' in before
+    texts = [ACTION.read_text(), GITLAB.read_text(), *(w.read_text() for w in WORKFLOWS)]
+    assert not any("modelops-gitops==" in text or "modelops-gitops[" in text for text in texts)
+    for text in (ACTION.read_text(), GITLAB.read_text(), (ROOT / ".pre-commit-hooks.yaml").read_text()):
+        tags = set(re.findall(r"@v\d+\.\d+\.\d+|rev: v\d+\.\d+\.\d+|default: v\d+\.\d+\.\d+", text))
+        assert {tag.split()[-1].lstrip("@") for tag in tags} <= {release()}, tags
 
 
 def test_deploy_syncs_each_environment_in_its_own_github_environment() -> None:
-    deploy = jobs(ROOT / "ci" / "github" / "workflows" / "modelops-main.yml")
+    deploy = jobs(ROOT / ".github" / "workflows" / "modelops-main.yml")
     sync = deploy["sync"]
     assert sync["needs"] == "plan"
     assert sync["strategy"]["matrix"]["env"] == "${{ fromJSON(needs.plan.outputs.envs) }}"
     assert sync["environment"] == "${{ matrix.env }}"
-    assert deploy["plan"]["outputs"]["envs"] == "${{ steps.envs.outputs.envs }}"
-    assert "ci/environments.sh" in deploy["plan"]["steps"][-1]["run"]
-    assert sync["steps"][-1]["run"] == 'ci/merge.sh "$MODELOPS_ENV"'
+    assert deploy["plan"]["outputs"]["envs"] == "${{ steps.envs.outputs.environments }}"
+    assert deploy["plan"]["steps"][-1]["with"]["command"] == "environments"
+    assert sync["steps"][-1]["with"] == {"command": "deploy", "environment": "${{ matrix.env }}"}
     assert "secrets" not in yaml.safe_dump(deploy["plan"])  # no cluster credentials outside an environment
 
 
 def test_pr_workflow_fetches_history_for_the_rollout_gate() -> None:
-    workflow = yaml.safe_load((ROOT / "ci" / "github" / "workflows" / "modelops-pr.yml").read_text())
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "modelops-pr.yml").read_text())
     checkout = workflow["jobs"]["check"]["steps"][0]
     assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
+
+
+def test_release_builds_once_tests_attests_and_publishes_without_a_token() -> None:
+    release_jobs = jobs(ROOT / ".github" / "workflows" / "release.yml")
+    assert yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())[True] == {
+        "push": {"tags": ["v*.*.*"]}}
+    assert release_jobs["publish"]["needs"] == ["build", "test"]
+    uses = [s.get("uses", "") for s in release_jobs["publish"]["steps"]]
+    assert any(u.startswith("actions/attest-build-provenance@") for u in uses)
+    assert uses[-1].startswith("pypa/gh-action-pypi-publish@")
+    assert "password" not in yaml.safe_dump(release_jobs["publish"])
+    assert "python -m build" in release_jobs["build"]["steps"][-2]["run"]
 
 
 def test_pre_commit_hooks_run_modelops() -> None:
@@ -235,4 +283,5 @@ def test_pre_commit_hooks_run_modelops() -> None:
     assert hooks["modelops-validate"]["entry"] == "modelops validate"
     assert hooks["modelops-compile"]["entry"] == "modelops compile"
     assert hooks["modelops-compile-check"]["entry"] == "modelops compile --check"
+    assert hooks["modelops-schema-check"]["entry"] == "modelops schema --check"
     assert all(h["language"] == "python" and h["pass_filenames"] is False for h in hooks.values())

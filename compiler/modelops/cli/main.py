@@ -83,6 +83,7 @@ cli.lazy_commands = {
     "autoupdate": "modelops.cli.commands.autoupdate:autoupdate_command",
     "rollout": "modelops.cli.commands.rollout:rollout_command",
     "approvals": "modelops.cli.commands.approvals:approvals_command",
+    "init": "modelops.cli.commands.init:init_command",
 }
 
 

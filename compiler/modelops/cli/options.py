@@ -53,9 +53,21 @@ def output_option(function: F) -> F:
                         help="Human-readable text or JSON for machines.")(function)
 
 
+class _HiddenAlias(click.Option):
+    """An option whose last name is an old spelling: it still works, and help does not show it."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        names, self.opts = self.opts, self.opts[:-1]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = names
+
+
 def format_option(function: F) -> F:
-    """--format text|markdown|json (`modelops diff`)."""
-    return click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+    """-o/--output text|markdown|json (`modelops diff`; `--format` is its old, hidden spelling)."""
+    return click.option("--output", "-o", "--format", "fmt", cls=_HiddenAlias,
+                        type=click.Choice(["text", "markdown", "json"]), default="text",
                         show_default=True, callback=_remember_output,
                         help="Terminal table, Markdown for a PR comment, or JSON.")(function)
 

@@ -165,10 +165,18 @@ def _build(
         result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
     _gitops(config, summaries, validator, result, config_doc)
     result.files = dict(sorted(result.files.items()))
-    owners = codeowners(summaries, config)
+    owners = codeowners(summaries, config, _read_text(root / CODEOWNERS_PATH))
     if owners is not None:
         result.repo_files[CODEOWNERS_PATH] = owners
     return result
+
+
+def _read_text(path: Path) -> str | None:
+    """A repository file modelops keeps a part of (CODEOWNERS), or None when there is none."""
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() and not path.is_symlink() else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _slots(root: Path, paths: list[Path] | None, cache: RenderCache, history: HistoryReader | None,

@@ -8,13 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from modelops import __version__
 from modelops.compile.spec import ModelSpec, RepoConfig
 
 # A name, not (yet) a download address: editors read the file the modeline names. It carries the
-# minor version, so tools can tell schema lines apart; an https name, unlike a URN, can later be
-# served at that address (SchemaStore) without changing.
-ID_BASE = "https://modelops-gitops.dev/schemas/" + ".".join(__version__.split(".")[:2]) + "/"
+# release line, so tools can tell schema lines apart; an https name, unlike a URN, can later be
+# served at that address (SchemaStore) without changing. A constant, not the build's version: a
+# development build (0.4.1.dev3+g...) must write the same schemas as the tag it follows. Raise it
+# with the minor version when the spec changes.
+SCHEMA_LINE = "0.4"
+ID_BASE = f"https://modelops-gitops.dev/schemas/{SCHEMA_LINE}/"
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "model.schema.json": ModelSpec,

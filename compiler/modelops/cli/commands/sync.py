@@ -32,8 +32,9 @@ def print_plan(the_plan: Plan, env: str, namespaces: list[str]) -> None:
 @click.command(name="sync")
 @click.option("--env", "env", required=True, help="The environment whose generated/ENV to apply.")
 @click.option("--dry-run", "dry_run", type=click.Choice(["none", "server"]), default="none",
-              show_default=True, help="server: send every request with dryRun=All (webhooks judge, "
-              "nothing changes).")
+              is_flag=False, flag_value="server", show_default=True,
+              help="Send every request with dryRun=All: webhooks judge, nothing changes "
+              "(`--dry-run` alone is `--dry-run=server`).")
 @click.option("--prune", is_flag=True, help="Delete owned objects of ENV that are no longer generated.")
 @click.option("--prune-max-share", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Refuse to prune more than this share of the environment's owned objects.")
