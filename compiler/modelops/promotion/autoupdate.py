@@ -13,7 +13,6 @@ neither retries nor stores deliveries, so it keeps polling too).
 
 from __future__ import annotations
 
-import json
 import math
 import queue
 import threading
@@ -26,14 +25,8 @@ from typing import TYPE_CHECKING, Any
 from modelops.diagnostics import Diagnostic, UserError
 
 if TYPE_CHECKING:
-    from http.server import ThreadingHTTPServer
-
     from modelops.compile.spec import AutoUpdate
-
-# MLflow's deliveries are a few hundred bytes: a larger body, or one that takes longer than this to
-# arrive, is not a delivery, and must not tie up the receiver.
-MAX_BODY = 1024 * 1024
-READ_SECONDS = 10.0
+    from modelops.promotion.webhook import Receiver
 
 
 @dataclass
@@ -218,8 +211,7 @@ class Service:
         from modelops.promotion.webhook import Rejected, registered_model, verify
 
         try:
-            verify(self.secret, headers, body, tolerance=self.tolerance)
-            delivery = headers.get("X-MLflow-Delivery-Id", "")
+            delivery = verify(self.secret, headers, body, tolerance=self.tolerance)
             with self.lock:
                 now = time.time()
                 self.seen = {k: t for k, t in self.seen.items() if now - t <= 2 * self.tolerance}
@@ -247,11 +239,11 @@ class Service:
             self.jobs.put(None)
             time.sleep(interval)
 
-    def server(self, host: str, port: int) -> ThreadingHTTPServer:
+    def server(self, host: str, port: int) -> Receiver:
         """The HTTP server (not yet serving) that hands deliveries to `accept`."""
-        from http.server import ThreadingHTTPServer
+        from modelops.promotion.webhook import receiver
 
-        return ThreadingHTTPServer((host, port), _handler(self))
+        return receiver(host, port, self.accept, self.log)
 
     def serve(self, host: str, port: int, poll: float) -> None:
         server = self.server(host, port)
@@ -263,70 +255,3 @@ class Service:
             server.serve_forever()
         finally:
             server.server_close()
-
-
-def _handler(service: Service) -> Any:
-    from http.server import BaseHTTPRequestHandler
-
-    class Handler(BaseHTTPRequestHandler):
-        timeout = READ_SECONDS  # per socket operation: a silent client is cut off
-
-        def _answer(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            if self.path.rstrip("/") in ("/health", "/healthz"):
-                self._answer(200, {"status": "ok"})
-            else:
-                self._answer(404, {"error": "POST MLflow webhooks to any path; GET /health"})
-
-        def do_POST(self) -> None:  # noqa: N802
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_BODY:
-                self.close_connection = True
-                reason = "bad Content-Length" if length < 0 else f"body over {MAX_BODY} bytes"
-                service.log(f"webhook rejected: {reason}")
-                self._answer(400 if length < 0 else 413, {"error": reason})
-                return
-            body = self._body(length)
-            if body is None:
-                self.close_connection = True
-                service.log(f"webhook rejected: body not received within {READ_SECONDS:g} s")
-                self._answer(408, {"error": "request body too slow"})
-                return
-            status, payload = service.accept(self.headers, body)
-            self._answer(status, payload)
-
-        def _body(self, length: int) -> bytes | None:
-            """The body, or None when it does not arrive within READ_SECONDS in all (a client that
-            trickles a byte at a time is cut off too)."""
-            deadline = time.monotonic() + READ_SECONDS
-            chunks: list[bytes] = []
-            missing = length
-            while missing > 0:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.connection.settimeout(left)
-                try:
-                    chunk = self.rfile.read1(min(missing, 65536))
-                except TimeoutError:
-                    return None
-                if not chunk:
-                    return None
-                chunks.append(chunk)
-                missing -= len(chunk)
-            return b"".join(chunks)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
