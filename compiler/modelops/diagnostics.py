@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modelops.masking import mask_text
+
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
@@ -14,15 +16,17 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{printable(self.path)}:{self.line}:{self.col}: {self.code} {printable(self.message)}"
+        path, message = printable(mask_text(self.path)), printable(mask_text(self.message))
+        return f"{path}:{self.line}:{self.col}: {self.code} {message}"
 
     def to_json(self) -> dict[str, object]:
+        """The diagnostic as JSON; credentials in its path or message masked (modelops.masking)."""
         return {
-            "path": self.path,
+            "path": mask_text(self.path),
             "line": self.line,
             "col": self.col,
             "code": self.code,
-            "message": self.message,
+            "message": mask_text(self.message),
         }
 
 

@@ -38,7 +38,7 @@ def test_never_selects_what_it_does_not_own(live, desired, max_share, allow_all)
         meta = obj["metadata"]
         assert meta["labels"].get("app.kubernetes.io/managed-by") == "modelops"
         assert meta["labels"].get("modelops.io/environment") == ENV
-        assert meta["namespace"] in SCOPE and meta["name"]
+        assert meta["namespace"] in SCOPE and meta["name"]  # never kube-system, "" or another namespace
         assert key_of(obj) not in wanted
         assert "deletionTimestamp" not in meta
     assert decision.allowed == (allow_all or decision.share <= max_share)
@@ -78,3 +78,12 @@ def test_a_new_api_version_of_the_same_kind_is_not_pruned():
 
 def test_selector_names_both_ownership_labels():
     assert ownership_selector(ENV) == "app.kubernetes.io/managed-by=modelops,modelops.io/environment=staging"
+
+
+def test_only_the_environments_namespaces_and_emitted_cluster_kinds_are_pruned():
+    """Issue 27: ownership labels are not enough; the object must lie where the environment deploys."""
+    foreign = [owned("a", namespace="kube-system"), owned("b", namespace="default"), owned("c", namespace="")]
+    assert decide(foreign, [], ENV, SCOPE, 1.0).delete == []
+    emitted = [("machinelearning.seldon.io", "SeldonDeployment")]
+    decision = decide(foreign, [], ENV, SCOPE, 1.0, cluster_kinds=emitted)
+    assert [o["metadata"]["name"] for o in decision.delete] == ["c"]

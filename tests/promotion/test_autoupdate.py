@@ -321,9 +321,9 @@ def receiver(monkeypatch: pytest.MonkeyPatch):
     """A running receiver (no worker: deliveries are only accepted), its URL and its log lines."""
     import threading
 
-    from modelops.promotion import autoupdate
+    from modelops.promotion import autoupdate, webhook
 
-    monkeypatch.setattr(autoupdate, "READ_SECONDS", 0.5)
+    monkeypatch.setattr(webhook, "READ_SECONDS", 0.5)
     lines: list[str] = []
     service = autoupdate.Service(SECRET, tolerance=300, run=lambda _: None, log=lines.append)
     server = service.server("127.0.0.1", 0)

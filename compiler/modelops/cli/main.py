@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -41,6 +43,10 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        with masked_output():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except UserError as exc:
@@ -56,6 +62,23 @@ class LazyGroup(click.Group):
             click.echo(f"modelops {ctx.invoked_subcommand}: needs the {extra} extra: "
                        f"pip install 'modelops-gitops[{extra}]'", err=True)
             sys.exit(1)
+
+
+@contextmanager
+def masked_output() -> Iterator[None]:
+    """stdout and stderr mask every credential written to them (modelops.masking), whatever the
+    command and format: text bodies, tables, diffs, progress lines, click's own messages."""
+    from modelops.masking import MaskedStream
+
+    out, err = sys.stdout, sys.stderr
+    if isinstance(out, MaskedStream):
+        yield
+        return
+    sys.stdout, sys.stderr = MaskedStream(out), MaskedStream(err)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,6 +123,8 @@ def main() -> None:
     except Exception as exc:  # a bug, not a user error: one line unless asked for the traceback
         if os.environ.get("MODELOPS_DEBUG"):
             raise
-        click.echo(f"modelops: internal error: {type(exc).__name__}: {exc} "
+        from modelops.masking import mask_text
+
+        click.echo(f"modelops: internal error: {type(exc).__name__}: {mask_text(str(exc))} "
                    "(set MODELOPS_DEBUG=1 for the traceback and please report it)", err=True)
         sys.exit(3)

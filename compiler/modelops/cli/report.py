@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from modelops.diagnostics import Diagnostic
+from modelops.masking import mask_data
 
 RESERVED = ("ok", "command", "diagnostics")
 
@@ -34,7 +35,9 @@ def envelope(command: str, diagnostics: Sequence[Diagnostic], data: Mapping[str,
 
 
 def print_json(document: Mapping[str, Any], *, compact: bool = False) -> None:
-    """One JSON document on stdout: indented, or one line (`compact`, for JSON Lines streams)."""
+    """One JSON document on stdout: indented, or one line (`compact`, for JSON Lines streams).
+    Credentials in it are masked (modelops.masking), values of keys named like secrets whole."""
+    document = mask_data(document)
     if compact:
         click.echo(json.dumps(document, sort_keys=True, ensure_ascii=False))
     else:

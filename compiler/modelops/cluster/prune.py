@@ -1,11 +1,12 @@
 """Which live objects `modelops sync --prune` may delete: a pure decision, whatever the cluster holds.
 
-An object is prunable only if it carries both ownership labels for this environment and no
-environment's `generated/` contains it any more: an object another environment still generates is
-never deleted, whatever its labels say. Owned objects are looked for in every namespace (a model moved
-to another namespace leaves its old objects behind), unless the caller limits the scope. The label
-selector sent to the API server is a first filter; this function decides again, so a server that
-ignores selectors cannot widen what is deleted.
+An object is prunable only if it carries both ownership labels for this environment, lies in a
+namespace the environment owns (its default namespace and every namespace its generated/ENV holds),
+or is of a cluster-scoped kind the environment emits, and no environment's `generated/` contains it
+any more: an object another environment still generates is never deleted, whatever its labels say,
+and labels copied onto an object in `kube-system` or another team's namespace delete nothing. The
+label selector sent to the API server is a first filter; this function decides again, so a server
+that ignores selectors cannot widen what is deleted.
 """
 
 from __future__ import annotations
@@ -46,20 +47,23 @@ class PruneDecision:
 
 
 def decide(live: Iterable[dict[str, Any]], desired: Iterable[Key], env: str,
-           namespaces: Iterable[str] | None, max_share: float, allow_all: bool = False) -> PruneDecision:
+           namespaces: Iterable[str], max_share: float, allow_all: bool = False,
+           cluster_kinds: Iterable[tuple[str, str]] = ()) -> PruneDecision:
     """The live objects to delete, and whether their share of the owned objects is within `max_share`.
 
-    `desired` holds what every environment generates; `namespaces` None means any namespace.
+    `desired` holds what every environment generates; `namespaces` are the ones the environment
+    owns, `cluster_kinds` the (API group, kind) of the cluster-scoped objects it emits.
 
     Live objects are compared by (API group, kind, namespace, name), so a version bump of a kind does
     not prune it. Objects being deleted already (deletionTimestamp) are not deleted again.
     """
-    scope = None if namespaces is None else set(namespaces)
+    scope, cluster = set(namespaces) - {""}, set(cluster_kinds)
     wanted = set(desired)
     in_scope: dict[Key, dict[str, Any]] = {}
     for obj in live:
         key = key_of(obj)
-        if owned(obj, env) and (scope is None or key[2] in scope) and key[3]:
+        fenced = key[2] in scope if key[2] else key[:2] in cluster
+        if owned(obj, env) and fenced and key[3]:
             in_scope.setdefault(key, obj)
     delete = [
         in_scope[key] for key in sorted(in_scope)

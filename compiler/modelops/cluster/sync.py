@@ -142,14 +142,6 @@ def generated_everywhere(project: Project) -> list[Key]:
             for d in load_desired(root, env)]
 
 
-def known_namespaces(project: Project, desired: list[Key]) -> list[str]:
-    """Every environment's default namespace and every namespace generated/ holds: the fallback
-    scope of prune when the credentials may not list objects cluster-wide."""
-    config = project.config
-    spaces = {e.namespace for e in config.environments.values()} if config is not None else set()
-    return sorted(spaces | {key[2] for key in desired if key[2]})
-
-
 def sync_mode(project: Project, env: str) -> str:
     config = project.config
     if config is None or env not in config.environments:
@@ -203,8 +195,9 @@ def _plan_prune(cluster: Cluster, env: str, desired: list[Desired], namespaces: 
                 max_share: float, allow_all: bool, everywhere: list[Key] | None = None,
                 fallback: list[str] | None = None) -> None:
     """List the env's owned objects cluster-wide (by the ownership labels), or, where listing
-    cluster-wide is forbidden, in `fallback` (every namespace modelops knows of), and plan deleting
-    those no environment generates any more."""
+    cluster-wide is forbidden, in `fallback` (default: the env's namespaces), and plan deleting
+    those in the env's namespaces (and of the cluster-scoped kinds it emits) that no environment
+    generates any more."""
     live: list[dict[str, Any]] = []
     folder = f"{GENERATED}/{env}"
     for api_version, kind in prunable_kinds(desired):
@@ -218,7 +211,8 @@ def _plan_prune(cluster: Cluster, env: str, desired: list[Desired], namespaces: 
             items = _list_each(cluster, api_version, kind, env, fallback or namespaces, folder, result)
         live.extend(items or [])
     keys: list[Key] = [key_of(d.obj) for d in desired] + list(everywhere or [])
-    decision = decide(live, keys, env, None, max_share, allow_all)
+    cluster_kinds = [key_of(d.obj)[:2] for d in desired if not d.obj["metadata"].get("namespace")]
+    decision = decide(live, keys, env, namespaces, max_share, allow_all, cluster_kinds)
     result.prune_share, result.prune_allowed = decision.share, decision.allowed
     for obj in decision.delete:
         result.changes.append(Change("prune", obj, folder, live=obj))
@@ -356,7 +350,7 @@ def run(project: Project, request: SyncRequest, *, on_applied: Callable[[Synced]
                                    f"environment {env} is synced by {mode}, not by `modelops sync` "
                                    "(--dry-run=server and --plan-only still work)"))
     everywhere = generated_everywhere(project) if request.prune else []
-    fallback = known_namespaces(project, everywhere) if request.prune else []
+    fallback = namespaces
     cluster = connect(request.kubeconfig, request.context, request.max_retries)
     try:
         the_plan = plan(cluster, env, desired, namespaces, prune=request.prune,

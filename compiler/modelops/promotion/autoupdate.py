@@ -14,7 +14,6 @@ neither retries nor stores deliveries, so it keeps polling too).
 from __future__ import annotations
 
 import functools
-import json
 import math
 import queue
 import threading
@@ -27,17 +26,11 @@ from typing import TYPE_CHECKING, Any
 from modelops.diagnostics import Diagnostic, UserError
 
 if TYPE_CHECKING:
-    from http.server import ThreadingHTTPServer
-
     from modelops.compile.project import LoadedModel
     from modelops.compile.spec import AutoUpdate
     from modelops.promotion.propose import Origin
     from modelops.promotion.registry import ModelVersion, Registry
-
-# MLflow's deliveries are a few hundred bytes: a larger body, or one that takes longer than this to
-# arrive, is not a delivery, and must not tie up the receiver.
-MAX_BODY = 1024 * 1024
-READ_SECONDS = 10.0
+    from modelops.promotion.webhook import Receiver
 
 
 @dataclass
@@ -247,8 +240,7 @@ class Service:
         from modelops.promotion.webhook import Rejected, registered_model, verify
 
         try:
-            verify(self.secret, headers, body, tolerance=self.tolerance)
-            delivery = headers.get("X-MLflow-Delivery-Id", "")
+            delivery = verify(self.secret, headers, body, tolerance=self.tolerance)
             with self.lock:
                 now = time.time()
                 self.seen = {k: t for k, t in self.seen.items() if now - t <= 2 * self.tolerance}
@@ -276,11 +268,11 @@ class Service:
             self.jobs.put(None)
             time.sleep(interval)
 
-    def server(self, host: str, port: int) -> ThreadingHTTPServer:
+    def server(self, host: str, port: int) -> Receiver:
         """The HTTP server (not yet serving) that hands deliveries to `accept`."""
-        from http.server import ThreadingHTTPServer
+        from modelops.promotion.webhook import receiver
 
-        return ThreadingHTTPServer((host, port), _handler(self))
+        return receiver(host, port, self.accept, self.log)
 
     def serve(self, host: str, port: int, poll: float) -> None:
         server = self.server(host, port)
@@ -292,73 +284,3 @@ class Service:
             server.serve_forever()
         finally:
             server.server_close()
-
-
-def _handler(service: Service) -> Any:
-    from http.server import BaseHTTPRequestHandler
-
-    class Handler(BaseHTTPRequestHandler):
-        timeout = READ_SECONDS  # per socket operation: a silent client is cut off
-
-        def answer(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            if self.path.rstrip("/") in ("/health", "/healthz"):
-                self.answer(200, {"status": "ok"})
-            else:
-                self.answer(404, {"error": "POST MLflow webhooks to any path; GET /health"})
-
-        def do_POST(self) -> None:  # noqa: N802
-            self.answer(*_delivery(self, service))
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
-
-
-def _delivery(handler: Any, service: Service) -> tuple[int, dict[str, Any]]:
-    """The answer to a POST: its body handed to `service.accept`, or why it was not read."""
-    try:
-        length = int(handler.headers.get("Content-Length") or 0)
-    except ValueError:
-        length = -1
-    if not 0 <= length <= MAX_BODY:
-        handler.close_connection = True
-        reason = "bad Content-Length" if length < 0 else f"body over {MAX_BODY} bytes"
-        service.log(f"webhook rejected: {reason}")
-        return 400 if length < 0 else 413, {"error": reason}
-    body = _body(handler, length)
-    if body is None:
-        handler.close_connection = True
-        service.log(f"webhook rejected: body not received within {READ_SECONDS:g} s")
-        return 408, {"error": "request body too slow"}
-    return service.accept(handler.headers, body)
-
-
-def _body(handler: Any, length: int) -> bytes | None:
-    """The body, or None when it does not arrive within READ_SECONDS in all (a client that trickles a
-    byte at a time is cut off too)."""
-    deadline = time.monotonic() + READ_SECONDS
-    chunks: list[bytes] = []
-    missing = length
-    while missing > 0:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        handler.connection.settimeout(left)
-        try:
-            chunk = handler.rfile.read1(min(missing, 65536))
-        except TimeoutError:
-            return None
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        missing -= len(chunk)
-    return b"".join(chunks)
