@@ -12,6 +12,8 @@ server answers strings; `outputs` is JSON of every output tensor's value for thi
 
 from __future__ import annotations
 
+from typing import Any
+
 # partition keys, in path order
 MODEL, VARIANT, DATE = "model", "variant", "date"
 PARTITIONS = (MODEL, VARIANT, DATE)
@@ -41,3 +43,22 @@ SOURCES = ("seldon-v1", "kserve", "seldon-v2")
 def partition_path(model: str, variant: str, date: str) -> str:
     """`model=<m>/variant=<v>/date=<d>`: the folder of one model variant's rows of one UTC day."""
     return f"{MODEL}={model}/{VARIANT}={variant}/{DATE}={date}"
+
+
+def open_store(uri: str) -> tuple[Any, str]:
+    """The pyarrow FileSystem and base path of a store URI: `file:///data/p`, a local path,
+    `s3://bucket/prefix` (endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, e.g. a local S3
+    server), or anything else `pyarrow.fs.FileSystem.from_uri` reads (gs://, abfs://)."""
+    import os
+
+    from pyarrow import fs
+
+    if "://" not in uri:
+        return fs.LocalFileSystem(), os.path.abspath(uri)
+    if uri.startswith("s3://"):
+        bucket_path = uri[len("s3://"):].rstrip("/")
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        return fs.S3FileSystem(endpoint_override=endpoint, region=region), bucket_path
+    filesystem, path = fs.FileSystem.from_uri(uri)
+    return filesystem, path.rstrip("/")
