@@ -263,6 +263,11 @@ class Logging(_Strict):
     sample: int | None = Field(
         None, ge=1, le=100, description="Percent of requests to log (targets that support it: seldon-v2)."
     )
+    store: Name | None = Field(
+        None, description="Save the predictions in this store of modelops.yaml's `stores` (through the "
+        "environment's collector), for `modelops compare`; not together with `url` or `kafka`.",
+        examples=["default"],
+    )
 
 
 class _Alert(_Strict):
@@ -570,6 +575,59 @@ class PipelineExperiment(_Strict):
     mirror: Mirror | None = Field(None, description="A pipeline that gets a copy of the traffic.")
 
 
+class WithinGate(_Strict):
+    """regression: at least `share` of the pairs differ by at most `tolerance`."""
+
+    tolerance: float = Field(ge=0, description="Largest absolute difference that counts as the same.")
+    share: float = Field(gt=0, le=1, description="Smallest share of pairs within the tolerance.")
+
+
+class CompareGates(_Strict):
+    """What the trial's predictions must meet against main's before `rollout` moves it on."""
+
+    agreement: float | None = Field(
+        None, gt=0, le=1, description="classification: smallest share of paired requests where both "
+        "variants predict the same class.", examples=[0.95],
+    )
+    psi: float | None = Field(
+        None, gt=0, description="Largest population stability index between the two output "
+        "distributions (0.1 small, 0.2 large shift).", examples=[0.2],
+    )
+    mae: float | None = Field(None, gt=0, description="regression: largest mean absolute difference.")
+    bias: float | None = Field(
+        None, gt=0, description="regression: largest absolute mean difference (trial minus main)."
+    )
+    within: WithinGate | None = Field(None, description="regression: share of pairs within a tolerance.")
+
+
+class Compare(_Strict):
+    """Judge a shadow or canary by its predictions against main's (`modelops compare`, rollout gates)."""
+
+    task: Literal["classification", "regression"] = Field(
+        description="classification compares predicted classes; regression compares values."
+    )
+    output: Annotated[str, StringConstraints(pattern=r"^outputs\[[0-9]+\]$")] = Field(
+        "outputs[0]", description="Which output tensor (v2) or the ndarray (seldon protocol) to "
+        "compare: outputs[0] is the first; a row of scores counts as its argmax.",
+    )
+    min_pairs: int = Field(
+        1000, ge=1, le=INT32_MAX, description="Paired predictions needed before a gate decides "
+        "(until then rollout holds).",
+    )
+    gates: CompareGates = Field(
+        default_factory=lambda: CompareGates(), description="Thresholds the trial must meet.",
+        examples=[{"agreement": 0.95, "psi": 0.2}],
+    )
+
+    @model_validator(mode="after")
+    def _gates_fit_the_task(self) -> Compare:
+        wrong = ("mae", "bias", "within") if self.task == "classification" else ("agreement",)
+        written = [name for name in wrong if getattr(self.gates, name) is not None]
+        if written:
+            raise ValueError(f"compare.gates.{written[0]} does not apply to task {self.task}")
+        return self
+
+
 class ModelSpec(Settings):
     """One model: `models/<name>.yaml`."""
 
@@ -601,6 +659,11 @@ class ModelSpec(Settings):
     )
     experiments: dict[Name, PipelineExperiment] | None = Field(
         None, description="seldon-v2: Experiments over pipelines of the namespace."
+    )
+    compare: Compare | None = Field(
+        None, description="Compare a shadow's or canary's predictions with main's on stored traffic "
+        "(needs logging.store); rollout gates on it.",
+        examples=[{"task": "classification", "min_pairs": 1000, "gates": {"agreement": 0.95}}],
     )
     requirements: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
         None, description="seldon-v2: server capabilities the Model needs besides the framework's "
@@ -791,6 +854,41 @@ class Notify(_Strict):
     )
 
 
+class Store(_Strict):
+    """Where predictions are saved: Hive-partitioned Parquet that DuckDB, Trino or Spark read."""
+
+    uri: str = Field(
+        min_length=1, pattern=r"^(s3|gs|abfs|az|file)://\S+$",
+        description="s3://bucket/prefix, gs://, abfs:// or file:///path (a volume of the collector).",
+        examples=["s3://acme-predictions/"],
+    )
+    secret: Name | None = Field(
+        None, description="Kubernetes Secret with the store's credentials, as environment variables of "
+        "the collector (e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).",
+    )
+    endpoint: str | None = Field(
+        None, pattern=r"^https?://\S+$",
+        description="An S3-compatible endpoint (MinIO, Ceph), for s3:// stores.",
+    )
+
+
+class Collector(_Strict):
+    """The collector modelops generates per environment and store (`modelops collect` in a pod)."""
+
+    image: str = Field(
+        min_length=1, description="The collector image (the repository's Dockerfile builds it).",
+        examples=["registry.example/modelops:0.4.0"],
+    )
+    replicas: int = Field(2, ge=1, le=INT32_MAX, description="Replicas at least (the HPA's minimum).")
+    max_replicas: int = Field(
+        6, ge=1, le=INT32_MAX, description="Replicas at most (the HPA scales on CPU between the two)."
+    )
+    namespace: Name | None = Field(
+        None, description="Namespace of the collector (default: the environment's namespace)."
+    )
+    resources: Resources | None = Field(None, description="The collector container's requests and limits.")
+
+
 class RepoConfig(_Strict):
     environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
     defaults: Settings = Field(default_factory=Settings)
@@ -805,3 +903,10 @@ class RepoConfig(_Strict):
         default_factory=lambda: GitHubSettings(), description="Pull requests for promotions."
     )
     notify: Notify = Field(default_factory=lambda: Notify(), description="The word back after sync --wait.")
+    stores: dict[Name, Store] = Field(
+        default_factory=dict, description="Prediction stores models name in logging.store.",
+        examples=[{"default": {"uri": "s3://acme-predictions/"}}],
+    )
+    collector: Collector | None = Field(
+        None, description="The prediction collector each environment that stores predictions runs."
+    )

@@ -278,8 +278,11 @@ def _component(model: ResolvedModel, variant: ResolvedVariant, *, canary: bool) 
     logging = settings.get("logging") or {}
     if logging.get("mode", "none") != "none":
         component["logger"] = {"mode": logging["mode"]}
-        if logging.get("url"):
-            component["logger"]["url"] = logging["url"]
+        url = payload_logging.logger_url(model, variant.name, version_of(settings, model.spec.image))
+        if url:
+            component["logger"]["url"] = url
+        if logging.get("store"):  # the caller's request id pairs main with its mirror (Ce-Metadata)
+            component["logger"]["metadataHeaders"] = [payload_logging.REQUEST_ID_HEADER]
     if settings.get("artifact", "secret"):
         component["serviceAccountName"] = service_account(model)
     return component

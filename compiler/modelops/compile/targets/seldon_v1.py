@@ -160,7 +160,7 @@ def _predictor(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]
             LABEL_VARIANT: variant.name,
             LABEL_VERSION: version_of(settings, model.spec.image),
         },
-        "graph": _graph(model, settings),
+        "graph": _graph(model, variant),
         "componentSpecs": [_component_spec(model, settings)],
     }
     if variant.shadow:
@@ -175,7 +175,8 @@ def _predictor(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]
     return predictor
 
 
-def _graph(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
+def _graph(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
+    settings = variant.settings
     graph: dict[str, Any] = {"name": graph_name(model), "type": "MODEL"}
     server = SERVERS.get(model.spec.framework)
     if server:
@@ -189,8 +190,9 @@ def _graph(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
     logging = settings.get("logging") or {}
     if logging.get("mode", "none") != "none":
         graph["logger"] = {"mode": logging["mode"]}
-        if logging.get("url"):
-            graph["logger"]["url"] = logging["url"]
+        url = payload_logging.logger_url(model, variant.name, version_of(settings, model.spec.image))
+        if url:
+            graph["logger"]["url"] = url
     return graph
 
 

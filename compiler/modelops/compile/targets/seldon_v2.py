@@ -156,6 +156,10 @@ def _check_variant(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagn
     if mode != "none" and settings.get("logging", "kafka"):
         refuse(("logging", "kafka"), "logging.kafka",
                "Core 2 writes payloads to the Kafka of its installation, in topics it names")
+    if mode != "none" and settings.get("logging", "store"):
+        refuse(("logging", "store"), "logging.store",
+               "the collector does not read Core 2's Kafka topics yet: store predictions from "
+               "seldon-v1 or kserve")
     return errors
 
 
