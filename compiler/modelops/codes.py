@@ -379,6 +379,24 @@ RULES: tuple[Rule, ...] = (
          "The notification webhook (notify.webhook_url_env) refused or could not be reached. What was "
          "applied stays applied; the URL itself is never printed."),
     # --- output -------------------------------------------------------------------------------------
+    # --- predictions: the store and comparisons -------------------------------------------------
+    Rule("MO800", "predictions", "logging.store naming no store of modelops.yaml, or no collector",
+         "A store is declared once in modelops.yaml (`stores:`), with the collector that writes to it "
+         "(`collector.image`).\n\nBefore:\n  logging: {mode: all, store: defualt}\nAfter:\n"
+         "  logging: {mode: all, store: default}"),
+    Rule("MO801", "predictions", "logging.store together with url or kafka, or with mode request",
+         "The environment's collector is the sink of a store, and it needs the responses.\n\n"
+         "Before:\n  logging: {mode: request, store: default, url: http://sink}\nAfter:\n"
+         "  logging: {mode: all, store: default}"),
+    Rule("MO802", "predictions", "compare without stored predictions",
+         "compare reads the predictions the collector saved: set logging.store and a mode that logs "
+         "responses.\n\nBefore:\n  compare: {task: classification}\nAfter:\n"
+         "  logging: {mode: all, store: default}\n  compare: {task: classification}"),
+    Rule("MO803", "predictions", "a comparison that cannot be made: no store, no trial variant, or too "
+         "few pairs to judge",
+         "`modelops compare` needs the model's store (modelops.yaml), a shadow or canary beside main, and "
+         "paired predictions in the window (`--since`).\n\nBefore:\n  modelops compare iris --env "
+         "prod --since 1m\nAfter:\n  modelops compare iris --env prod --since 24h"),
     Rule("MO900", "output", "a generated object failed schema validation: a modelops bug, please "
          "report it",
          "Every object is validated before writing (custom resources against the CRD schemas, core "

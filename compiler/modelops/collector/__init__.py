@@ -1,1 +1,1 @@
-"""`modelops collect`: CloudEvents from the model servers in, Hive-partitioned Parquet out (extra `collector`)."""
+"""`modelops collect`: CloudEvents from the model servers in, Parquet out (extra `collector`)."""

@@ -29,6 +29,7 @@ class EnvSummary:
     most_replicas: int
     derived_names: tuple[tuple[str, str], ...]  # (object name, what it names)
     namespace_at: tuple[str, int, int] = ("", 1, 1)  # (file, line, col) where the namespace is written
+    store: str = ""  # the prediction store it saves to ("" none)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class ModelSummary:
             "name_at": list(self.name_at), "team_at": list(self.team_at),
             "envs": [
                 [e.env, e.namespace, e.target, e.protected, e.most_replicas,
-                 [list(n) for n in e.derived_names], list(e.namespace_at)]
+                 [list(n) for n in e.derived_names], list(e.namespace_at), e.store]
                 for e in self.envs
             ],
             "steps": [list(step) for step in self.steps],
@@ -66,8 +67,8 @@ class ModelSummary:
         # A compile reads the summaries of every model: tuple(map(tuple, ...)) is the fast spelling.
         envs = tuple(
             EnvSummary(env, namespace, target, protected, replicas, tuple(map(tuple, names)),
-                       (str(at[0]), int(at[1]), int(at[2])))
-            for env, namespace, target, protected, replicas, names, at in data["envs"]
+                       (str(at[0]), int(at[1]), int(at[2])), str(store))
+            for env, namespace, target, protected, replicas, names, at, store in data["envs"]
         )
         steps = tuple((str(m), int(line), int(col)) for m, line, col in data.get("steps", ()))
         pipelines = tuple((str(p), int(line), int(col)) for p, line, col in data.get("pipelines", ()))
@@ -87,6 +88,7 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
             most_replicas=most_replicas(model),
             derived_names=tuple(target_for(model.target).derived_names(model)),
             namespace_at=namespace_position(model, config_doc),
+            store=stored_in(model),
         )
         for model in deployed
     )
@@ -94,6 +96,12 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
     steps = tuple((m, *at) for m, at in step_refs(deployed[0])) if deployed else ()
     pipelines = tuple((p, *at) for p, at in pipeline_refs(deployed[0])) if deployed else ()
     return ModelSummary(doc.path, spec.name, spec.team, name_at, team_at, envs, steps, pipelines)
+
+
+def stored_in(model: ResolvedModel) -> str:
+    """The store the model's predictions go to in its environment ("" when none)."""
+    logging = model.settings.get("logging") or {}
+    return str(logging.get("store") or "") if logging.get("mode", "none") != "none" else ""
 
 
 def namespace_position(model: ResolvedModel, config_doc: Document | None) -> tuple[str, int, int]:

@@ -150,7 +150,7 @@ def _store_problems(model: ResolvedModel, at: Callable[[Loc, str, str], None]) -
     without responses; MO802 compare without stored predictions."""
     logging = model.settings.get("logging") or {}
     store, mode = logging.get("store"), logging.get("mode", "none")
-    if model.spec.compare is not None and (store is None or mode not in ("response", "all")):
+    if model.spec.compare is not None and (store is None or mode == "none"):
         model_errors = [model.doc.diagnostic(("compare",), "MO802", "compare needs the predictions "
                                              "stored: set logging: {mode: all, store: <a store of "
                                              "modelops.yaml>}")]
