@@ -154,7 +154,8 @@ def rows(comparison: Comparison) -> list[tuple[str, str]]:
         found.append((key, "—" if value is None else f"{value:.4g}"))
     for variant in (c.main, c.trial):
         if variant in c.latency_ms:
-            found.append((f"latency {variant} p50/p95/p99 ms", "/".join(f"{q:g}" for q in c.latency_ms[variant])))
+            shown = "/".join(f"{q:g}" for q in c.latency_ms[variant])
+            found.append((f"latency {variant} p50/p95/p99 ms", shown))
     for gate in c.gates:
         mark = {True: "pass", False: "FAIL", None: "no data"}[gate.passed]
         found.append((f"gate {gate.gate}", f"{mark}: {_gate_text(gate)}"))
