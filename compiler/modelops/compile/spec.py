@@ -614,6 +614,7 @@ class Compare(_Strict):
         1000, ge=1, le=INT32_MAX, description="Paired predictions needed before a gate decides "
         "(until then rollout holds).",
     )
+    window: Duration = Field("24h", description="How far back rollout reads the stored predictions.")
     gates: CompareGates = Field(
         default_factory=lambda: CompareGates(), description="Thresholds the trial must meet.",
         examples=[{"agreement": 0.95, "psi": 0.2}],

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from modelops.rollout.evidence import HEADER, Evidence, row
 
 if TYPE_CHECKING:
+    from modelops.compare.run import Comparison
     from modelops.compile.resolve import ResolvedModel, ResolvedVariant
     from modelops.compile.spec import Rollout
     from modelops.promotion.edit import Pin
@@ -39,13 +40,18 @@ def dashboard_link(model: ResolvedModel) -> str:
     return f"[{uid}]({base.rstrip('/')}/d/{uid})" if base else f"Grafana dashboard uid `{uid}`"
 
 
-def body(model: ResolvedModel, headline: str, evidence: Evidence, gates: list[Gate]) -> str:
+def body(model: ResolvedModel, headline: str, evidence: Evidence, gates: list[Gate],
+         comparison: Comparison | None = None) -> str:
     """The PR summary: what is decided and why, in numbers a reviewer can check on the dashboard."""
     lines = [headline, "", "#### Evidence (Prometheus, the recorded series the dashboard shows)", "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row(v)) + " |" for v in evidence.variants.values()]
     lines += ["", "| gate | result | detail |", "|---|---|---|"]
     lines += [f"| {_cell(g.name)} | {g.mark} | {_cell(g.detail)} |" for g in gates]
+    if comparison is not None:
+        from modelops.compare.run import markdown
+
+        lines += ["", "#### Predictions (the collector's store)", "", markdown(comparison).rstrip()]
     lines += ["", "<details><summary>PromQL</summary>", "", "```promql", *evidence.queries,
               *[g.name.removeprefix("query: ") for g in gates if g.name.startswith("query: ")], "```", "",
               "</details>", "", f"Dashboard: {dashboard_link(model)}"]
@@ -58,7 +64,7 @@ def _cell(text: str) -> str:
 
 def deliver(root: Path, model: ResolvedModel, trial: ResolvedVariant, policy: Rollout, action: str,
             target: tuple[str, int | None], evidence: Evidence, gates: list[Gate], reason: str, *,
-            push: bool, crd_dir: Path | None) -> Outcome:
+            push: bool, crd_dir: Path | None, comparison: Comparison | None = None) -> Outcome:
     """Open (or update) the model and environment's one rollout pull request for `action`."""
     from modelops.promotion.edit import abort_text, pin_text
     from modelops.promotion.promote import propose
@@ -91,5 +97,5 @@ def deliver(root: Path, model: ResolvedModel, trial: ResolvedVariant, policy: Ro
         headline = (f"Raise the canary **{pin.label()}** of **{name}** in **{env}** from {trial.weight}% "
                     f"to {weight}%: {reason}.")
     return propose(root, name, env, change, branch=f"rollout/{name}-{env}", title=title,
-                   summary=body(model, headline, evidence, gates), labels=[f"rollout:{action}"],
+                   summary=body(model, headline, evidence, gates, comparison), labels=[f"rollout:{action}"],
                    role=action, push=push, crd_dir=crd_dir, auto_merge=policy.auto_merge)
