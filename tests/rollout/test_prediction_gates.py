@@ -43,7 +43,8 @@ def model(name: str) -> str:
 
 MODELS = {name: model(name) for name in ("agreeing", "disagreeing", "unpaired")}
 FAST = 0.04
-TRAFFIC = [Traffic("models", name, variant, 300, 0.0, FAST) for name in MODELS for variant in ("main", "shadow")]
+TRAFFIC = [Traffic("models", name, variant, 300, 0.0, FAST)
+           for name in MODELS for variant in ("main", "shadow")]
 
 
 @pytest.fixture(scope="module")
