@@ -251,6 +251,20 @@ RULES: tuple[Rule, ...] = (
          "name steps; an experiment's candidates and default name pipelines of the same file.\n\n"
          "Before:\n  pipelines:\n    chain:\n      steps: [{model: irsi}]\nAfter:\n  pipelines:\n"
          "    chain:\n      steps: [{model: iris}]"),
+    Rule("MO281", "graph", "a Seldon Core v1 graph that is no tree around the model: a child or "
+         "root naming no node, a node called twice, a node the root cannot reach",
+         "`graph.nodes` are the nodes beside the model's own, which is named like the model (or "
+         "names.graph); every node but the root is the child of exactly one node.\n\nBefore:\n"
+         "  graph:\n    nodes:\n      translator: {type: TRANSFORMER, image: t:1, children: [spam]}\n"
+         "After:\n  graph:\n    nodes:\n      translator: {type: TRANSFORMER, image: t:1, "
+         "children: [spam-classifier]}"),
+    Rule("MO282", "graph", "a Seldon Core v1 graph node that runs nothing, or lacks what its type "
+         "needs (children, a framework's uri)",
+         "A node runs an `image`, or (type MODEL) a prepackaged `framework` loading `uri`; "
+         "TRANSFORMER, OUTPUT_TRANSFORMER, COMBINER and ROUTER call children.\n\nBefore:\n"
+         "  graph:\n    nodes:\n      ensemble: {type: COMBINER, image: c:1}\nAfter:\n  graph:\n"
+         "    nodes:\n      ensemble: {type: COMBINER, image: c:1, children: [churn, churn-xgb]}\n"
+         "      churn-xgb: {type: MODEL, framework: xgboost, uri: s3://models/churn-xgb/2}"),
     # --- target: features ---------------------------------------------------------------------
     Rule("MO301", "target", "a feature the model's target cannot express (e.g. `lightgbm` on Seldon "
          "Core v1, a shadow on KServe, `resources.requests.cpu` on Seldon Core 2): never dropped "

@@ -188,14 +188,20 @@ class Artifact(_Strict):
 
 
 class ResourceList(_Strict):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
+    cpu: Quantity | None = Field(None, description="CPU, in cores: 500m, 1, 2.", examples=["500m"])
+    memory: Quantity | None = Field(None, description="Memory: 512Mi, 2Gi.", examples=["1Gi"])
     gpu: int | None = Field(None, ge=0, le=INT32_MAX, description="Number of nvidia.com/gpu.")
 
 
 class Resources(_Strict):
-    requests: ResourceList | None = None
-    limits: ResourceList | None = None
+    requests: ResourceList | None = Field(
+        None, description="What the scheduler reserves for each replica.",
+        examples=[{"cpu": "500m", "memory": "1Gi"}],
+    )
+    limits: ResourceList | None = Field(
+        None, description="The most each replica may use (memory above it is OOM-killed).",
+        examples=[{"memory": "2Gi"}],
+    )
 
 
 class Autoscaling(_Strict):
@@ -335,8 +341,10 @@ class Probe(_Strict):
 
 
 class Probes(_Strict):
-    readiness: Probe | None = None
-    liveness: Probe | None = None
+    readiness: Probe | None = Field(
+        None, description="When a replica gets traffic: raise initial_delay for large models."
+    )
+    liveness: Probe | None = Field(None, description="When a replica is restarted.")
 
 
 class Settings(_Strict):
@@ -345,14 +353,31 @@ class Settings(_Strict):
     replicas: int | None = Field(
         None, ge=0, le=INT32_MAX, description="Fixed replica count (without autoscaling)."
     )
-    autoscaling: Autoscaling | None = None
-    resources: Resources | None = None
-    artifact: Artifact | None = None
-    monitoring: Monitoring | None = None
-    logging: Logging | None = None
-    alerts: Alerts | None = None
+    autoscaling: Autoscaling | None = Field(
+        None, description="Scale between min and max replicas on cpu, memory, rps or concurrency "
+        "(instead of fixed replicas).", examples=[{"min": 2, "max": 10, "cpu": 70}],
+    )
+    resources: Resources | None = Field(
+        None, description="CPU, memory and GPU requests and limits of the model server container.",
+        examples=[{"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}],
+    )
+    artifact: Artifact | None = Field(
+        None, description="Where the model server loads the model from (`modelops promote` pins it).",
+        examples=[{"uri": "s3://models/churn/3"}],
+    )
+    monitoring: Monitoring | None = Field(
+        None, description="Prometheus scraping of the model's metrics (ServiceMonitor or PodMonitor)."
+    )
+    logging: Logging | None = Field(
+        None, description="Request/response logging of every prediction as CloudEvents.",
+        examples=[{"mode": "all", "url": "http://logger.seldon-logs"}],
+    )
+    alerts: Alerts | None = Field(
+        None, description="Prometheus alert rules: latency, errors, no traffic, variant regressions.",
+        examples=[{"latency": {"p99_ms": 250}, "errors": {"ratio": 0.01}}],
+    )
     dashboard: bool | None = Field(None, description="Emit a Grafana dashboard ConfigMap (default true).")
-    probes: Probes | None = None
+    probes: Probes | None = Field(None, description="Readiness and liveness probe timing.")
     container_concurrency: int | None = Field(
         None, ge=0, le=INT32_MAX,
         description="kserve Serverless: hard limit of requests one replica serves at once "
@@ -372,9 +397,13 @@ class Variant(_Strict):
         None, ge=0, le=100, description="Share of traffic in percent; non-shadow weights sum to 100."
     )
     shadow: bool = Field(False, description="Receives a copy of the traffic; its answers are dropped.")
-    artifact: Artifact | None = None
-    resources: Resources | None = None
-    replicas: int | None = Field(None, ge=0, le=INT32_MAX)
+    artifact: Artifact | None = Field(
+        None, description="This variant's model artifact (a canary or shadow serves another version)."
+    )
+    resources: Resources | None = Field(None, description="This variant's requests and limits.")
+    replicas: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="This variant's fixed replica count."
+    )
     image: str | None = Field(
         None, min_length=1, description="This variant's container image (framework: custom only)."
     )
@@ -388,7 +417,11 @@ Traffic = dict[Name, Variant]
 
 
 class EnvironmentOverride(Settings):
-    namespace: Name | None = None
+    """What this model changes in one environment (over the environment's defaults)."""
+
+    namespace: Name | None = Field(
+        None, description="Namespace in this environment (default: the environment's namespace)."
+    )
     target: Target | None = Field(None, description=TARGET_DESCRIPTION)
     traffic: Traffic | None = Field(
         None, description="Variants in this environment; replaces the model's traffic as a whole."
@@ -448,7 +481,10 @@ class Rollout(_Strict):
     min_requests: int = Field(
         500, ge=0, le=INT32_MAX, description="Requests per variant in the 5m window before any decision."
     )
-    gates: RolloutGates = Field(default_factory=lambda: RolloutGates())
+    gates: RolloutGates = Field(
+        default_factory=lambda: RolloutGates(),
+        description="What a step must meet to advance: error and latency margins over main, extra queries.",
+    )
     auto_merge: bool = Field(False, description="Ask GitHub to merge each step's PR when its checks pass.")
 
     @model_validator(mode="after")
@@ -507,7 +543,7 @@ class PipelineStep(_Strict):
     join_window_ms: int | None = Field(
         None, ge=0, le=INT32_MAX, description="Milliseconds to wait for an outer join."
     )
-    batch: StepBatch | None = None
+    batch: StepBatch | None = Field(None, description="Batch this step's requests (Core 2 step batch).")
 
 
 class PipelineInput(_Strict):
@@ -629,15 +665,96 @@ class Compare(_Strict):
         return self
 
 
+NodeType = Literal["MODEL", "TRANSFORMER", "OUTPUT_TRANSFORMER", "COMBINER", "ROUTER"]
+
+
+class GraphParameter(_Strict):
+    """A parameter Seldon passes to a graph node's component (`parameters[]`)."""
+
+    name: str = Field(min_length=1, description="Parameter name, as the component reads it.")
+    type: Literal["INT", "FLOAT", "DOUBLE", "STRING", "BOOL"] = Field(
+        "STRING", description="How Seldon converts the value."
+    )
+    value: str = Field(description="The value, as a string (Seldon converts it by `type`).")
+
+
+class NodeLogging(_Strict):
+    """This node's payload logger (Seldon `logger`): the model's logging.url when it names none."""
+
+    mode: Literal["none", "request", "response", "all"] = Field(description="What this node logs.")
+    url: str | None = Field(None, description="HTTP sink of this node's CloudEvents.")
+
+
+class GraphNode(_Strict):
+    """A node of the Seldon Core v1 inference graph beside the model's own (a leaf of type MODEL)."""
+
+    type: NodeType = Field(
+        description="TRANSFORMER (changes the request, then calls its children), OUTPUT_TRANSFORMER "
+        "(calls its children, then changes their answer), COMBINER (joins its children's answers), "
+        "ROUTER (picks one child) or MODEL.",
+    )
+    image: str | None = Field(
+        None, min_length=1, description="The node's container image (its own component)."
+    )
+    framework: Framework | None = Field(
+        None, strict=False, description="type MODEL: a prepackaged server instead of an image."
+    )
+    uri: str | None = Field(
+        None, min_length=1, description="type MODEL with a framework: the model artifact it loads."
+    )
+    children: list[Name] = Field(
+        default_factory=list, description="The nodes it calls, by name; the model's own node is named "
+        "like the model (or names.graph).", examples=[["churn"]],
+    )
+    replicas: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Run this node in a Deployment of its own with this many "
+        "replicas (its own componentSpec); without, it shares the model's pods.",
+    )
+    resources: Resources | None = Field(None, description="The node container's requests and limits.")
+    env: dict[EnvName, str] | None = Field(
+        None, description="Non-secret environment variables of the node's container."
+    )
+    logging: NodeLogging | None = Field(None, description="This node's payload logger.")
+    parameters: list[GraphParameter] | None = Field(
+        None, description="Parameters passed to the node's component.",
+        examples=[[{"name": "n_branches", "type": "INT", "value": "2"}]],
+    )
+
+
+class Graph(_Strict):
+    """seldon-v1: the inference graph around the model (transformers, combiners, routers)."""
+
+    root: Name | None = Field(
+        None, description="The node the executor calls first (default: the one no node calls)."
+    )
+    nodes: dict[Name, GraphNode] = Field(
+        min_length=1, description="The nodes besides the model's own, by name.",
+        examples=[{"translator": {"type": "TRANSFORMER", "image": "registry.example/translator:1.2",
+                                  "children": ["spam-classifier"]}}],
+    )
+
+
 class ModelSpec(Settings):
     """One model: `models/<name>.yaml`."""
 
-    name: Name
-    team: Name
-    description: str = ""
-    framework: Framework = Field(strict=False)  # an enum: strict mode wants an instance
+    name: Name = Field(
+        description="The model's name: objects, routes and generated/ files are named after it.",
+        examples=["churn-classifier"],
+    )
+    team: Name = Field(
+        description="The team owning the model: a key of `teams` in modelops.yaml (its reviewers "
+        "approve changes; its caps apply).", examples=["risk"],
+    )
+    description: str = Field("", description="What the model does, for reviewers and dashboards.")
+    framework: Framework = Field(  # an enum: strict mode wants an instance
+        strict=False, description="The model server: sklearn, xgboost, lightgbm, mlflow, tensorflow, "
+        "triton, huggingface, or custom (your own image).", examples=["sklearn"],
+    )
     image: str | None = Field(None, description="Container image (framework: custom only).")
-    protocol: Protocol = Field(Protocol.V2, strict=False)
+    protocol: Protocol = Field(
+        Protocol.V2, strict=False, description="The inference protocol: v2 (Open Inference, default), "
+        "v1 (KServe), seldon or tensorflow (Seldon Core v1), kfserving (v2, by its older name).",
+    )
     target: Target | None = Field(None, description=TARGET_DESCRIPTION)
     traffic: Traffic | None = Field(
         None, description="Variants for every environment (default: one `main` variant)."
@@ -665,6 +782,10 @@ class ModelSpec(Settings):
         None, description="Compare a shadow's or canary's predictions with main's on stored traffic "
         "(needs logging.store); rollout gates on it.",
         examples=[{"task": "classification", "min_pairs": 1000, "gates": {"agreement": 0.95}}],
+    )
+    graph: Graph | None = Field(
+        None, description="seldon-v1: an inference graph of transformers, combiners or routers "
+        "around the model, rendered in every predictor.",
     )
     requirements: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
         None, description="seldon-v2: server capabilities the Model needs besides the framework's "
@@ -712,8 +833,12 @@ class GitOps(_Strict):
         "or (Argo CD only) git@host:path.",
     )
     revision: str = Field("main", min_length=1, description="Branch, tag or commit to follow.")
-    argocd: ArgoCDSettings = Field(default_factory=lambda: ArgoCDSettings())
-    flux: FluxSettings = Field(default_factory=lambda: FluxSettings())
+    argocd: ArgoCDSettings = Field(
+        default_factory=lambda: ArgoCDSettings(), description="The Argo CD Application (sync: argocd)."
+    )
+    flux: FluxSettings = Field(
+        default_factory=lambda: FluxSettings(), description="The Flux Kustomization (sync: flux)."
+    )
 
 
 class EnvironmentConfig(_Strict):
@@ -729,7 +854,10 @@ class EnvironmentConfig(_Strict):
         default_factory=dict,
         description="Labels on every object of this environment (e.g. what Prometheus selects).",
     )
-    defaults: Settings = Field(default_factory=Settings)
+    defaults: Settings = Field(
+        default_factory=Settings, description="Settings every model gets in this environment (over the "
+        "repository defaults, under the model's own)."
+    )
     rules: Rules = Field(default_factory=lambda: Rules(), description="Policy gates for this environment.")
     protected: bool = Field(
         False, description="Changes here also need the platform team's approval (CODEOWNERS)."
@@ -776,7 +904,10 @@ class Team(_Strict):
 
 
 class Policy(_Strict):
-    allowed_schemes: list[str] = Field(default_factory=lambda: ["s3", "gs", "az", "https"])
+    allowed_schemes: list[str] = Field(
+        default_factory=lambda: ["s3", "gs", "az", "https"],
+        description="URI schemes an artifact may use.", examples=[["s3", "gs"]],
+    )
     allowed_buckets: list[str] = Field(
         default_factory=list,
         description="URI prefixes artifacts must start with, e.g. s3://ml-models/ (empty: any).",
@@ -891,10 +1022,20 @@ class Collector(_Strict):
 
 
 class RepoConfig(_Strict):
-    environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
-    defaults: Settings = Field(default_factory=Settings)
-    teams: dict[Name, Team] = Field(default_factory=dict)
-    policy: Policy = Field(default_factory=Policy)
+    environments: dict[Name, EnvironmentConfig] = Field(
+        min_length=1, description="The environments models deploy to, each with its namespace and target.",
+        examples=[{"staging": {"namespace": "models-staging"}, "prod": {"namespace": "models"}}],
+    )
+    defaults: Settings = Field(
+        default_factory=Settings, description="Settings every model gets, in every environment."
+    )
+    teams: dict[Name, Team] = Field(
+        default_factory=dict, description="The teams owning models: reviewers and caps.",
+        examples=[{"risk": {"reviewers": ["@acme/risk"]}}],
+    )
+    policy: Policy = Field(
+        default_factory=Policy, description="What any model may use: artifact schemes and buckets, caps."
+    )
     platform_team: str | None = Field(
         None, description="GitHub team that co-owns protected environments, e.g. @acme/ml-platform."
     )

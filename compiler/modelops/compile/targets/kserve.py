@@ -44,6 +44,7 @@ from modelops.compile.targets.contract import (
     role_of,
 )
 from modelops.compile.targets.pipelines import refuse_pipelines
+from modelops.compile.targets.seldon_graph import refuse_graph
 from modelops.diagnostics import Diagnostic
 from modelops.labels import ANNOTATION_ROLLED_OUT, LABEL_VARIANT, LABEL_VERSION
 
@@ -118,6 +119,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
                                   "KServe speaks `protocol: v2` (the Open Inference Protocol) or "
                                   "`protocol: v1` (its v1, the default of its sklearn, xgboost and "
                                   "lightgbm servers)"))
+    errors += refuse_graph(model)
     errors += refuse_native(model)
     errors += refuse_pipelines(model)
     errors += refuse_core2_only(model)
