@@ -268,6 +268,20 @@ RULES: tuple[Rule, ...] = (
          "name steps; an experiment's candidates and default name pipelines of the same file.\n\n"
          "Before:\n  pipelines:\n    chain:\n      steps: [{model: irsi}]\nAfter:\n  pipelines:\n"
          "    chain:\n      steps: [{model: iris}]"),
+    Rule("MO281", "graph", "a Seldon Core v1 graph that is no tree around the model: a child or "
+         "root naming no node, a node called twice, a node the root cannot reach",
+         "`graph.nodes` are the nodes beside the model's own, which is named like the model (or "
+         "names.graph); every node but the root is the child of exactly one node.\n\nBefore:\n"
+         "  graph:\n    nodes:\n      translator: {type: TRANSFORMER, image: t:1, children: [spam]}\n"
+         "After:\n  graph:\n    nodes:\n      translator: {type: TRANSFORMER, image: t:1, "
+         "children: [spam-classifier]}"),
+    Rule("MO282", "graph", "a Seldon Core v1 graph node that runs nothing, or lacks what its type "
+         "needs (children, a framework's uri)",
+         "A node runs an `image`, or (type MODEL) a prepackaged `framework` loading `uri`; "
+         "TRANSFORMER, OUTPUT_TRANSFORMER, COMBINER and ROUTER call children.\n\nBefore:\n"
+         "  graph:\n    nodes:\n      ensemble: {type: COMBINER, image: c:1}\nAfter:\n  graph:\n"
+         "    nodes:\n      ensemble: {type: COMBINER, image: c:1, children: [churn, churn-xgb]}\n"
+         "      churn-xgb: {type: MODEL, framework: xgboost, uri: s3://models/churn-xgb/2}"),
     # --- target: features ---------------------------------------------------------------------
     Rule("MO301", "target", "a feature the model's target cannot express (e.g. `lightgbm` on Seldon "
          "Core v1, a shadow on KServe, `resources.requests.cpu` on Seldon Core 2): never dropped "
@@ -396,6 +410,24 @@ RULES: tuple[Rule, ...] = (
          "The notification webhook (notify.webhook_url_env) refused or could not be reached. What was "
          "applied stays applied; the URL itself is never printed."),
     # --- output -------------------------------------------------------------------------------------
+    # --- predictions: the store and comparisons -------------------------------------------------
+    Rule("MO800", "predictions", "logging.store naming no store of modelops.yaml, or no collector",
+         "A store is declared once in modelops.yaml (`stores:`), with the collector that writes to it "
+         "(`collector.image`).\n\nBefore:\n  logging: {mode: all, store: defualt}\nAfter:\n"
+         "  logging: {mode: all, store: default}"),
+    Rule("MO801", "predictions", "logging.store together with url or kafka, or with mode request",
+         "The environment's collector is the sink of a store, and it needs the responses.\n\n"
+         "Before:\n  logging: {mode: request, store: default, url: http://sink}\nAfter:\n"
+         "  logging: {mode: all, store: default}"),
+    Rule("MO802", "predictions", "compare without stored predictions",
+         "compare reads the predictions the collector saved: set logging.store and a mode that logs "
+         "responses.\n\nBefore:\n  compare: {task: classification}\nAfter:\n"
+         "  logging: {mode: all, store: default}\n  compare: {task: classification}"),
+    Rule("MO803", "predictions", "a comparison that cannot be made: no store, no trial variant, or too "
+         "few pairs to judge",
+         "`modelops compare` needs the model's store (modelops.yaml), a shadow or canary beside main, and "
+         "paired predictions in the window (`--since`).\n\nBefore:\n  modelops compare iris --env "
+         "prod --since 1m\nAfter:\n  modelops compare iris --env prod --since 24h"),
     Rule("MO900", "output", "a generated object failed schema validation: a modelops bug, please "
          "report it",
          "Every object is validated before writing (custom resources against the CRD schemas, core "

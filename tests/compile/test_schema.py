@@ -141,3 +141,30 @@ def mutated_models(draw: st.DrawFn) -> object:
 def test_cli_and_schema_agree_on_mutated_models(data: object) -> None:
     cli, schema = verdicts(data)
     assert cli == schema, (cli, schema, data)
+
+
+def _properties(node: object, path: str = "") -> list[tuple[str, dict[str, object]]]:
+    """Every (path, schema) of a property anywhere in a schema document."""
+    found: list[tuple[str, dict[str, object]]] = []
+    if isinstance(node, dict):
+        for key, sub in (node.get("properties") or {}).items():
+            found.append((f"{path}.{key}", sub))
+        for key, sub in node.items():
+            found += _properties(sub, path if key == "properties" else f"{path}/{key}")
+    elif isinstance(node, list):
+        for sub in node:
+            found += _properties(sub, path)
+    return found
+
+
+@pytest.mark.parametrize("name", ["model.schema.json", "modelops.schema.json"])
+def test_every_key_an_editor_offers_says_what_it_is(name: str) -> None:
+    """Hover shows a description on every key; completion offers keys only (no class names)."""
+    from modelops.compile.schema import schema_texts
+
+    schema = json.loads(schema_texts()[name])
+    assert [path for path, sub in _properties(schema) if "description" not in sub] == []
+    assert "ModelSpec" not in json.dumps(schema) and "title" not in json.dumps(schema)
+    if name == "model.schema.json":
+        assert "teams" in schema["properties"]["team"]["description"]
+        assert schema["properties"]["framework"]["examples"] == ["sklearn"]

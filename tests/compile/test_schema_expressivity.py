@@ -9,6 +9,7 @@ from compile.test_schema import verdicts
 BASE = "name: iris\nteam: risk\nframework: sklearn\nartifact:\n  uri: s3://acme-models/iris/1\n"
 
 PIPE = "pipelines:\n  p:\n    steps:\n      - model: a\n"
+GRAPH = "graph:\n  nodes:\n    t:\n      type: TRANSFORMER\n"
 EXPERIMENT = "experiments:\n  e:\n    candidates: {p: 1}\n"
 
 # case -> (model file text, whether both accept it)
@@ -50,6 +51,16 @@ CASES: dict[str, tuple[str, bool]] = {
     "mirror-default-percent": (BASE + EXPERIMENT + "    mirror: {name: p}\n", True),
     "mirror-over-100": (BASE + EXPERIMENT + "    mirror: {name: p, percent: 101}\n", False),
     "mirror-no-name": (BASE + EXPERIMENT + "    mirror: {percent: 10}\n", False),
+    "graph-transformer": (BASE + GRAPH + "      image: t:1\n      children: [iris]\n      replicas: 2\n"
+                          "      logging: {mode: request}\n"
+                          "      parameters: [{name: n, type: INT, value: '2'}]\n", True),
+    "graph-prepackaged-node": (BASE + GRAPH + "      framework: xgboost\n      uri: s3://m/x/1\n", True),
+    "graph-no-nodes": (BASE + "graph: {nodes: {}}\n", False),
+    "graph-node-type-unknown": (BASE + "graph:\n  nodes:\n    t: {type: SPLITTER, image: t:1}\n", False),
+    "graph-node-no-type": (BASE + "graph:\n  nodes:\n    t: {image: t:1}\n", False),
+    "graph-parameter-number": (BASE + GRAPH + "      parameters: [{name: n, type: INT, value: 2}]\n",
+                               False),
+    "graph-child-not-a-name": (BASE + GRAPH + "      children: [Iris_Model]\n", False),
 }
 
 

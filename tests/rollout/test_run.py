@@ -52,6 +52,8 @@ def model_text(name: str, trial: str = "canary", extra: str = "") -> str:
     variants = {
         "canary": "      main: {weight: 90}\n      canary:\n        weight: 10\n"
                   f"        artifact: {{uri: s3://acme-models/{name}/2}}\n",
+        "challenger": "      main: {weight: 90}\n      challenger:\n        weight: 10\n"
+                      f"        artifact: {{uri: s3://acme-models/{name}/2}}\n",
         "shadow": "      main: {}\n      shadow:\n        shadow: true\n"
                   f"        artifact: {{uri: s3://acme-models/{name}/2}}\n",
     }
@@ -67,6 +69,7 @@ MODELS = {
     "quiet": model_text("quiet"),
     "shadowed": model_text("shadowed", "shadow"),
     "sick": model_text("sick", "none"),
+    "challenged": model_text("challenged", "challenger"),
 }
 FAST, SLOW = 0.04, 0.2
 TRAFFIC = [
@@ -76,6 +79,8 @@ TRAFFIC = [
     Traffic(NS, "quiet", "main", 300, 0.01, FAST), Traffic(NS, "quiet", "canary", 0.2, 0.0, FAST),
     Traffic(NS, "shadowed", "main", 300, 0.01, FAST), Traffic(NS, "shadowed", "shadow", 300, 0.0, FAST),
     Traffic(NS, "sick", "main", 300, 0.10, FAST),
+    Traffic(NS, "challenged", "main", 300, 0.01, FAST),
+    Traffic(NS, "challenged", "challenger", 300, 0.01, FAST),
 ]
 
 
@@ -162,6 +167,17 @@ def test_a_healthy_canary_advances_through_every_step_to_main(
     assert seen[0].endswith("10% -> 25% in production") and "becomes main" in seen[2]
     last = decision(rollout(repo, prom, "--model", "healthy"), "healthy")
     assert last["action"] == "off" and last["reason"] == "main only"
+
+
+def test_a_canary_named_otherwise_advances_by_its_role(
+        repo: Path, prom: str, github: FakeGitHubPulls) -> None:
+    """Variant names are free: `challenger` at 10% is the canary, and keeps its name at 25%."""
+    found = decision(rollout(repo, prom, "--model", "challenged"), "challenged")
+    assert found["action"] == "advance", found
+    merge(repo, github, found["pull_request"]["pull_request"]["number"])
+    traffic = file_on(repo, "origin/main", "challenged")["environments"]["production"]["traffic"]
+    assert traffic == {"main": {"weight": 75}, "challenger": {
+        "weight": 25, "artifact": {"uri": "s3://acme-models/challenged/2"}}}
 
 
 def test_a_canary_with_five_points_more_errors_is_aborted(

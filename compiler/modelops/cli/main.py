@@ -19,7 +19,7 @@ from modelops.diagnostics import UserError
 
 # A missing optional dependency (top-level module) -> the extra that installs it.
 EXTRAS = {"kubernetes": "sync", "mlflow": "promote", "ruamel": "promote", "github": "github",
-          "rich": "review"}
+          "rich": "review", "duckdb": "compare", "pyarrow": "compare", "numpy": "compare"}
 
 
 class LazyGroup(click.Group):
@@ -107,6 +107,7 @@ cli.lazy_commands = {
     "rollout": "modelops.cli.commands.rollout:rollout_command",
     "approvals": "modelops.cli.commands.approvals:approvals_command",
     "init": "modelops.cli.commands.init:init_command",
+    "compare": "modelops.cli.commands.compare:compare_command",
 }
 
 

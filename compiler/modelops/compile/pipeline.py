@@ -20,6 +20,7 @@ from modelops.compile.emit.validate import ManifestValidator, NoSchema
 from modelops.compile.generators import observability_env
 from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
 from modelops.compile.generators.codeowners import codeowners
+from modelops.compile.generators.collector import collector_files
 from modelops.compile.generators.gitops import gitops_objects
 from modelops.compile.parallel import map_forked
 from modelops.compile.project import CONFIG_FILE as CONFIG_FILE
@@ -159,6 +160,7 @@ def _build(
         return result
     _collect_rendered(jobs, outcomes, result)
     _observability(config, summaries, validator, result, config_doc)
+    _collectors(config, summaries, validator, result, config_doc)
     for env in sorted({env.env for model in summaries for env in model.envs}):
         prefix = f"{env}/"
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
@@ -308,6 +310,28 @@ def _gitops(
                 CONFIG_FILE, 1, 1, "MO900",
                 f"generated {obj['kind']} {name} is invalid at {problem} (a modelops bug: please report it)"))
         result.files[name] = header(CONFIG_FILE) + to_yaml(obj)
+
+
+def _collectors(
+    config: RepoConfig, models: list[ModelSummary], validator: ManifestValidator, result: Build,
+    config_doc: Document | None,
+) -> None:
+    """The prediction collector of every environment and store the models save predictions to."""
+    used: dict[str, set[str]] = {}
+    for model in models:
+        for env in model.envs:
+            if env.store:
+                used.setdefault(env.env, set()).add(env.store)
+    for path, objects in collector_files(config, used).items():
+        if config_doc is not None:
+            result.diagnostics += check_rendered(objects, [config_doc], config_doc)
+        for obj in objects:
+            for problem in _problems(validator, obj, result):
+                result.diagnostics.append(Diagnostic(
+                    CONFIG_FILE, 1, 1, "MO900",
+                    f"generated {obj['kind']} {path} is invalid at {problem} "
+                    "(a modelops bug: please report it)"))
+        result.files[path] = header(CONFIG_FILE) + to_documents(objects)
 
 
 def _problems(validator: ManifestValidator, obj: dict[str, Any], result: Build) -> list[str]:

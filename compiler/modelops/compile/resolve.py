@@ -18,10 +18,12 @@ from typing import Any
 
 from modelops.compile.source import Document, Loc
 from modelops.compile.spec import (
+    Collector,
     EnvironmentConfig,
     ModelSpec,
     RepoConfig,
     Settings,
+    Store,
     Traffic,
     Variant,
 )
@@ -116,6 +118,8 @@ class ResolvedModel:
     traffic_loc: Loc
     settings: Merged  # the environment-level settings, before variant overrides
     target: str = "seldon-v1"  # effective target: env override > model > modelops.yaml
+    stores: dict[str, Store] = field(default_factory=dict)  # modelops.yaml's prediction stores
+    collector: Collector | None = None  # and the collector that writes them
 
     @property
     def main(self) -> ResolvedVariant:
@@ -185,6 +189,8 @@ def _resolve_env(
         traffic_loc=traffic_loc,
         settings=merge_layers(env_layers),
         target=(override.target if override else None) or spec.target or env_config.target,
+        stores=config.stores,
+        collector=config.collector,
     )
 
 

@@ -27,8 +27,11 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 def json_schema(model: type[BaseModel], name: str) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/definitions/{model}")
     definitions = schema.pop("$defs", {})
-    schema = _without_null_branches(schema, definitions)
-    definitions = {key: _without_null_branches(value, definitions) for key, value in definitions.items()}
+    schema = _without_titles(_without_null_branches(schema, definitions))
+    definitions = {
+        key: _without_titles(_without_null_branches(value, definitions))
+        for key, value in definitions.items()
+    }
     result: dict[str, Any] = {"$id": ID_BASE + name, "$schema": "http://json-schema.org/draft-07/schema#"}
     result.update(schema)
     if definitions:
@@ -87,3 +90,19 @@ def _without_null_branches(node: Any, definitions: dict[str, Any]) -> Any:
             merged["enum"] = [*inner["enum"], None]
         return merged
     return node
+
+
+def _without_titles(node: Any) -> Any:
+    """Drop pydantic's titles (the class or field name again): editors offered `ModelSpec` as a
+    completion and showed "Team" above a description; the descriptions say what each key is."""
+    if isinstance(node, list):
+        return [_without_titles(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        key: ({name: _without_titles(sub) for name, sub in value.items()}
+              if key in ("properties", "patternProperties", "definitions") and isinstance(value, dict)
+              else _without_titles(value))
+        for key, value in node.items()
+        if not (key == "title" and isinstance(value, str))
+    }

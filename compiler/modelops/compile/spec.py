@@ -188,14 +188,20 @@ class Artifact(_Strict):
 
 
 class ResourceList(_Strict):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
+    cpu: Quantity | None = Field(None, description="CPU, in cores: 500m, 1, 2.", examples=["500m"])
+    memory: Quantity | None = Field(None, description="Memory: 512Mi, 2Gi.", examples=["1Gi"])
     gpu: int | None = Field(None, ge=0, le=INT32_MAX, description="Number of nvidia.com/gpu.")
 
 
 class Resources(_Strict):
-    requests: ResourceList | None = None
-    limits: ResourceList | None = None
+    requests: ResourceList | None = Field(
+        None, description="What the scheduler reserves for each replica.",
+        examples=[{"cpu": "500m", "memory": "1Gi"}],
+    )
+    limits: ResourceList | None = Field(
+        None, description="The most each replica may use (memory above it is OOM-killed).",
+        examples=[{"memory": "2Gi"}],
+    )
 
 
 class Autoscaling(_Strict):
@@ -262,6 +268,11 @@ class Logging(_Strict):
     kafka: Kafka | None = Field(None, description="Log to Kafka (not together with `url`).")
     sample: int | None = Field(
         None, ge=1, le=100, description="Percent of requests to log (targets that support it: seldon-v2)."
+    )
+    store: Name | None = Field(
+        None, description="Save the predictions in this store of modelops.yaml's `stores` (through the "
+        "environment's collector), for `modelops compare`; not together with `url` or `kafka`.",
+        examples=["default"],
     )
 
 
@@ -330,8 +341,10 @@ class Probe(_Strict):
 
 
 class Probes(_Strict):
-    readiness: Probe | None = None
-    liveness: Probe | None = None
+    readiness: Probe | None = Field(
+        None, description="When a replica gets traffic: raise initial_delay for large models."
+    )
+    liveness: Probe | None = Field(None, description="When a replica is restarted.")
 
 
 class Settings(_Strict):
@@ -340,14 +353,31 @@ class Settings(_Strict):
     replicas: int | None = Field(
         None, ge=0, le=INT32_MAX, description="Fixed replica count (without autoscaling)."
     )
-    autoscaling: Autoscaling | None = None
-    resources: Resources | None = None
-    artifact: Artifact | None = None
-    monitoring: Monitoring | None = None
-    logging: Logging | None = None
-    alerts: Alerts | None = None
+    autoscaling: Autoscaling | None = Field(
+        None, description="Scale between min and max replicas on cpu, memory, rps or concurrency "
+        "(instead of fixed replicas).", examples=[{"min": 2, "max": 10, "cpu": 70}],
+    )
+    resources: Resources | None = Field(
+        None, description="CPU, memory and GPU requests and limits of the model server container.",
+        examples=[{"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}],
+    )
+    artifact: Artifact | None = Field(
+        None, description="Where the model server loads the model from (`modelops promote` pins it).",
+        examples=[{"uri": "s3://models/churn/3"}],
+    )
+    monitoring: Monitoring | None = Field(
+        None, description="Prometheus scraping of the model's metrics (ServiceMonitor or PodMonitor)."
+    )
+    logging: Logging | None = Field(
+        None, description="Request/response logging of every prediction as CloudEvents.",
+        examples=[{"mode": "all", "url": "http://logger.seldon-logs"}],
+    )
+    alerts: Alerts | None = Field(
+        None, description="Prometheus alert rules: latency, errors, no traffic, variant regressions.",
+        examples=[{"latency": {"p99_ms": 250}, "errors": {"ratio": 0.01}}],
+    )
     dashboard: bool | None = Field(None, description="Emit a Grafana dashboard ConfigMap (default true).")
-    probes: Probes | None = None
+    probes: Probes | None = Field(None, description="Readiness and liveness probe timing.")
     container_concurrency: int | None = Field(
         None, ge=0, le=INT32_MAX,
         description="kserve Serverless: hard limit of requests one replica serves at once "
@@ -367,9 +397,13 @@ class Variant(_Strict):
         None, ge=0, le=100, description="Share of traffic in percent; non-shadow weights sum to 100."
     )
     shadow: bool = Field(False, description="Receives a copy of the traffic; its answers are dropped.")
-    artifact: Artifact | None = None
-    resources: Resources | None = None
-    replicas: int | None = Field(None, ge=0, le=INT32_MAX)
+    artifact: Artifact | None = Field(
+        None, description="This variant's model artifact (a canary or shadow serves another version)."
+    )
+    resources: Resources | None = Field(None, description="This variant's requests and limits.")
+    replicas: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="This variant's fixed replica count."
+    )
     image: str | None = Field(
         None, min_length=1, description="This variant's container image (framework: custom only)."
     )
@@ -383,7 +417,11 @@ Traffic = dict[Name, Variant]
 
 
 class EnvironmentOverride(Settings):
-    namespace: Name | None = None
+    """What this model changes in one environment (over the environment's defaults)."""
+
+    namespace: Name | None = Field(
+        None, description="Namespace in this environment (default: the environment's namespace)."
+    )
     target: Target | None = Field(None, description=TARGET_DESCRIPTION)
     traffic: Traffic | None = Field(
         None, description="Variants in this environment; replaces the model's traffic as a whole."
@@ -443,7 +481,10 @@ class Rollout(_Strict):
     min_requests: int = Field(
         500, ge=0, le=INT32_MAX, description="Requests per variant in the 5m window before any decision."
     )
-    gates: RolloutGates = Field(default_factory=lambda: RolloutGates())
+    gates: RolloutGates = Field(
+        default_factory=lambda: RolloutGates(),
+        description="What a step must meet to advance: error and latency margins over main, extra queries.",
+    )
     auto_merge: bool = Field(False, description="Ask GitHub to merge each step's PR when its checks pass.")
 
     @model_validator(mode="after")
@@ -502,7 +543,7 @@ class PipelineStep(_Strict):
     join_window_ms: int | None = Field(
         None, ge=0, le=INT32_MAX, description="Milliseconds to wait for an outer join."
     )
-    batch: StepBatch | None = None
+    batch: StepBatch | None = Field(None, description="Batch this step's requests (Core 2 step batch).")
 
 
 class PipelineInput(_Strict):
@@ -570,15 +611,150 @@ class PipelineExperiment(_Strict):
     mirror: Mirror | None = Field(None, description="A pipeline that gets a copy of the traffic.")
 
 
+class WithinGate(_Strict):
+    """regression: at least `share` of the pairs differ by at most `tolerance`."""
+
+    tolerance: float = Field(ge=0, description="Largest absolute difference that counts as the same.")
+    share: float = Field(gt=0, le=1, description="Smallest share of pairs within the tolerance.")
+
+
+class CompareGates(_Strict):
+    """What the trial's predictions must meet against main's before `rollout` moves it on."""
+
+    agreement: float | None = Field(
+        None, gt=0, le=1, description="classification: smallest share of paired requests where both "
+        "variants predict the same class.", examples=[0.95],
+    )
+    psi: float | None = Field(
+        None, gt=0, description="Largest population stability index between the two output "
+        "distributions (0.1 small, 0.2 large shift).", examples=[0.2],
+    )
+    mae: float | None = Field(None, gt=0, description="regression: largest mean absolute difference.")
+    bias: float | None = Field(
+        None, gt=0, description="regression: largest absolute mean difference (trial minus main)."
+    )
+    within: WithinGate | None = Field(None, description="regression: share of pairs within a tolerance.")
+
+
+class Compare(_Strict):
+    """Judge a shadow or canary by its predictions against main's (`modelops compare`, rollout gates)."""
+
+    task: Literal["classification", "regression"] = Field(
+        description="classification compares predicted classes; regression compares values."
+    )
+    output: Annotated[str, StringConstraints(pattern=r"^outputs\[[0-9]+\]$")] = Field(
+        "outputs[0]", description="Which output tensor (v2) or the ndarray (seldon protocol) to "
+        "compare: outputs[0] is the first; a row of scores counts as its argmax.",
+    )
+    min_pairs: int = Field(
+        1000, ge=1, le=INT32_MAX, description="Paired predictions needed before a gate decides "
+        "(until then rollout holds).",
+    )
+    window: Duration = Field("24h", description="How far back rollout reads the stored predictions.")
+    gates: CompareGates = Field(
+        default_factory=lambda: CompareGates(), description="Thresholds the trial must meet.",
+        examples=[{"agreement": 0.95, "psi": 0.2}],
+    )
+
+    @model_validator(mode="after")
+    def _gates_fit_the_task(self) -> Compare:
+        wrong = ("mae", "bias", "within") if self.task == "classification" else ("agreement",)
+        written = [name for name in wrong if getattr(self.gates, name) is not None]
+        if written:
+            raise ValueError(f"compare.gates.{written[0]} does not apply to task {self.task}")
+        return self
+
+
+NodeType = Literal["MODEL", "TRANSFORMER", "OUTPUT_TRANSFORMER", "COMBINER", "ROUTER"]
+
+
+class GraphParameter(_Strict):
+    """A parameter Seldon passes to a graph node's component (`parameters[]`)."""
+
+    name: str = Field(min_length=1, description="Parameter name, as the component reads it.")
+    type: Literal["INT", "FLOAT", "DOUBLE", "STRING", "BOOL"] = Field(
+        "STRING", description="How Seldon converts the value."
+    )
+    value: str = Field(description="The value, as a string (Seldon converts it by `type`).")
+
+
+class NodeLogging(_Strict):
+    """This node's payload logger (Seldon `logger`): the model's logging.url when it names none."""
+
+    mode: Literal["none", "request", "response", "all"] = Field(description="What this node logs.")
+    url: str | None = Field(None, description="HTTP sink of this node's CloudEvents.")
+
+
+class GraphNode(_Strict):
+    """A node of the Seldon Core v1 inference graph beside the model's own (a leaf of type MODEL)."""
+
+    type: NodeType = Field(
+        description="TRANSFORMER (changes the request, then calls its children), OUTPUT_TRANSFORMER "
+        "(calls its children, then changes their answer), COMBINER (joins its children's answers), "
+        "ROUTER (picks one child) or MODEL.",
+    )
+    image: str | None = Field(
+        None, min_length=1, description="The node's container image (its own component)."
+    )
+    framework: Framework | None = Field(
+        None, strict=False, description="type MODEL: a prepackaged server instead of an image."
+    )
+    uri: str | None = Field(
+        None, min_length=1, description="type MODEL with a framework: the model artifact it loads."
+    )
+    children: list[Name] = Field(
+        default_factory=list, description="The nodes it calls, by name; the model's own node is named "
+        "like the model (or names.graph).", examples=[["churn"]],
+    )
+    replicas: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Run this node in a Deployment of its own with this many "
+        "replicas (its own componentSpec); without, it shares the model's pods.",
+    )
+    resources: Resources | None = Field(None, description="The node container's requests and limits.")
+    env: dict[EnvName, str] | None = Field(
+        None, description="Non-secret environment variables of the node's container."
+    )
+    logging: NodeLogging | None = Field(None, description="This node's payload logger.")
+    parameters: list[GraphParameter] | None = Field(
+        None, description="Parameters passed to the node's component.",
+        examples=[[{"name": "n_branches", "type": "INT", "value": "2"}]],
+    )
+
+
+class Graph(_Strict):
+    """seldon-v1: the inference graph around the model (transformers, combiners, routers)."""
+
+    root: Name | None = Field(
+        None, description="The node the executor calls first (default: the one no node calls)."
+    )
+    nodes: dict[Name, GraphNode] = Field(
+        min_length=1, description="The nodes besides the model's own, by name.",
+        examples=[{"translator": {"type": "TRANSFORMER", "image": "registry.example/translator:1.2",
+                                  "children": ["spam-classifier"]}}],
+    )
+
+
 class ModelSpec(Settings):
     """One model: `models/<name>.yaml`."""
 
-    name: Name
-    team: Name
-    description: str = ""
-    framework: Framework = Field(strict=False)  # an enum: strict mode wants an instance
+    name: Name = Field(
+        description="The model's name: objects, routes and generated/ files are named after it.",
+        examples=["churn-classifier"],
+    )
+    team: Name = Field(
+        description="The team owning the model: a key of `teams` in modelops.yaml (its reviewers "
+        "approve changes; its caps apply).", examples=["risk"],
+    )
+    description: str = Field("", description="What the model does, for reviewers and dashboards.")
+    framework: Framework = Field(  # an enum: strict mode wants an instance
+        strict=False, description="The model server: sklearn, xgboost, lightgbm, mlflow, tensorflow, "
+        "triton, huggingface, or custom (your own image).", examples=["sklearn"],
+    )
     image: str | None = Field(None, description="Container image (framework: custom only).")
-    protocol: Protocol = Field(Protocol.V2, strict=False)
+    protocol: Protocol = Field(
+        Protocol.V2, strict=False, description="The inference protocol: v2 (Open Inference, default), "
+        "v1 (KServe), seldon or tensorflow (Seldon Core v1), kfserving (v2, by its older name).",
+    )
     target: Target | None = Field(None, description=TARGET_DESCRIPTION)
     traffic: Traffic | None = Field(
         None, description="Variants for every environment (default: one `main` variant)."
@@ -601,6 +777,15 @@ class ModelSpec(Settings):
     )
     experiments: dict[Name, PipelineExperiment] | None = Field(
         None, description="seldon-v2: Experiments over pipelines of the namespace."
+    )
+    compare: Compare | None = Field(
+        None, description="Compare a shadow's or canary's predictions with main's on stored traffic "
+        "(needs logging.store); rollout gates on it.",
+        examples=[{"task": "classification", "min_pairs": 1000, "gates": {"agreement": 0.95}}],
+    )
+    graph: Graph | None = Field(
+        None, description="seldon-v1: an inference graph of transformers, combiners or routers "
+        "around the model, rendered in every predictor.",
     )
     requirements: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
         None, description="seldon-v2: server capabilities the Model needs besides the framework's "
@@ -648,8 +833,12 @@ class GitOps(_Strict):
         "or (Argo CD only) git@host:path.",
     )
     revision: str = Field("main", min_length=1, description="Branch, tag or commit to follow.")
-    argocd: ArgoCDSettings = Field(default_factory=lambda: ArgoCDSettings())
-    flux: FluxSettings = Field(default_factory=lambda: FluxSettings())
+    argocd: ArgoCDSettings = Field(
+        default_factory=lambda: ArgoCDSettings(), description="The Argo CD Application (sync: argocd)."
+    )
+    flux: FluxSettings = Field(
+        default_factory=lambda: FluxSettings(), description="The Flux Kustomization (sync: flux)."
+    )
 
 
 class EnvironmentConfig(_Strict):
@@ -665,7 +854,10 @@ class EnvironmentConfig(_Strict):
         default_factory=dict,
         description="Labels on every object of this environment (e.g. what Prometheus selects).",
     )
-    defaults: Settings = Field(default_factory=Settings)
+    defaults: Settings = Field(
+        default_factory=Settings, description="Settings every model gets in this environment (over the "
+        "repository defaults, under the model's own)."
+    )
     rules: Rules = Field(default_factory=lambda: Rules(), description="Policy gates for this environment.")
     protected: bool = Field(
         False, description="Changes here also need the platform team's approval (CODEOWNERS)."
@@ -712,7 +904,10 @@ class Team(_Strict):
 
 
 class Policy(_Strict):
-    allowed_schemes: list[str] = Field(default_factory=lambda: ["s3", "gs", "az", "https"])
+    allowed_schemes: list[str] = Field(
+        default_factory=lambda: ["s3", "gs", "az", "https"],
+        description="URI schemes an artifact may use.", examples=[["s3", "gs"]],
+    )
     allowed_buckets: list[str] = Field(
         default_factory=list,
         description="URI prefixes artifacts must start with, e.g. s3://ml-models/ (empty: any).",
@@ -791,11 +986,56 @@ class Notify(_Strict):
     )
 
 
+class Store(_Strict):
+    """Where predictions are saved: Hive-partitioned Parquet that DuckDB, Trino or Spark read."""
+
+    uri: str = Field(
+        min_length=1, pattern=r"^(s3|gs|abfs|az|file)://\S+$",
+        description="s3://bucket/prefix, gs://, abfs:// or file:///path (a volume of the collector).",
+        examples=["s3://acme-predictions/"],
+    )
+    secret: Name | None = Field(
+        None, description="Kubernetes Secret with the store's credentials, as environment variables of "
+        "the collector (e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).",
+    )
+    endpoint: str | None = Field(
+        None, pattern=r"^https?://\S+$",
+        description="An S3-compatible endpoint (MinIO, Ceph), for s3:// stores.",
+    )
+
+
+class Collector(_Strict):
+    """The collector modelops generates per environment and store (`modelops collect` in a pod)."""
+
+    image: str = Field(
+        min_length=1, description="The collector image (the repository's Dockerfile builds it).",
+        examples=["registry.example/modelops:0.4.0"],
+    )
+    replicas: int = Field(2, ge=1, le=INT32_MAX, description="Replicas at least (the HPA's minimum).")
+    max_replicas: int = Field(
+        6, ge=1, le=INT32_MAX, description="Replicas at most (the HPA scales on CPU between the two)."
+    )
+    namespace: Name | None = Field(
+        None, description="Namespace of the collector (default: the environment's namespace)."
+    )
+    resources: Resources | None = Field(None, description="The collector container's requests and limits.")
+
+
 class RepoConfig(_Strict):
-    environments: dict[Name, EnvironmentConfig] = Field(min_length=1)
-    defaults: Settings = Field(default_factory=Settings)
-    teams: dict[Name, Team] = Field(default_factory=dict)
-    policy: Policy = Field(default_factory=Policy)
+    environments: dict[Name, EnvironmentConfig] = Field(
+        min_length=1, description="The environments models deploy to, each with its namespace and target.",
+        examples=[{"staging": {"namespace": "models-staging"}, "prod": {"namespace": "models"}}],
+    )
+    defaults: Settings = Field(
+        default_factory=Settings, description="Settings every model gets, in every environment."
+    )
+    teams: dict[Name, Team] = Field(
+        default_factory=dict, description="The teams owning models: reviewers and caps.",
+        examples=[{"risk": {"reviewers": ["@acme/risk"]}}],
+    )
+    policy: Policy = Field(
+        default_factory=Policy, description="What any model may use: artifact schemes and buckets, caps."
+    )
     platform_team: str | None = Field(
         None, description="GitHub team that co-owns protected environments, e.g. @acme/ml-platform."
     )
@@ -805,3 +1045,10 @@ class RepoConfig(_Strict):
         default_factory=lambda: GitHubSettings(), description="Pull requests for promotions."
     )
     notify: Notify = Field(default_factory=lambda: Notify(), description="The word back after sync --wait.")
+    stores: dict[Name, Store] = Field(
+        default_factory=dict, description="Prediction stores models name in logging.store.",
+        examples=[{"default": {"uri": "s3://acme-predictions/"}}],
+    )
+    collector: Collector | None = Field(
+        None, description="The prediction collector each environment that stores predictions runs."
+    )

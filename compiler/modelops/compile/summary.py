@@ -35,6 +35,7 @@ class EnvSummary:
 
     def info(self) -> list[dict[str, str]]:
         return [dict(labels) for labels in self.observed]
+    store: str = ""  # the prediction store it saves to ("" none)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class ModelSummary:
             "name_at": list(self.name_at), "team_at": list(self.team_at),
             "envs": [
                 [e.env, e.namespace, e.target, e.protected, e.most_replicas,
-                 [list(n) for n in e.derived_names], list(e.namespace_at), e.info()]
+                 [list(n) for n in e.derived_names], list(e.namespace_at), e.info(), e.store]
                 for e in self.envs
             ],
             "steps": [list(step) for step in self.steps],
@@ -72,8 +73,9 @@ class ModelSummary:
         # A compile reads the summaries of every model: tuple(map(tuple, ...)) is the fast spelling.
         envs = tuple(
             EnvSummary(env, namespace, target, protected, replicas, tuple(map(tuple, names)),
-                       (str(at[0]), int(at[1]), int(at[2])), tuple(tuple(i.items()) for i in info))
-            for env, namespace, target, protected, replicas, names, at, info in data["envs"]
+                       (str(at[0]), int(at[1]), int(at[2])), tuple(tuple(i.items()) for i in info),
+                       str(store))
+            for env, namespace, target, protected, replicas, names, at, info, store in data["envs"]
         )
         steps = tuple((str(m), int(line), int(col)) for m, line, col in data.get("steps", ()))
         pipelines = tuple((str(p), int(line), int(col)) for p, line, col in data.get("pipelines", ()))
@@ -94,6 +96,7 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
             derived_names=tuple(target_for(model.target).derived_names(model)),
             namespace_at=namespace_position(model, config_doc),
             observed=observed(model),
+            store=stored_in(model),
         )
         for model in deployed
     )
@@ -107,6 +110,12 @@ def observed(model: ResolvedModel) -> tuple[tuple[tuple[str, str], ...], ...]:
     """The model's info series in its environment (`observability.info_series`)."""
     names = target_for(model.target).observed(model)
     return tuple(tuple(labels.items()) for labels in info_series(model, model.target, names))
+
+
+def stored_in(model: ResolvedModel) -> str:
+    """The store the model's predictions go to in its environment ("" when none)."""
+    logging = model.settings.get("logging") or {}
+    return str(logging.get("store") or "") if logging.get("mode", "none") != "none" else ""
 
 
 def namespace_position(model: ResolvedModel, config_doc: Document | None) -> tuple[str, int, int]:

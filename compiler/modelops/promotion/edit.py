@@ -175,19 +175,23 @@ def _set_main(data: Any, env_node: Any, pin: Pin) -> None:
 
 
 def _set_canary(data: Any, env_node: Any, pin: Pin, weight: int) -> None:
+    """The one serving variant besides main is the canary, whatever its name (else a new `canary`)."""
     traffic = _traffic(data, env_node)
     main = main_name(traffic)
-    others = _serving(traffic, {main, "canary"})
-    if others:
+    others = _serving(traffic, {main})
+    if len(others) > 1:
         raise EditError(f"the environment splits traffic between {', '.join([main, *others])}: "
-                        "a canary needs main and canary only (edit the weights by hand)")
-    if main == "canary":
+                        "a canary needs main and one other serving variant (edit the weights by hand)")
+    name = others[0] if others else "canary"
+    if name == main:
         raise EditError("the main variant is named `canary`: rename it to `main` first")
+    if name in traffic and (traffic[name] or {}).get("shadow"):
+        raise EditError(f"the variant {name!r} is a shadow: a canary needs another name")
     traffic[main]["weight"] = 100 - weight
-    canary = traffic.get("canary")
+    canary = traffic.get(name)
     if canary is None:
         canary = _map()
-        traffic["canary"] = canary
+        traffic[name] = canary
     canary["weight"] = weight
     _pin(canary, pin)
 

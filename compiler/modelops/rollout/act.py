@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from modelops.rollout.evidence import HEADER, Evidence, row
 
 if TYPE_CHECKING:
+    from modelops.compare.run import Comparison
     from modelops.compile.resolve import ResolvedModel, ResolvedVariant
     from modelops.compile.spec import Rollout
     from modelops.promotion.propose import Origin, Outcome, Proposal, Target
@@ -32,13 +33,18 @@ def dashboard_link(model: ResolvedModel) -> str:
     return f"[{board}: {name}]({base.rstrip('/')}{path})" if base else f"Grafana dashboard `{board}`"
 
 
-def body(model: ResolvedModel, headline: str, evidence: Evidence, gates: list[Gate]) -> str:
+def body(model: ResolvedModel, headline: str, evidence: Evidence, gates: list[Gate],
+         comparison: Comparison | None = None) -> str:
     """The PR summary: what is decided and why, in numbers a reviewer can check on the dashboard."""
     from modelops.promotion.pullrequest import markdown_table
 
     lines = [headline, "", "#### Evidence (Prometheus, the recorded series the dashboard shows)", "",
              *markdown_table([HEADER, *(row(v) for v in evidence.variants.values())]), "",
              *markdown_table([("gate", "result", "detail"), *((g.name, g.mark, g.detail) for g in gates)])]
+    if comparison is not None:
+        from modelops.compare.run import markdown
+
+        lines += ["", "#### Predictions (the collector's store)", "", markdown(comparison).rstrip()]
     lines += ["", "<details><summary>PromQL</summary>", "", "```promql", *evidence.queries,
               *[g.name.removeprefix("query: ") for g in gates if g.name.startswith("query: ")], "```", "",
               "</details>", "", f"Dashboard: {dashboard_link(model)}"]
@@ -50,13 +56,13 @@ Edit = Callable[[str, list[str]], str]  # (model file text, every environment) -
 
 def deliver(origin: Origin, model: ResolvedModel, trial: ResolvedVariant, policy: Rollout, action: str,
             target: tuple[str, int | None], evidence: Evidence, gates: list[Gate], reason: str, *,
-            push: bool, crd_dir: Path | None) -> Outcome:
+            push: bool, crd_dir: Path | None, comparison: Comparison | None = None) -> Outcome:
     """Open (or update) the model and environment's one rollout pull request for `action`."""
     from modelops.promotion.propose import propose
 
     name, env = model.spec.name, model.env
     edit, title, headline = _change(model, trial, policy, action, target, reason)
-    summary = body(model, headline, evidence, gates)
+    summary = body(model, headline, evidence, gates, comparison)
 
     def decide(there: Target) -> Proposal:
         from modelops.promotion.propose import Outcome, Proposal

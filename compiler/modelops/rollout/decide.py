@@ -34,6 +34,7 @@ class Decision:
     queries: list[str] = field(default_factory=list)
     declining: list[str] = field(default_factory=list)  # main breaching its own alert thresholds
     pull_request: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None  # main against the trial on stored predictions
 
 
 def trial_of(model: ResolvedModel) -> ResolvedVariant | None:

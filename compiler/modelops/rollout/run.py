@@ -119,6 +119,9 @@ def _step(origin: Origin, path: str, model: Any, decision: Decision, judged: tup
     started = decide.step_started(origin.project, path, origin.base, model)
     baked = None if started is None else clock - started
     decision.action, decision.reason = decide.decide(trial, evidence, results, policy, baked)
+    comparison = _predictions(model, trial, decision)
+    if comparison is not None and decision.action == "advance" and comparison.verdict != "pass":
+        decision.action, decision.reason = "hold", comparison.reason()
     if decision.action == "hold":
         return decision, None
     target = decide.next_step(trial, policy) if decision.action == "advance" else ("abort", None)
@@ -127,9 +130,28 @@ def _step(origin: Origin, path: str, model: Any, decision: Decision, judged: tup
 
     def deliver(push: bool, crd_dir: Path | None) -> Any:
         return act.deliver(origin, model, trial, policy, decision.action, target, evidence, results,
-                           decision.reason, push=push, crd_dir=crd_dir)
+                           decision.reason, push=push, crd_dir=crd_dir, comparison=comparison)
 
     return decision, deliver
+
+
+def _predictions(model: Any, trial: Any, decision: Decision) -> Any:
+    """The comparison on stored predictions, when the model asks for one (None: it does not, or the
+    store cannot be read: then the decision says so and holds)."""
+    if model.spec.compare is None:
+        return None
+    from modelops.compare.run import compare, rows
+    from modelops.compile.duration import Duration
+
+    try:
+        comparison = compare(model, trial, Duration.parse(model.spec.compare.window).seconds)
+    except (OSError, ValueError) as exc:
+        decision.action, decision.reason = "hold", f"predictions store unreadable: {exc}"
+        return None
+    decision.comparison = comparison.to_json()
+    decision.gates += [{"gate": f"predictions: {what.removeprefix('gate ')}", "result": value.split(":")[0],
+                        "detail": value} for what, value in rows(comparison) if what.startswith("gate ")]
+    return comparison
 
 
 def _on_decline(config: Any, decisions: list[Decision]) -> None:

@@ -78,7 +78,8 @@ BAD = {
     "model-key-under-variant": (
         BASE + "traffic:\n  main:\n    framework: sklearn\n",
         (8, 5, "MO101",
-         "unknown key 'framework' ('framework' is valid at the top level, not under traffic.<variant>)"),
+         "unknown key 'framework' ('framework' is valid at the top level or graph.nodes.<name>, "
+         "not under traffic.<variant>)"),
     ),
     "config-key-in-model-file": (
         BASE + "autoscaling:\n  max: 3\n  min_replicas: 2\n",

@@ -43,6 +43,8 @@ CORE_FILES = {
     ("v1", "ConfigMap"): "configmap-v1.json",
     ("v1", "ServiceAccount"): "serviceaccount-v1.json",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "horizontalpodautoscaler-autoscaling-v2.json",
+    ("apps/v1", "Deployment"): "deployment-apps-v1.json",  # the prediction collector
+    ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudget-policy-v1.json",
 }
 CORE_DEFINITIONS = "_definitions.json"
 

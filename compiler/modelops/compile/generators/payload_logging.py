@@ -7,7 +7,9 @@ an error, as are Kafka without a broker and an HTTP `url` together with `kafka`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from modelops.compile.resolve import ResolvedModel
 from modelops.compile.rules.secrets import find_secret
@@ -29,6 +31,7 @@ class Sink:
     kafka_broker: str | None = None
     kafka_topic: str | None = None
     sample: int | None = None
+    store: str | None = None  # predictions go to this store, through the environment's collector
 
 
 def default_topic(model: ResolvedModel) -> str:
@@ -49,7 +52,40 @@ def sink(model: ResolvedModel) -> Sink | None:
             kafka_topic=kafka.get("topic") or default_topic(model),
             sample=logging.get("sample"),
         )
+    store = logging.get("store")
+    if store is not None:
+        return Sink(mode=mode, url=collector_url(model, store), sample=logging.get("sample"), store=store)
     return Sink(mode=mode, url=logging.get("url"), sample=logging.get("sample"))
+
+
+COLLECTOR_PORT = 8080
+REQUEST_ID_HEADER = "X-Request-Id"
+COLLECTOR_PATH = "/v1/events"
+
+
+def collector_name(store: str) -> str:
+    """The collector of one store in one environment (Deployment, Service, ...)."""
+    return f"modelops-collector-{store}"
+
+
+def collector_namespace(model: ResolvedModel) -> str:
+    chosen = model.collector.namespace if model.collector is not None else None
+    return chosen or model.env_config.namespace
+
+
+def collector_url(model: ResolvedModel, store: str) -> str:
+    host = f"{collector_name(store)}.{collector_namespace(model)}.svc.cluster.local"
+    return f"http://{host}:{COLLECTOR_PORT}{COLLECTOR_PATH}"
+
+
+def logger_url(model: ResolvedModel, variant: str, version: str) -> str | None:
+    """The URL a variant's logger posts to: the sink's, naming model, variant and version when the
+    collector stores them (KServe's events do not say which variant sent them)."""
+    found = sink(model)
+    if found is None or found.store is None:
+        return found.url if found else None
+    query = urlencode({"model": model.spec.name, "variant": variant, "version": version})
+    return f"{found.url}?{query}"
 
 
 def executor_env(model: ResolvedModel) -> list[dict[str, str]]:
@@ -74,8 +110,9 @@ def check(model: ResolvedModel, target: str) -> list[Diagnostic]:
         errors.append((doc or model.doc).diagnostic(loc, code, message))
 
     url, kafka = logging.get("url"), logging.get("kafka")
+    errors += _store_problems(model, at)
     if logging.get("mode", "none") == "none":
-        for key in ("url", "kafka", "sample"):
+        for key in ("url", "kafka", "sample", "store"):
             if key in logging and _in_model_file(model, ("logging", key)):
                 at(("logging", key), "MO272", f"logging.{key} has no effect while logging.mode is none: "
                    "set mode to request, response or all, or remove it")
@@ -106,3 +143,33 @@ def _later(model: ResolvedModel, first: Loc, second: Loc) -> Loc:
     if _in_model_file(model, first) and not _in_model_file(model, second):
         return first
     return second
+
+
+def _store_problems(model: ResolvedModel, at: Callable[[Loc, str, str], None]) -> list[Diagnostic]:
+    """MO800 a store modelops.yaml does not have (or no collector); MO801 a store with another sink or
+    without responses; MO802 compare without stored predictions."""
+    logging = model.settings.get("logging") or {}
+    store, mode = logging.get("store"), logging.get("mode", "none")
+    if model.spec.compare is not None and (store is None or mode == "none"):
+        model_errors = [model.doc.diagnostic(("compare",), "MO802", "compare needs the predictions "
+                                             "stored: set logging: {mode: all, store: <a store of "
+                                             "modelops.yaml>}")]
+    else:
+        model_errors = []
+    if store is None or mode == "none":
+        return model_errors
+    if store not in model.stores:
+        known = ", ".join(sorted(model.stores)) or "none"
+        at(("logging", "store"), "MO800", f"logging.store {store!r} is no store of modelops.yaml "
+           f"(stores: {known})")
+    elif model.collector is None:
+        at(("logging", "store"), "MO800", "logging.store needs a collector: set collector.image in "
+           "modelops.yaml")
+    for key in ("url", "kafka"):
+        if logging.get(key) is not None:
+            at(("logging", key), "MO801", f"logging sets both store and {key}: the collector is the "
+               f"sink of a store (`{key}: null` drops an inherited one)")
+    if mode == "request":
+        at(("logging", "mode"), "MO801", "logging.mode request stores no predictions: use response "
+           "or all with a store")
+    return model_errors

@@ -45,6 +45,7 @@ from modelops.compile.targets.contract import (
     role_of,
 )
 from modelops.compile.targets.pipelines import refuse_pipelines
+from modelops.compile.targets.seldon_graph import refuse_graph
 from modelops.diagnostics import Diagnostic
 from modelops.labels import ANNOTATION_ROLLED_OUT, LABEL_VARIANT, LABEL_VERSION
 
@@ -119,6 +120,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
                                   "KServe speaks `protocol: v2` (the Open Inference Protocol) or "
                                   "`protocol: v1` (its v1, the default of its sklearn, xgboost and "
                                   "lightgbm servers)"))
+    errors += refuse_graph(model)
     errors += refuse_native(model)
     errors += refuse_pipelines(model)
     errors += refuse_core2_only(model)
@@ -285,8 +287,11 @@ def _component(model: ResolvedModel, variant: ResolvedVariant, *, canary: bool) 
     logging = settings.get("logging") or {}
     if logging.get("mode", "none") != "none":
         component["logger"] = {"mode": logging["mode"]}
-        if logging.get("url"):
-            component["logger"]["url"] = logging["url"]
+        url = payload_logging.logger_url(model, variant.name, version_of(settings, model.spec.image))
+        if url:
+            component["logger"]["url"] = url
+        if logging.get("store"):  # the caller's request id pairs main with its mirror (Ce-Metadata)
+            component["logger"]["metadataHeaders"] = [payload_logging.REQUEST_ID_HEADER]
     if settings.get("artifact", "secret"):
         component["serviceAccountName"] = service_account(model)
     return component

@@ -13,6 +13,7 @@ from typing import Any
 
 from modelops.compile.generators import observability, payload_logging
 from modelops.compile.resolve import Merged, ResolvedModel, ResolvedVariant
+from modelops.compile.targets import seldon_graph
 from modelops.compile.targets.common import (
     container_settings,
     image_of,
@@ -35,6 +36,7 @@ from modelops.compile.targets.contract import (
     role_of,
 )
 from modelops.compile.targets.pipelines import refuse_pipelines
+from modelops.compile.targets.seldon_graph import SERVERS
 from modelops.diagnostics import Diagnostic
 from modelops.labels import LABEL_INSTANCE, LABEL_METRICS, LABEL_NAME, LABEL_VARIANT, LABEL_VERSION
 
@@ -43,14 +45,6 @@ API_VERSION = "machinelearning.seldon.io/v1"
 METRICS_PORT = 8000
 METRICS_PATH = "/prometheus"
 
-SERVERS = {
-    "sklearn": "SKLEARN_SERVER",
-    "xgboost": "XGBOOST_SERVER",
-    "mlflow": "MLFLOW_SERVER",
-    "tensorflow": "TENSORFLOW_SERVER",
-    "triton": "TRITON_SERVER",
-    "huggingface": "HUGGINGFACE_SERVER",
-}
 
 
 def deployment_name(model_name: str) -> str:
@@ -75,9 +69,10 @@ def derived_names(model: ResolvedModel) -> list[tuple[str, str]]:
     for variant in model.variants:
         names.append((f"{sdep}-{variant.name}", f"Service of variant {variant.name!r}"))
         names.append((f"{sdep}-{variant.name}-{graph}", f"model Service of variant {variant.name!r}"))
-        names.append(
-            (f"{sdep}-{variant.name}-0-{graph}", f"Deployment of variant {variant.name!r}")
-        )
+        graph_names = seldon_graph.derived_names(model, variant.name, graph)
+        if not any(what == f"Deployment of variant {variant.name!r}" for _, what in graph_names):
+            names.append((f"{sdep}-{variant.name}-0-{graph}", f"Deployment of variant {variant.name!r}"))
+        names += graph_names
     return names
 
 
@@ -112,6 +107,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
             errors.append(unsupported(model, variant.settings, ("autoscaling", "rps"), "autoscaling.rps",
                                       "scale on cpu or memory"))
     errors += refuse_native(model)
+    errors += seldon_graph.check(model, graph_name(model))
     errors += refuse_pipelines(model)
     errors += refuse_core2_only(model)
     errors += name_budget(model, derived_names(model))
@@ -164,8 +160,8 @@ def _predictor(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]
             LABEL_VARIANT: variant.name,
             LABEL_VERSION: version_of(settings, model.spec.image),
         },
-        "graph": _graph(model, settings),
-        "componentSpecs": [_component_spec(model, settings)],
+        "graph": _full_graph(model, variant),
+        "componentSpecs": _component_specs(model, settings),
     }
     if variant.shadow:
         predictor["shadow"] = True
@@ -179,7 +175,14 @@ def _predictor(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]
     return predictor
 
 
-def _graph(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
+def _full_graph(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
+    """The model's node inside the graph around it; nodes log to the model's sink unless they name one."""
+    node = _graph(model, variant)
+    return seldon_graph.render(model, node, (node.get("logger") or {}).get("url"))
+
+
+def _graph(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
+    settings = variant.settings
     graph: dict[str, Any] = {"name": graph_name(model), "type": "MODEL"}
     server = SERVERS.get(model.spec.framework)
     if server:
@@ -193,22 +196,25 @@ def _graph(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
     logging = settings.get("logging") or {}
     if logging.get("mode", "none") != "none":
         graph["logger"] = {"mode": logging["mode"]}
-        if logging.get("url"):
-            graph["logger"]["url"] = logging["url"]
+        url = payload_logging.logger_url(model, variant.name, version_of(settings, model.spec.image))
+        if url:
+            graph["logger"]["url"] = url
     return graph
 
 
-def _component_spec(model: ResolvedModel, settings: Merged) -> dict[str, Any]:
+def _component_specs(model: ResolvedModel, settings: Merged) -> list[dict[str, Any]]:
+    """The model's pods (its container, then the graph nodes sharing them), then nodes with their own."""
     container: dict[str, Any] = {"name": graph_name(model)}
     image = image_of(settings, model.spec.image)
     if image:
         container["image"] = image
     container.update(container_settings(model, settings, "http"))
-    component: dict[str, Any] = {"spec": {"containers": [container]}}
+    shared, own = seldon_graph.containers(model, graph_name(model))
+    component: dict[str, Any] = {"spec": {"containers": [container, *shared]}}
     autoscaling = settings.get("autoscaling")
     if autoscaling is not None:
         component["hpaSpec"] = _hpa_spec(autoscaling)
-    return component
+    return [component, *own]
 
 
 def _hpa_spec(autoscaling: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from modelops.compile.targets.contract import (
     role_of,
 )
 from modelops.compile.targets.pipelines import check_pipelines, pipeline_names, render_pipelines
+from modelops.compile.targets.seldon_graph import refuse_graph
 from modelops.diagnostics import Diagnostic
 from modelops.labels import LABEL_NAME, LABEL_VARIANT, LABEL_VERSION
 
@@ -107,6 +108,7 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
     for variant in model.variants:
         errors += _check_variant(model, variant)
     errors += payload_logging.check(model, NAME)
+    errors += refuse_graph(model)
     errors += refuse_kserve_only(model)
     errors += check_pipelines(model)
     errors += name_budget(model, derived_names(model))
@@ -156,6 +158,10 @@ def _check_variant(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagn
     if mode != "none" and settings.get("logging", "kafka"):
         refuse(("logging", "kafka"), "logging.kafka",
                "Core 2 writes payloads to the Kafka of its installation, in topics it names")
+    if mode != "none" and settings.get("logging", "store"):
+        refuse(("logging", "store"), "logging.store",
+               "the collector does not read Core 2's Kafka topics yet: store predictions from "
+               "seldon-v1 or kserve")
     return errors
 
 

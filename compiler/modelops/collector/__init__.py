@@ -1,0 +1,1 @@
+"""`modelops collect`: CloudEvents from the model servers in, Parquet out (extra `collector`)."""

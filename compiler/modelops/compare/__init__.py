@@ -1,0 +1,1 @@
+"""`modelops compare`: main against shadow or canary on their stored predictions (extra `compare`)."""

@@ -1,0 +1,203 @@
+"""One comparison: main against its shadow or canary on the predictions the collector stored, and the
+model's `compare.gates` judged on it (what `modelops compare` prints and `rollout` gates on)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from modelops.compare import query, stats
+from modelops.diagnostics import UserError
+
+if TYPE_CHECKING:
+    from modelops.compile.resolve import ResolvedModel, ResolvedVariant
+    from modelops.compile.spec import Compare
+
+
+@dataclass
+class GateResult:
+    gate: str
+    threshold: float
+    value: float | None
+    passed: bool | None  # None: not enough pairs to tell
+
+
+@dataclass
+class Comparison:
+    model: str
+    env: str
+    main: str
+    trial: str
+    task: str
+    responses: dict[str, int] = field(default_factory=dict)  # variant -> responses in the window
+    unpaired: dict[str, int] = field(default_factory=dict)  # variant -> responses with no request id
+    pairs: int = 0
+    min_pairs: int = 0
+    statistics: dict[str, Any] = field(default_factory=dict)
+    latency_ms: dict[str, list[float]] = field(default_factory=dict)  # variant -> p50, p95, p99
+    gates: list[GateResult] = field(default_factory=list)
+    sql: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """pass, hold (too few pairs) or fail."""
+        if self.pairs < self.min_pairs:
+            return "hold"
+        return "fail" if any(g.passed is False for g in self.gates) else "pass"
+
+    def reason(self) -> str:
+        if self.verdict == "hold":
+            return f"predictions: {self.pairs} paired of {self.min_pairs} needed"
+        failed = [g for g in self.gates if g.passed is False]
+        if failed:
+            return "predictions: " + "; ".join(_gate_text(g) for g in failed)
+        return f"predictions: {self.pairs} pairs, gates met"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "verdict": self.verdict, "reason": self.reason()}
+
+
+def _gate_text(gate: GateResult) -> str:
+    shown = "no data" if gate.value is None else f"{gate.value:.4g}"
+    relation = ">=" if gate.gate in ("agreement", "within") else "<="
+    return f"{gate.gate} {shown}, needs {relation} {gate.threshold:g}"
+
+
+def store_uri(model: ResolvedModel) -> str:
+    """The URI of the store the model's predictions go to in its environment (MO803 when none)."""
+    store = (model.settings.get("logging") or {}).get("store")
+    if not store or store not in model.stores:
+        raise UserError([model.doc.diagnostic(("name",), "MO803", f"{model.spec.name} stores no "
+                                              f"predictions in {model.env}: set logging.store")])
+    return model.stores[store].uri
+
+
+def compare(model: ResolvedModel, trial: ResolvedVariant, since_seconds: float,
+            uri: str | None = None) -> Comparison:
+    """Pair main's and the trial's stored answers in the window and judge the gates."""
+    spec = _spec(model)
+    uri = uri or store_uri(model)
+    window = query.Window(model.spec.name, model.main.name, trial.name, model.env, since_seconds,
+                          int(spec.output[len("outputs["):-1]))
+    connection = query.connect(uri, model.spec.name)
+    result = Comparison(model.spec.name, model.env, model.main.name, trial.name, spec.task,
+                        min_pairs=spec.min_pairs, sql=query.portable_sql(uri, window))
+    for variant, responses, with_id in connection.execute(query.counts_sql(window)).fetchall():
+        result.responses[variant] = int(responses)
+        result.unpaired[variant] = int(responses) - int(with_id)
+    rows = connection.execute(query.pairs_sql(window)).fetchall()
+    result.pairs = len(rows)
+    result.statistics = _statistics(spec, rows)
+    for variant, quantiles in connection.execute(query.latency_sql(window)).fetchall():
+        result.latency_ms[variant] = [round(float(q), 3) for q in quantiles]
+    result.gates = judge(spec, result.statistics)
+    return result
+
+
+def _spec(model: ResolvedModel) -> Compare:
+    if model.spec.compare is None:
+        raise UserError([model.doc.diagnostic(("name",), "MO803", f"{model.spec.name} has no `compare:` "
+                                              "block: say the task (classification or regression)")])
+    return model.spec.compare
+
+
+def _statistics(spec: Compare, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    main_values = [r[0] for r in rows if r[0] is not None and r[1] is not None]
+    trial_values = [r[1] for r in rows if r[0] is not None and r[1] is not None]
+    found: dict[str, Any] = stats.distances(main_values, trial_values)
+    if spec.task == "classification":
+        found.update(stats.classification([str(r[2]) for r in rows], [str(r[3]) for r in rows]))
+    else:
+        tolerance = spec.gates.within.tolerance if spec.gates.within else None
+        found.update(stats.regression(main_values, trial_values, tolerance))
+    return found
+
+
+def judge(spec: Compare, found: dict[str, Any]) -> list[GateResult]:
+    """Each gate the model sets, on the statistics (at least for agreement and within, at most else)."""
+    gates = spec.gates
+    results = []
+    for name, threshold, at_least in (("agreement", gates.agreement, True), ("psi", gates.psi, False),
+                                      ("mae", gates.mae, False), ("bias", gates.bias, False)):
+        if threshold is None:
+            continue
+        value = found.get(name)
+        if name == "bias" and value is not None:
+            value = abs(value)
+        results.append(GateResult(name, threshold, value, _passes(value, threshold, at_least)))
+    if gates.within is not None:
+        value = found.get("within")
+        results.append(GateResult("within", gates.within.share, value,
+                                  _passes(value, gates.within.share, True)))
+    return results
+
+
+def _passes(value: float | None, threshold: float, at_least: bool) -> bool | None:
+    if value is None:
+        return None
+    return value >= threshold if at_least else value <= threshold
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+def rows(comparison: Comparison) -> list[tuple[str, str]]:
+    """(what, value) lines of the comparison, in the order a reviewer reads them."""
+    c = comparison
+    found = [("pairs", f"{c.pairs} (needs {c.min_pairs})")]
+    for variant in (c.main, c.trial):
+        found.append((f"responses {variant}", f"{c.responses.get(variant, 0)} "
+                      f"({c.unpaired.get(variant, 0)} without a request id: cannot pair)"))
+    keys = (("agreement", "kappa") if c.task == "classification"
+            else ("mae", "rmse", "bias", "pearson", "spearman", "within"))
+    for key in (*keys, "psi", "jensen_shannon", "wasserstein"):
+        value = c.statistics.get(key)
+        found.append((key, "—" if value is None else f"{value:.4g}"))
+    for variant in (c.main, c.trial):
+        if variant in c.latency_ms:
+            shown = "/".join(f"{q:g}" for q in c.latency_ms[variant])
+            found.append((f"latency {variant} p50/p95/p99 ms", shown))
+    for gate in c.gates:
+        mark = {True: "pass", False: "FAIL", None: "no data"}[gate.passed]
+        found.append((f"gate {gate.gate}", f"{mark}: {_gate_text(gate)}"))
+    found.append(("verdict", c.reason()))
+    return found
+
+
+def markdown(comparison: Comparison) -> str:
+    """The comparison as a Markdown table (pull request bodies, `-o markdown`)."""
+    c = comparison
+    lines = [f"**Predictions: {c.trial} against {c.main}** ({c.task})", "", "| | |", "| --- | --- |"]
+    lines += [f"| {_cell(what)} | {_cell(value)} |" for what, value in rows(comparison)]
+    if c.task == "classification" and c.statistics.get("flips"):
+        lines += ["", f"Flip matrix (rows {c.main}, columns {c.trial}):", ""]
+        classes = sorted({k for row in c.statistics["flips"].values() for k in row}
+                         | set(c.statistics["flips"]))
+        lines.append("| | " + " | ".join(map(_cell, classes)) + " |")
+        lines.append("|---" * (len(classes) + 1) + "|")
+        for a in classes:
+            row = c.statistics["flips"].get(a, {})
+            lines.append(f"| {_cell(a)} | " + " | ".join(str(row.get(b, 0)) for b in classes) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def for_model(models: list[ResolvedModel], name: str, env: str, trial: str | None,
+              since_seconds: float, uri: str | None = None) -> Comparison:
+    """Compare the model `name` in `env` (its one shadow or canary, or `trial`) over the window."""
+    from modelops.diagnostics import Diagnostic
+
+    found = [m for m in models if m.spec.name == name and m.env == env]
+    if not found:
+        raise UserError([Diagnostic("modelops.yaml", 1, 1, "MO803",
+                                    f"no model {name!r} deploys to environment {env!r}")])
+    model = found[0]
+    others = [v for v in model.variants if v is not model.main and (trial is None or v.name == trial)]
+    if len(others) != 1:
+        names = ", ".join(v.name for v in model.variants if v is not model.main) or "none"
+        raise UserError([model.doc.diagnostic(("name",), "MO803", f"{name} in {env} needs one trial "
+                                              f"variant beside {model.main.name} to compare (trials: "
+                                              f"{names}; choose with --trial)")])
+    return compare(model, others[0], since_seconds, uri)

@@ -1,0 +1,96 @@
+"""`modelops compare`: main against its shadow on stored predictions, with DuckDB over Parquet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import fixtures, prediction_store
+
+CONFIG = """\
+environments:
+  production:
+    namespace: models
+teams:
+  risk:
+    reviewers: ["@acme/risk-ds"]
+policy:
+  allowed_schemes: [s3]
+stores:
+  default: {uri: "file://STORE"}
+collector: {image: registry.example/modelops:0.4.0}
+"""
+
+MODEL = """\
+name: iris
+team: risk
+framework: sklearn
+artifact: {uri: s3://acme-models/iris/1}
+logging: {mode: all, store: default}
+compare:
+  task: classification
+  min_pairs: 1000
+  gates: {agreement: 0.95, psi: 0.2}
+traffic:
+  main: {}
+  shadow: {shadow: true, artifact: {uri: s3://acme-models/iris/2}}
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    root = tmp_path / "repo"
+    fixtures.make_repo(root, {"iris.yaml": MODEL}, CONFIG.replace("STORE", str(store)))
+    return root
+
+
+def _compare(root: Path, *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    done = fixtures.run(root, "compare", "iris", "--env", "production", "-o", "json", *args, timeout=120)
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_a_shadow_agreeing_on_97_percent_passes_a_95_percent_gate(repo: Path) -> None:
+    prediction_store.classified_traffic(repo.parent / "store", "iris", 5000, 0.97, unpaired=250)
+    code, document = _compare(repo)
+    comparison = document["comparison"]
+    assert code == 0 and comparison["verdict"] == "pass", comparison
+    assert comparison["pairs"] == 5000
+    assert comparison["statistics"]["agreement"] == pytest.approx(0.97)
+    assert comparison["unpaired"] == {"main": 0, "shadow": 250}  # coverage, not disagreement
+    flips = comparison["statistics"]["flips"]
+    assert sum(flips["0.0"].values()) + sum(flips["1.0"].values()) + sum(flips["2.0"].values()) == 5000
+
+
+def test_at_80_percent_the_gate_fails_and_says_by_how_much(repo: Path) -> None:
+    prediction_store.classified_traffic(repo.parent / "store", "iris", 5000, 0.80)
+    code, document = _compare(repo)
+    assert code == 1 and document["comparison"]["verdict"] == "fail"
+    assert document["comparison"]["reason"] == "predictions: agreement 0.8, needs >= 0.95"
+
+
+def test_too_few_pairs_hold(repo: Path) -> None:
+    prediction_store.classified_traffic(repo.parent / "store", "iris", 300, 1.0)
+    code, document = _compare(repo)
+    assert (code, document["comparison"]["reason"]) == (0, "predictions: 300 paired of 1000 needed")
+
+
+def test_markdown_and_the_portable_query(repo: Path) -> None:
+    prediction_store.classified_traffic(repo.parent / "store", "iris", 1200, 0.99)
+    done = fixtures.run(repo, "compare", "iris", "--env", "production", "-o", "markdown", timeout=120)
+    assert "**Predictions: shadow against main** (classification)" in done.stdout
+    assert "| gate agreement | pass: agreement 0.99, needs >= 0.95 |" in done.stdout
+    sql = fixtures.run(repo, "compare", "iris", "--env", "production", "--print-sql", timeout=120).stdout
+    assert "read_parquet('file://" in sql and "hive_partitioning = true" in sql
+
+
+def test_an_empty_store_and_a_bad_window_are_one_line(repo: Path) -> None:
+    code, document = _compare(repo)
+    assert code == 0 and document["comparison"]["pairs"] == 0
+    done = fixtures.run(repo, "compare", "iris", "--env", "production", "--since", "yesterday", timeout=120)
+    assert (done.returncode, done.stderr.strip()) == (
+        1, "--since:1:1: MO803 --since 'yesterday' is no duration: write e.g. 30m, 24h or 1h30m")
+    done = fixtures.run(repo, "compare", "iris", "--env", "staging", timeout=120)
+    assert done.stderr.strip() == ("modelops.yaml:1:1: MO803 no model 'iris' deploys to environment "
+                                   "'staging'")

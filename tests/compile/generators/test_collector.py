@@ -1,0 +1,110 @@
+"""Storing predictions: the collector each environment gets, and every target's logger pointed at it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+from support.expressivity import compile_models, messages, one
+from support.generated_files import documents
+
+
+def config(target: str) -> str:
+    return yaml.safe_dump({
+        "environments": {"staging": {"namespace": "models-staging", "target": target}},
+        "teams": {"risk": {"reviewers": ["@acme/risk-ds"]}},
+        "policy": {"allowed_schemes": ["s3"]},
+        "stores": {"default": {"uri": "s3://acme-predictions/", "secret": "predictions-s3"}},
+        "collector": {"image": "registry.example/modelops:0.4.0", "replicas": 2},
+    }, sort_keys=False)
+
+
+MODEL = """\
+name: iris
+team: risk
+framework: sklearn
+artifact: {uri: s3://acme-models/iris/1}
+logging: {mode: all, store: default}
+compare: {task: classification, gates: {agreement: 0.95}}
+traffic:
+  main: {}
+  shadow: {shadow: true, artifact: {uri: s3://acme-models/iris/2}}
+"""
+
+COLLECTOR_FILE = "staging/models-staging/modelops-collector-default.yaml"
+
+
+def _query(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    assert (parts.hostname, parts.port, parts.path) == (
+        "modelops-collector-default.models-staging.svc.cluster.local", 8080, "/v1/events")
+    return {key: values[0] for key, values in parse_qs(parts.query).items()}
+
+
+def test_seldon_v1_main_and_shadow_post_to_the_collector_naming_their_variant(tmp_path: Path) -> None:
+    result = compile_models(tmp_path, config("seldon-v1"), {"iris": MODEL})
+    assert messages(result) == []
+    predictors = one(result, "iris", "SeldonDeployment")["spec"]["predictors"]
+    loggers = {p["name"]: p["graph"]["logger"] for p in predictors}
+    assert {name: logger["mode"] for name, logger in loggers.items()} == {"main": "all", "shadow": "all"}
+    assert _query(loggers["main"]["url"]) == {"model": "iris", "variant": "main", "version": "sha-f1f1318d8d"}
+    assert _query(loggers["shadow"]["url"])["variant"] == "shadow"
+
+
+def test_the_environment_gets_one_collector_per_store_with_its_secret_by_reference(tmp_path: Path) -> None:
+    models = {"iris": MODEL, "wine": MODEL.replace("name: iris", "name: wine").replace("iris/", "wine/")}
+    result = compile_models(tmp_path, config("seldon-v1"), models)
+    assert messages(result) == []
+    objects = documents(result.files[COLLECTOR_FILE])
+    assert [o["kind"] for o in objects] == [
+        "Deployment", "Service", "ServiceMonitor", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
+    container = objects[0]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example/modelops:0.4.0"
+    assert container["args"][:4] == ["--store", "s3://acme-predictions/", "--environment", "staging"]
+    assert container["envFrom"] == [{"secretRef": {"name": "predictions-s3"}}]
+    assert objects[3]["spec"]["minReplicas"] == 2
+    assert "modelops-collector-default.yaml" in result.files["staging/kustomization.yaml"]
+
+
+def test_kserve_logs_to_the_collector_with_the_request_id_header(tmp_path: Path) -> None:
+    model = MODEL.split("traffic:")[0]
+    result = compile_models(tmp_path, config("kserve"), {"iris": model})
+    assert messages(result) == []
+    logger: dict[str, Any] = one(result, "iris", "InferenceService")["spec"]["predictor"]["logger"]
+    assert logger["metadataHeaders"] == ["X-Request-Id"]
+    assert _query(logger["url"])["variant"] == "main"
+
+
+def test_no_store_no_collector(tmp_path: Path) -> None:
+    model = MODEL.replace("logging: {mode: all, store: default}\n", "").split("compare:")[0]
+    result = compile_models(tmp_path, config("seldon-v1"), {"iris": model})
+    assert messages(result) == [] and COLLECTOR_FILE not in result.files
+
+
+def test_store_mistakes_are_one_line_each(tmp_path: Path) -> None:
+    cases = {
+        "a": MODEL.replace("store: default", "store: defualt"),
+        "b": MODEL.replace("mode: all, store: default", "mode: request, store: default"),
+        "c": MODEL.replace("store: default", "store: default, url: http://sink"),
+        "d": MODEL.replace("logging: {mode: all, store: default}\n", ""),
+    }
+    found = []
+    for name, text in cases.items():
+        result = compile_models(tmp_path / name, config("seldon-v1"), {"iris": text})
+        found += [m.split(": ", 1)[1] for m in messages(result)]
+    assert found == [
+        "MO800 logging.store 'defualt' is no store of modelops.yaml (stores: default)",
+        "MO801 logging.mode request stores no predictions: use response or all with a store",
+        "MO801 logging sets both store and url: the collector is the sink of a store (`url: null` drops "
+        "an inherited one)",
+        "MO802 compare needs the predictions stored: set logging: {mode: all, store: <a store of "
+        "modelops.yaml>}",
+    ]
+
+
+def test_core2_cannot_store_predictions_yet(tmp_path: Path) -> None:
+    model = MODEL.split("traffic:")[0]
+    result = compile_models(tmp_path, config("seldon-v2"), {"iris": model})
+    assert [m.split(": ", 1)[1][:34] for m in messages(result)] == ["MO301 logging.store is not support"]

@@ -1,0 +1,43 @@
+"""Predictions written into a store as the collector lays them out (modelops.columns), for compare."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+from typing import Any
+
+from modelops.columns import COLUMNS, partition_path
+
+
+def write(store: Path, model: str, variant: str, rows: list[dict[str, Any]], name: str = "part-0") -> None:
+    """One Parquet file of `rows` (missing columns null) under model=/variant=/date=today."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from modelops.compare.query import _arrow_type
+
+    schema = pa.schema([(column, _arrow_type(kind)) for column, kind in COLUMNS])
+    now = dt.datetime.now(dt.UTC)
+    full = [{"time": now, "environment": "production", "namespace": "models", "index": 0,
+             "kind": "response", **row} for row in rows]
+    table = pa.Table.from_pylist(full, schema=schema)
+    folder = store / partition_path(model, variant, now.strftime("%Y-%m-%d"))
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / f"{name}.parquet")
+
+
+def classified_traffic(store: Path, model: str, pairs: int, agreement: float, unpaired: int = 0,
+                       seed: int = 7) -> None:
+    """main and shadow answering `pairs` requests (classes 0-2), agreeing on `agreement` of them;
+    `unpaired` more shadow answers without a request id (no Seldon-Puid from the caller)."""
+    rng = random.Random(seed)
+    main, shadow = [], []
+    flips = set(rng.sample(range(pairs), round(pairs * (1 - agreement))))
+    for i in range(pairs):
+        label = rng.randrange(3)
+        other = (label + 1) % 3 if i in flips else label
+        main.append({"request_id": f"r{i}", "output": float(label)})
+        shadow.append({"request_id": f"r{i}", "output": float(other)})
+    shadow += [{"request_id": None, "output": 0.0} for _ in range(unpaired)]
+    write(store, model, "main", main)
+    write(store, model, "shadow", shadow)
