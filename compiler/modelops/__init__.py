@@ -4,3 +4,5 @@ try:  # written by setuptools-scm when the package is built or installed, from t
     from modelops._version import __version__
 except ImportError:  # a source tree that was never built or installed
     __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]
