@@ -20,7 +20,7 @@ run: $(BIN)/modelops
 	$(BIN)/modelops compile
 
 test: $(VENV)/.test-extras
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The fast lane: no wheel builds, servers or long hypothesis runs (tests marked slow).
 test-fast: $(VENV)/.test-extras
