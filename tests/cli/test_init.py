@@ -73,7 +73,7 @@ def test_the_workflow_and_hooks_pin_the_release_and_lint_clean(tmp_path: Path) -
     root = empty_repo(tmp_path)
     assert run(root, "init", crd_dir=None).returncode == 0
     newest = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (ROOT / "CHANGELOG.md").read_text(), re.M)
-    assert newest and RELEASE_TAG == f"v{newest.group(1)}"
+    assert newest and f"v{newest.group(1)}" == RELEASE_TAG
     workflow = root / ".github" / "workflows" / "modelops.yml"
     assert f"uses: modelops-gitops/modelops@{RELEASE_TAG}" in workflow.read_text()
     linted = subprocess.run([str(BIN / "actionlint"), str(workflow)], capture_output=True, text=True)
