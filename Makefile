@@ -26,10 +26,18 @@ test: $(VENV)/.test-extras
 test-fast: $(VENV)/.test-extras
 	MODELOPS_HYPOTHESIS_EXAMPLES=10 $(BIN)/python -m pytest -m "not slow" -n 2
 
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
+
 lint: $(VENV)/.test-extras
 	$(BIN)/ruff check compiler tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/actionlint $(WORKFLOWS)
+	$(BIN)/zizmor --offline --no-progress --persona auditor $(WORKFLOWS) action.yml
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir "$$(mktemp -d)"
+	@dist="$$(mktemp -d)" && $(BIN)/python -m build --quiet --outdir "$$dist" . >/dev/null \
+	  && $(BIN)/twine check --strict "$$dist"/* && $(BIN)/check-wheel-contents "$$dist"/*.whl \
+	  && rm -rf "$$dist"
 
 schema: $(BIN)/modelops
 	$(BIN)/modelops schema

@@ -1,4 +1,4 @@
-"""The rule registry: every code emitted is defined and tested, `modelops rule`, docs/rules.md's table."""
+"""The rule registry: every code emitted is defined and tested, `modelops rule`, docs/rules.md."""
 
 from __future__ import annotations
 
