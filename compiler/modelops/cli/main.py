@@ -17,7 +17,7 @@ from modelops.diagnostics import UserError
 
 # A missing optional dependency (top-level module) -> the extra that installs it.
 EXTRAS = {"kubernetes": "sync", "mlflow": "promote", "ruamel": "promote", "github": "github",
-          "rich": "review"}
+          "rich": "review", "pyarrow": "collector"}
 
 
 class LazyGroup(click.Group):
@@ -83,6 +83,7 @@ cli.lazy_commands = {
     "autoupdate": "modelops.cli.commands.autoupdate:autoupdate_command",
     "rollout": "modelops.cli.commands.rollout:rollout_command",
     "approvals": "modelops.cli.commands.approvals:approvals_command",
+    "collect": "modelops.cli.commands.collect:collect_command",
 }
 
 
