@@ -1,7 +1,5 @@
 """modelops: compile model specs into Kubernetes manifests for Seldon and KServe."""
 
-__all__ = ["__version__"]
-
 try:  # written by setuptools-scm when the package is built or installed, from the git tag
     from modelops._version import __version__
 except ImportError:  # a source tree that was never built or installed

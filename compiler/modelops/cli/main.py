@@ -108,6 +108,7 @@ cli.lazy_commands = {
     "approvals": "modelops.cli.commands.approvals:approvals_command",
     "init": "modelops.cli.commands.init:init_command",
     "compare": "modelops.cli.commands.compare:compare_command",
+    "collect": "modelops.cli.commands.collect:collect_command",
 }
 
 

@@ -1,0 +1,34 @@
+"""`modelops collect --store URI` (library: `modelops.collector`): the prediction collector.
+
+Receives the model servers' CloudEvents on POST /v1/events, acknowledges each once it is in the
+local spool, writes them as Parquet to the store. Exits 0 after SIGTERM once the spool is flushed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(name="collect")
+@click.option("--store", required=True, metavar="URI",
+              help="Where rows go: s3://bucket/prefix, gs://, abfs://, file:///path or a folder.")
+@click.option("--spool", type=click.Path(file_okay=False, path_type=Path), default=Path(".modelops-spool"),
+              show_default=True, help="The durable local spool (a volume that outlives the process).")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--environment", default=None, help="The modelops environment, written in each row.")
+@click.option("--max-spool-bytes", type=click.IntRange(min=1024), default=256 * 1024 * 1024,
+              show_default=True, help="Answer 503 with Retry-After beyond this many spooled bytes.")
+@click.option("--flush-rows", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Write a Parquet file once this many events are spooled ...")
+@click.option("--flush-seconds", type=click.FloatRange(min=0.01), default=10.0, show_default=True,
+              help="... or the oldest is this many seconds old.")
+def collect_command(store: str, spool: Path, host: str, port: int, environment: str | None,
+                    max_spool_bytes: int, flush_rows: int, flush_seconds: float) -> None:
+    """Collect the predictions model servers log (CloudEvents over HTTP) into the store as Parquet."""
+    from modelops.collector.server import Config, run
+
+    run(Config(store=store, spool=spool, host=host, port=port, environment=environment,
+               max_spool_bytes=max_spool_bytes, flush_rows=flush_rows, flush_seconds=flush_seconds))

@@ -1,0 +1,117 @@
+"""One logged event as the collector keeps it: read from a CloudEvents 1.0 binary-mode HTTP request
+(Seldon Core v1 executor, KServe agent), and written to / read from a spool record."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from modelops.columns import KINDS
+
+# Ce-Type prefix -> the `source` column
+SOURCE_PREFIXES = (("io.seldon.serving.", "seldon-v1"), ("org.kubeflow.serving.", "kserve"))
+JSON_PROTOCOLS = ("seldon", "v2")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")  # safe as a Hive partition value
+
+
+class Malformed(ValueError):
+    """An event the collector refuses with 400 (the message is the reason, one line)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    model: str
+    variant: str
+    version: str | None
+    namespace: str | None
+    source: str
+    kind: str
+    protocol: str
+    request_id: str | None
+    event_id: str | None
+    time: str  # RFC 3339, UTC: Ce-Time, else when the collector received it
+    body: bytes
+
+    def to_record(self) -> bytes:
+        """The spool record: one JSON line of the fields, then the raw body."""
+        fields = {k: v for k, v in asdict(self).items() if k != "body"}
+        return json.dumps(fields, separators=(",", ":")).encode() + b"\n" + self.body
+
+    @classmethod
+    def from_record(cls, record: bytes) -> Event:
+        head, _, body = record.partition(b"\n")
+        return cls(**json.loads(head), body=body)
+
+
+def from_http(query: dict[str, str], headers: dict[str, str], body: bytes, now: datetime) -> Event:
+    """The event of one POST /v1/events; `headers` keys lower-case. Raises Malformed."""
+    ce_type = headers.get("ce-type")
+    if not ce_type:
+        raise Malformed("no Ce-Type header (not a CloudEvents binary-mode event)")
+    source = next((s for prefix, s in SOURCE_PREFIXES if ce_type.startswith(prefix)), None)
+    kind = ce_type.rsplit(".", 1)[-1]
+    if source is None or kind not in KINDS:
+        raise Malformed(f"unknown Ce-Type {ce_type!r}")
+    model = query.get("model") or headers.get("ce-inferenceservicename")
+    endpoint = headers.get("ce-endpoint") if source == "seldon-v1" else None
+    variant = query.get("variant") or endpoint or "main"
+    for what, value in (("model", model), ("variant", variant)):
+        if not value or not NAME.match(value):
+            raise Malformed(f"no usable {what} name ({value!r}): give ?{what}= or Ce-Inferenceservicename")
+    assert model is not None
+    protocol = _protocol(headers.get("ce-protocol"), source, body)
+    return Event(model=model, variant=variant, version=query.get("version") or None,
+                 namespace=headers.get("ce-namespace") or None, source=source, kind=kind,
+                 protocol=protocol, request_id=_request_id(headers, source),
+                 event_id=headers.get("ce-id") or None, time=_time(headers.get("ce-time"), now), body=body)
+
+
+def _protocol(declared: str | None, source: str, body: bytes) -> str:
+    parsed = parse_json(body)
+    if declared in ("seldon", "v2", "tensorflow"):
+        protocol = declared
+    elif isinstance(parsed, dict) and ("outputs" in parsed or "inputs" in parsed):
+        protocol = "v2"
+    elif isinstance(parsed, dict) and ("data" in parsed or "strData" in parsed) and source == "seldon-v1":
+        protocol = "seldon"
+    else:
+        protocol = "tensorflow" if source == "seldon-v1" else "v1"
+    if protocol in JSON_PROTOCOLS and parsed is None:
+        raise Malformed(f"the body of a {protocol}-protocol event is not JSON")
+    return protocol
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, None when it is not."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _request_id(headers: dict[str, str], source: str) -> str | None:
+    metadata = parse_json(headers.get("ce-metadata", "").encode())
+    if isinstance(metadata, dict):
+        for key, value in metadata.items():
+            if key.lower() == "x-request-id" and value:
+                found = value[0] if isinstance(value, list) else value
+                if isinstance(found, str) and found:
+                    return found
+    if source == "seldon-v1":
+        return headers.get("ce-requestid") or None
+    return headers.get("ce-id") or None
+
+
+def _time(ce_time: str | None, now: datetime) -> str:
+    if ce_time:
+        try:
+            parsed = datetime.fromisoformat(ce_time.replace("z", "Z"))
+        except ValueError:
+            raise Malformed(f"Ce-Time {ce_time!r} is not an RFC 3339 time") from None
+        if parsed.tzinfo is None:
+            raise Malformed(f"Ce-Time {ce_time!r} has no time zone")
+        return parsed.astimezone(UTC).isoformat()
+    return now.astimezone(UTC).isoformat()

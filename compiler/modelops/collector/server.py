@@ -1,0 +1,192 @@
+"""The collector's HTTP side and its lifecycle: POST /v1/events, GET /healthz, GET /metrics; `run`
+replays the spool, serves until SIGTERM or SIGINT, then flushes the spool to the store."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from modelops.collector import log
+from modelops.collector.events import Malformed, from_http
+from modelops.collector.metrics import Metrics
+from modelops.collector.spool import Spool, SpoolClosed, SpoolFull
+from modelops.collector.writer import Writer
+from modelops.diagnostics import Diagnostic, UserError
+
+EVENTS_PATH = "/v1/events"
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+RETRY_AFTER = "5"
+FLUSH_SECONDS_ON_STOP = 20.0
+
+
+@dataclass(frozen=True)
+class Config:
+    store: str
+    spool: Path = Path(".modelops-spool")
+    host: str = "0.0.0.0"
+    port: int = 8080
+    environment: str | None = None
+    max_spool_bytes: int = 256 * 1024 * 1024
+    flush_rows: int = 10_000
+    flush_seconds: float = 10.0
+
+
+class Collector:
+    """A running collector: the spool (replayed), the writer thread and the HTTP server."""
+
+    def __init__(self, config: Config) -> None:
+        from modelops.columns import open_store
+
+        try:
+            store = open_store(config.store)
+        except Exception as exc:  # pyarrow's own message: an unknown scheme, a bad bucket name
+            raise UserError([Diagnostic(".", 1, 1, "MO820", f"cannot open the store {config.store!r}: "
+                                        f"{exc}")]) from None
+        try:
+            self.spool = Spool(config.spool, config.max_spool_bytes,
+                               segment_bytes=max(1, min(16 << 20, config.max_spool_bytes // 8)))
+        except OSError as exc:
+            raise UserError([Diagnostic(str(config.spool), 1, 1, "MO821", "cannot use the spool folder: "
+                                        f"{exc.strerror or exc}")]) from None
+        self.metrics = Metrics(lambda: self.spool.events)
+        self.writer = Writer(self.spool, store, self.metrics, config.environment, config.flush_rows,
+                             config.flush_seconds)
+        try:
+            self.http = ThreadingHTTPServer((config.host, config.port), _handler(self))
+        except OSError as exc:
+            raise UserError([Diagnostic(".", 1, 1, "MO822", f"cannot listen on {config.host}:"
+                                        f"{config.port}: {exc.strerror or exc}")]) from None
+        self.http.daemon_threads = True
+        self.host = config.host
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        return int(self.http.server_address[1])
+
+    def start(self) -> None:
+        if self.spool.events:
+            log(f"replaying {self.spool.events} spooled events")
+        self.writer.start()
+        threading.Thread(target=self.http.serve_forever, name="modelops-collector-http", daemon=True).start()
+        log(f"listening on {self.host}:{self.port}")
+
+    def stop(self) -> bool:
+        """Stop taking events, store what is spooled; True when nothing is left in the spool."""
+        self.http.shutdown()
+        self.http.server_close()
+        deadline = time.monotonic() + FLUSH_SECONDS_ON_STOP
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        done = self.writer.flush(deadline)
+        log("stopped, the spool is empty" if done else
+            f"stopped with {self.spool.events} events spooled for the next start")
+        return done
+
+    def accept(self, query: dict[str, str], headers: dict[str, str], body: bytes) -> tuple[int, str]:
+        """The status and reason for one POST /v1/events."""
+        try:
+            event = from_http(query, headers, body, datetime.now(UTC))
+        except Malformed as exc:
+            self.metrics.count("refused_total", reason="malformed")
+            log(f"400 refused event ({_describe(headers, query)}): {exc}")
+            return 400, str(exc)
+        try:
+            self.spool.append(event.to_record())
+        except SpoolFull:
+            self.metrics.count("refused_total", reason="spool_full")
+            return 503, "the spool is full"
+        except SpoolClosed:
+            self.metrics.count("refused_total", reason="stopping")
+            return 503, "the collector is stopping"
+        self.metrics.count("received_total", model=event.model, variant=event.variant)
+        return 202, "accepted"
+
+
+def _describe(headers: dict[str, str], query: dict[str, str]) -> str:
+    keys = ("ce-type", "ce-id", "ce-inferenceservicename", "ce-endpoint")
+    parts = [f"{k}={headers[k]!r}" for k in keys if k in headers] + [f"{k}={v!r}" for k, v in query.items()]
+    return " ".join(parts) or "no CloudEvents headers"
+
+
+def _handler(collector: Collector) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the executor's and agent's clients use it
+        server_version = "modelops-collector"
+
+        def log_message(self, format: str, *args: Any) -> None:  # one line per refusal, not per request
+            pass
+
+        def do_GET(self) -> None:
+            path = urlsplit(self.path).path
+            if path == "/healthz":
+                self._answer(200, "ok\n")
+            elif path == "/metrics":
+                self._answer(200, collector.metrics.text(), "text/plain; version=0.0.4; charset=utf-8")
+            else:
+                self._answer(404, "not found\n")
+
+        def do_POST(self) -> None:
+            url = urlsplit(self.path)
+            if url.path != EVENTS_PATH:
+                self.close_connection = True
+                self._answer(404, "not found\n")
+                return
+            with collector._lock:
+                collector.in_flight += 1
+            try:
+                self._event(dict(parse_qsl(url.query)))
+            finally:
+                with collector._lock:
+                    collector.in_flight -= 1
+
+        def _event(self, query: dict[str, str]) -> None:
+            length = self.headers.get("Content-Length")
+            if length is None or not length.isdigit() or int(length) > MAX_EVENT_BYTES:
+                reason = "no Content-Length" if length is None or not length.isdigit() else (
+                    f"the event is {length} bytes, over {MAX_EVENT_BYTES}")
+                collector.metrics.count("refused_total", reason="too_large" if length else "malformed")
+                log(f"400 refused event ({_describe(self._lower(), query)}): {reason}")
+                self.close_connection = True  # the body is not read
+                self._answer(400, reason + "\n")
+                return
+            body = self.rfile.read(int(length))
+            status, reason = collector.accept(query, self._lower(), body)
+            self._answer(status, reason + "\n", retry=status == 503)
+
+        def _lower(self) -> dict[str, str]:
+            return {k.lower(): v for k, v in self.headers.items()}
+
+        def _answer(self, status: int, text: str, kind: str = "text/plain; charset=utf-8",
+                    retry: bool = False) -> None:
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            if retry:
+                self.send_header("Retry-After", RETRY_AFTER)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def run(config: Config) -> bool:
+    """Serve until SIGTERM or SIGINT, then flush; True when the spool was emptied."""
+    collector = Collector(config)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    collector.start()
+    while not stop.wait(1.0):
+        pass
+    log("stopping: flushing the spool to the store")
+    return collector.stop()
