@@ -286,14 +286,7 @@ def _observability(
         objects = observability_env.render(config, env, found)
         if not objects:
             continue
-        if config_doc is not None:
-            result.diagnostics += check_rendered(objects, [config_doc], config_doc)
-        for obj in objects:
-            for problem in _problems(validator, obj, result):
-                result.diagnostics.append(Diagnostic(
-                    CONFIG_FILE, 1, 1, "MO900",
-                    f"generated {obj['kind']} for environment {env} is invalid at {problem} "
-                    "(a modelops bug: please report it)"))
+        _check_config_objects(objects, f"for environment {env}", validator, result, config_doc)
         result.files[f"{env}/{observability_env.FILE}"] = header(CONFIG_FILE) + to_documents(objects)
 
 
@@ -303,12 +296,7 @@ def _gitops(
 ) -> None:
     """Argo CD / Flux objects for environments a controller syncs, in generated/_gitops/<env>/."""
     for name, obj in gitops_objects(config, models).items():
-        if config_doc is not None:
-            result.diagnostics += check_rendered([obj], [config_doc], config_doc)
-        for problem in _problems(validator, obj, result):
-            result.diagnostics.append(Diagnostic(
-                CONFIG_FILE, 1, 1, "MO900",
-                f"generated {obj['kind']} {name} is invalid at {problem} (a modelops bug: please report it)"))
+        _check_config_objects([obj], name, validator, result, config_doc)
         result.files[name] = header(CONFIG_FILE) + to_yaml(obj)
 
 
@@ -323,15 +311,20 @@ def _collectors(
             if env.store:
                 used.setdefault(env.env, set()).add(env.store)
     for path, objects in collector_files(config, used).items():
-        if config_doc is not None:
-            result.diagnostics += check_rendered(objects, [config_doc], config_doc)
-        for obj in objects:
-            for problem in _problems(validator, obj, result):
-                result.diagnostics.append(Diagnostic(
-                    CONFIG_FILE, 1, 1, "MO900",
-                    f"generated {obj['kind']} {path} is invalid at {problem} "
-                    "(a modelops bug: please report it)"))
+        _check_config_objects(objects, path, validator, result, config_doc)
         result.files[path] = header(CONFIG_FILE) + to_documents(objects)
+
+
+def _check_config_objects(objects: list[dict[str, Any]], what: str, validator: ManifestValidator,
+                          result: Build, config_doc: Document | None) -> None:
+    """Objects made from modelops.yaml alone: no credential in them (MO260), valid (MO900)."""
+    if config_doc is not None:
+        result.diagnostics += check_rendered(objects, [config_doc], config_doc)
+    for obj in objects:
+        for problem in _problems(validator, obj, result):
+            result.diagnostics.append(Diagnostic(
+                CONFIG_FILE, 1, 1, "MO900",
+                f"generated {obj['kind']} {what} is invalid at {problem} (a modelops bug: please report it)"))
 
 
 def _problems(validator: ManifestValidator, obj: dict[str, Any], result: Build) -> list[str]:

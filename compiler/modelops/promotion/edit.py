@@ -188,22 +188,22 @@ def _set_canary(data: Any, env_node: Any, pin: Pin, weight: int) -> None:
     if name in traffic and (traffic[name] or {}).get("shadow"):
         raise EditError(f"the variant {name!r} is a shadow: a canary needs another name")
     traffic[main]["weight"] = 100 - weight
-    canary = traffic.get(name)
-    if canary is None:
-        canary = _map()
-        traffic[name] = canary
+    canary = _variant(traffic, name)
     canary["weight"] = weight
     _pin(canary, pin)
+
+
+def _variant(traffic: Any, name: str) -> Any:
+    """The variant `name` of `traffic`, added empty when the file has none."""
+    if traffic.get(name) is None:
+        traffic[name] = _map()
+    return traffic[name]
 
 
 def _set_shadow(data: Any, env_node: Any, pin: Pin) -> None:
     traffic = _traffic(data, env_node)
     shadows = [n for n, v in traffic.items() if (v or {}).get("shadow")]
-    name = shadows[0] if shadows else "shadow"
-    variant = traffic.get(name)
-    if variant is None:
-        variant = _map()
-        traffic[name] = variant
+    variant = _variant(traffic, shadows[0] if shadows else "shadow")
     variant["shadow"] = True
     _pin(variant, pin)
 
