@@ -158,72 +158,79 @@ def receiver(host: str, port: int, accept: Accept, log: Callable[[str], None]) -
     return Receiver((host, port), _handler(accept, log), MAX_CONNECTIONS)
 
 
-def _handler(accept: Accept, log: Callable[[str], None]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        timeout = READ_SECONDS  # per socket operation; the Receiver's deadline bounds the whole request
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the receiver; `accept` and `log` are set per receiver by `_handler`."""
 
-        def setup(self) -> None:
-            self.deadline = time.monotonic() + READ_SECONDS
-            super().setup()
+    accept: Accept
+    log: Callable[[str], None]
 
-        def _answer(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    timeout = READ_SECONDS  # per socket operation; the Receiver's deadline bounds the whole request
 
-        def _refuse(self, status: int, reason: str, answer: str | None = None) -> None:
-            self.close_connection = True
-            log(f"webhook rejected: {reason}")
-            self._answer(status, {"error": answer or reason})
+    def setup(self) -> None:
+        self.deadline = time.monotonic() + READ_SECONDS
+        super().setup()
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            if self.path.rstrip("/") in ("/health", "/healthz"):
-                self._answer(200, {"status": "ok"})
-            else:
-                self._answer(404, {"error": "POST MLflow webhooks to any path; GET /health"})
+    def _answer(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802
-            lengths = self.headers.get_all("Content-Length") or ["0"]
-            length = int(lengths[0]) if len(lengths) == 1 and lengths[0].strip().isdecimal() else -1
-            if not 0 <= length <= MAX_BODY:
-                self._refuse(400 if length < 0 else 413,
-                             "bad Content-Length" if length < 0 else f"body over {MAX_BODY} bytes")
-                return
-            body = self._body(length)
-            if body is None:
-                self._refuse(408, f"body not received within {READ_SECONDS:g} s", "request body too slow")
-                return
+    def _refuse(self, status: int, reason: str, answer: str | None = None) -> None:
+        self.close_connection = True
+        type(self).log(f"webhook rejected: {reason}")
+        self._answer(status, {"error": answer or reason})
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.rstrip("/") in ("/health", "/healthz"):
+            self._answer(200, {"status": "ok"})
+        else:
+            self._answer(404, {"error": "POST MLflow webhooks to any path; GET /health"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        lengths = self.headers.get_all("Content-Length") or ["0"]
+        length = int(lengths[0]) if len(lengths) == 1 and lengths[0].strip().isdecimal() else -1
+        if not 0 <= length <= MAX_BODY:
+            self._refuse(400 if length < 0 else 413,
+                         "bad Content-Length" if length < 0 else f"body over {MAX_BODY} bytes")
+            return
+        body = self._body(length)
+        if body is None:
+            self._refuse(408, f"body not received within {READ_SECONDS:g} s", "request body too slow")
+            return
+        try:
+            status, payload = type(self).accept(self.headers, body)
+        except (ValueError, TypeError, AttributeError, UnicodeError, OverflowError) as exc:
+            self._refuse(400, f"malformed request ({type(exc).__name__})", "malformed request")
+            return
+        self._answer(status, payload)
+
+    def _body(self, length: int) -> bytes | None:
+        """The body, or None when it does not arrive before the request's deadline (a client
+        that trickles a byte at a time is cut off too)."""
+        chunks: list[bytes] = []
+        missing = length
+        while missing > 0:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.connection.settimeout(left)
             try:
-                status, payload = accept(self.headers, body)
-            except (ValueError, TypeError, AttributeError, UnicodeError, OverflowError) as exc:
-                self._refuse(400, f"malformed request ({type(exc).__name__})", "malformed request")
-                return
-            self._answer(status, payload)
+                chunk = self.rfile.read1(min(missing, 65536))
+            except (TimeoutError, OSError):
+                return None
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            missing -= len(chunk)
+        return b"".join(chunks)
 
-        def _body(self, length: int) -> bytes | None:
-            """The body, or None when it does not arrive before the request's deadline (a client
-            that trickles a byte at a time is cut off too)."""
-            chunks: list[bytes] = []
-            missing = length
-            while missing > 0:
-                left = self.deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.connection.settimeout(left)
-                try:
-                    chunk = self.rfile.read1(min(missing, 65536))
-                except (TimeoutError, OSError):
-                    return None
-                if not chunk:
-                    return None
-                chunks.append(chunk)
-                missing -= len(chunk)
-            return b"".join(chunks)
+    def log_message(self, *args: object) -> None:
+        pass
 
-        def log_message(self, *args: object) -> None:
-            pass
 
-    return Handler
+def _handler(accept: Accept, log: Callable[[str], None]) -> type[BaseHTTPRequestHandler]:
+    """A handler class bound to one receiver's `accept` and `log`."""
+    return type("Handler", (_Handler,), {"accept": staticmethod(accept), "log": staticmethod(log)})
