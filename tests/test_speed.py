@@ -343,7 +343,7 @@ def test_a_failing_compile_still_caches_the_models_that_passed(
 def test_a_second_compile_waits_for_the_running_one(bench_repo: Path, tmp_path: Path, crd_dir: Path) -> None:
     """Two compiles in one repo (an editor's compile-on-save and a terminal) would both patch
     generated/ and the spare tree: the second waits, says so, then writes a tree like a clean compile."""
-    from modelops.compile.cache import compile_lock
+    from modelops.compile.emit.tree import compile_lock
 
     corpus.change_model(sorted((bench_repo / "models").glob("*.yaml"))[3], 1)
     environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
@@ -363,7 +363,7 @@ def test_a_second_compile_waits_for_the_running_one(bench_repo: Path, tmp_path: 
 
 def test_compile_check_does_not_wait_for_a_running_compile(bench_repo: Path, crd_dir: Path) -> None:
     """--check writes nothing, so CI and editors can run it beside a compile."""
-    from modelops.compile.cache import compile_lock
+    from modelops.compile.emit.tree import compile_lock
 
     with compile_lock(bench_repo):
         done = run("compile", "--check", cwd=bench_repo, crd_dir=crd_dir)

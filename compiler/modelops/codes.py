@@ -54,6 +54,12 @@ RULES: tuple[Rule, ...] = (
          "generated/ holds only what `modelops compile` writes: plain files and folders. A symlink there "
          "(or generated/ being one) is never followed, by compile --check, sync or promote, and is an "
          "error until it is removed; `modelops compile` then writes the tree afresh."),
+    Rule("MO009", "source", "a write would leave the repository: a symlink where a folder belongs",
+         "Every write stays inside the repository: generated/, .github/, .modelops-cache/ (the render "
+         "cache, the compile lock, the spare tree) and their folders are opened one by one without "
+         "following a symlink, so a checkout cannot make `compile` (or the CI's `compile --check`) "
+         "write elsewhere on the machine. Remove the symlink and run the command again.\n\n"
+         "Before:\n  .github -> /home/ci/.ssh\nAfter:\n  .github/ (a folder)"),
     Rule("MO010", "source", "no modelops.yaml in the repository",
          "Every command looks for modelops.yaml in the current folder and its parents (or `--repo`). "
          "Create one that defines at least the environments.\n\nAfter:\n  environments:\n"
@@ -64,6 +70,12 @@ RULES: tuple[Rule, ...] = (
          "500ms. Anything else is refused rather than read in part; --watch and --timeout must be "
          "more than zero.\n\nBefore:\n  modelops rollout --watch 5min\nAfter:\n"
          "  modelops rollout --watch 5m"),
+    Rule("MO014", "source", "the file system refused a write: permission, read-only, full or over quota",
+         "EACCES, EPERM (an immutable folder), EROFS (a read-only checkout), ENOSPC (a full disk) and "
+         "EDQUOT (a quota) while writing are one line naming the path and the cause; generated/ keeps "
+         "its previous tree (the new one is staged beside it and swapped in only when complete) and no "
+         "temporary file is left. A run that changes nothing writes nothing, so it succeeds on a "
+         "read-only checkout. Free space or fix the permissions and run the command again."),
     # --- git and GitHub ---------------------------------------------------------------------------
     Rule("MO020", "git", "a git command failed, or git is not installed",
          "Commands that read history or make branches (`diff`, `promote`, `rollback`) run git; the "

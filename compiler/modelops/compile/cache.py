@@ -7,7 +7,8 @@ stored for every model that passed its own checks, also when the run fails on an
 skips parsing, validating, resolving, rendering and validating the output of that model; checks
 across models (name collisions, team caps) run on every compile over the summaries of all models.
 
-The cache is one JSON file in `.modelops-cache/` at the repo root (keep it out of git); a compile of
+The cache is one JSON file in `.modelops-cache/` at the repo root (keep it out of git; never read or
+written through a symlink: the output writer, modelops.compile.emit.tree, writes it); a compile of
 all models rewrites it with the entries of this run only; a run over a few files (`validate PATH`)
 does not use it, since loading it costs more than rendering them. MODELOPS_NO_CACHE=1 switches it off.
 
@@ -27,10 +28,7 @@ import hmac
 import json
 import os
 import platform
-import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -38,55 +36,20 @@ import yaml
 
 import modelops
 from modelops.compile.emit.schemas import SchemaSet
-from modelops.compile.emit.tree import running, safe_name
+from modelops.compile.emit.tree import (
+    CACHE_FOLDER,
+    cache_enabled,
+    confined,
+    replace_beneath,
+    running,
+    safe_name,
+)
 
-FOLDER = ".modelops-cache"
+FOLDER = CACHE_FOLDER
 FILE = "render.json"
 FORMAT = 6
 KEY_FILE = "cache-key"
 _TEMPORARY = f".{FILE}.tmp-"
-
-
-def cache_enabled() -> bool:
-    """False when MODELOPS_NO_CACHE is set (to anything but 0)."""
-    return os.environ.get("MODELOPS_NO_CACHE", "") in ("", "0")
-
-
-def spare_tree(root: Path) -> Path | None:
-    """Where compile keeps the tree generated/ held before its last run (see output.replace_tree)."""
-    return root / FOLDER / "previous-generated" if cache_enabled() else None
-
-
-@contextmanager
-def compile_lock(root: Path) -> Iterator[None]:
-    """One compile at a time per repo: it patches generated/ and the spare tree, which two compiles
-    would patch over each other. A second compile waits, saying so on stderr. With the cache off
-    there is no spare tree and every compile swaps in a whole tree of its own, so no lock; nor
-    without a writable `.modelops-cache/` (a read-only checkout) or without flock (Windows)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        yield
-        return
-    if not cache_enabled():
-        yield
-        return
-    try:
-        (root / FOLDER).mkdir(exist_ok=True)
-        handle = os.open(root / FOLDER / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another modelops compile in {root} to finish ...",
-                  file=sys.stderr, flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(handle)  # closing releases the lock, as does the process ending
 
 
 class Entry(TypedDict):
@@ -98,7 +61,9 @@ class RenderCache:
     """model key -> Entry; loaded once, saved once per compile."""
 
     def __init__(self, root: Path, config_text: str, schemas: SchemaSet, *, enabled: bool = True) -> None:
-        self.path = root / FOLDER / FILE
+        self.root, self.path = root, root / FOLDER / FILE
+        if enabled and cache_enabled():
+            confined(root, FOLDER)  # never read or write the cache through a symlink (MO009)
         self.secret = _secret() if enabled and cache_enabled() else None
         self.enabled = self.secret is not None
         fingerprint = _fingerprint(schemas) if self.enabled else ""
@@ -129,12 +94,8 @@ class RenderCache:
         body = json.dumps({"format": FORMAT, "entries": self.used}, separators=(",", ":")).encode(
             "utf-8", "surrogatepass")
         try:
-            self.path.parent.mkdir(exist_ok=True)
+            replace_beneath(self.root, f"{FOLDER}/{FILE}", _digest(self.secret, body).encode() + b"\n" + body)
             _remove_leftovers(self.path.parent)
-            handle, temporary = tempfile.mkstemp(prefix=f"{_TEMPORARY}{os.getpid()}-", dir=self.path.parent)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(_digest(self.secret, body).encode() + b"\n" + body)
-            os.replace(temporary, self.path)
         except OSError:
             pass
 

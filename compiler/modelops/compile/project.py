@@ -214,13 +214,14 @@ def model_files(
 
 
 def _yaml_files(folder: Path) -> list[Path]:
-    """The *.yaml / *.yml entries of `folder` that are files or symlinks (dangling ones included)."""
+    """The *.yaml / *.yml entries of `folder` that are no folders: files, symlinks (dangling ones
+    included) and special files (a FIFO, a socket: read_source refuses them, MO007, without blocking)."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return []
     return [Path(e.path) for e in entries if e.name.endswith((".yaml", ".yml"))
-            and (e.is_symlink() or e.is_file(follow_symlinks=False))]
+            and (e.is_symlink() or not e.is_dir(follow_symlinks=False))]
 
 
 def _is_utf8(name: str) -> bool:

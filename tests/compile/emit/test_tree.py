@@ -97,7 +97,8 @@ def test_failed_write_keeps_old_tree(
         original(path, text)
 
     monkeypatch.setattr(output, "_create", flaky)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(output.WriteFailed, match=r"MO014 cannot write generated/: No space left on device "
+                       r"\(ENOSPC\); generated/ is unchanged"):
         replace_tree(target, NEW)
     monkeypatch.undo()
     assert len(written) == fail_after
@@ -234,8 +235,10 @@ def test_a_failed_write_while_staging_removes_the_staged_tree(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(output, "_create", full)
-    with pytest.raises(OSError, match="No space left"):
-        staged.add(NEW)
+    staged.add(NEW)  # stops quietly: a run that changes nothing needs no staged tree
+    assert leftovers(target.parent) == []
+    with pytest.raises(output.WriteFailed, match="MO014 cannot write generated/: No space left"):
+        staged.complete(NEW)
     assert snapshot(target) == encoded(OLD)
     assert leftovers(target.parent) == []
 

@@ -19,7 +19,7 @@ from modelops.cli.report import report
 @output_option
 def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output: str) -> None:
     """Compile every model into generated/<env>/<namespace>/<model>.yaml."""
-    from modelops.compile.cache import compile_lock
+    from modelops.compile.emit.tree import compile_lock
 
     root = repo_root(repo)
     with nullcontext() if check else compile_lock(root):
@@ -27,15 +27,15 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
 
 
 def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None:
-    from modelops.compile.cache import spare_tree
     from modelops.compile.emit.tree import (
         GENERATED,
         Staging,
         read_files,
         read_tree,
         replace_tree,
+        spare_tree,
         stale_diff,
-        write_file,
+        write_repo_files,
     )
     from modelops.compile.pipeline import build
 
@@ -70,8 +70,6 @@ def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None
         report("compile", output, [], {**summary, "stale": bool(changed), "diff": diff},
                text=stale_text, ok=not changed)
         sys.exit(1 if changed else 0)
-    for name in changed:
-        if name in result.repo_files:
-            write_file(root / name, result.repo_files[name])
+    write_repo_files(root, result.repo_files)
     report("compile", output, [], summary, text=lambda: click.echo(
         f"Compiled {len(result.models)} model(s) into {len(wanted)} files; {len(changed)} changed."))

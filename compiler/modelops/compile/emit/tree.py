@@ -1,4 +1,13 @@
-"""The `generated/` tree: deterministic YAML text, staleness diffs, and atomic replacement."""
+"""The one output writer: deterministic YAML text, the compile lock, staging, the spare tree,
+atomic replacement of `generated/`, repository files, staleness diffs.
+
+Every write stays inside the repository: folders on the way to a written file (`generated/`,
+`.github/`, `.modelops-cache/`, the spare tree) are opened one by one without following a symlink,
+and a symlink or special file where a folder belongs is an error (MO009), never written through.
+A file-system error while writing (permission, read-only file system, full disk, quota) is one
+diagnostic naming the path and the cause (MO014); `generated/` keeps its previous tree and no
+temporary file is left.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +15,13 @@ import ctypes
 import difflib
 import errno
 import os
+import secrets
 import shutil
 import stat
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +30,11 @@ from modelops.compile.source import LOADER
 from modelops.diagnostics import Diagnostic, UserError
 
 GENERATED = "generated"
+CACHE_FOLDER = ".modelops-cache"  # the render cache, the compile lock and the spare tree
+SPARE = "previous-generated"
+# What a full disk, a read-only checkout or missing rights look like: a diagnostic, not a crash.
+FILE_SYSTEM_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def header(source: str) -> str:
@@ -191,18 +209,171 @@ def safe_name(name: str) -> bool:
     return all(part not in ("", ".", "..") for part in name.split("/"))
 
 
-def write_file(path: Path, text: str) -> None:
-    """Replace one file atomically (write a sibling, then rename over it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+class UnsafeWrite(UserError):
+    """A symlink or special file where the writer needs a folder: nothing was written through it."""
+
+
+class WriteFailed(UserError):
+    """The file system refused a write (MO014)."""
+
+
+def write_error(exc: OSError, shown: str) -> WriteFailed:
+    """MO014 for `exc`, at `shown` (the path as users know it)."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    cause = os.strerror(exc.errno) if exc.errno else str(exc)
+    cause += f" ({name})" if name else ""
+    unchanged = "; generated/ is unchanged" if shown.rstrip("/") == GENERATED else ""
+    message = f"cannot write {shown}: {cause}{unchanged}"
+    return WriteFailed([Diagnostic(shown.rstrip("/"), 1, 1, "MO014", message)])
+
+
+@contextmanager
+def diagnosed(shown: str) -> Iterator[None]:
+    """Turn a file-system error of the block into MO014 at `shown`; other errors pass."""
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        yield
+    except OSError as exc:
+        if exc.errno in FILE_SYSTEM_ERRORS:
+            raise write_error(exc, shown) from None
         raise
+
+
+def _unsafe_write(shown: str) -> UnsafeWrite:
+    return UnsafeWrite([Diagnostic(shown, 1, 1, "MO009", f"{shown} is a symlink or not a folder: modelops "
+                                   "never writes through it (remove it and run the command again)")])
+
+
+def open_folder(root: Path, folder: str, *, create: bool) -> int:
+    """A descriptor of `root/folder`, opened one component at a time without following a symlink,
+    made where missing when `create`; UnsafeWrite when a component is a symlink or no folder."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    done: list[str] = []
+    try:
+        for part in (p for p in folder.split("/") if p):
+            done.append(part)
+            if create:
+                with suppress(FileExistsError):
+                    os.mkdir(part, 0o755, dir_fd=fd)
+            try:
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise _unsafe_write("/".join(done)) from None
+                raise
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def confined(root: Path, folder: str) -> None:
+    """UnsafeWrite unless `root/folder` is missing or reached through folders only."""
+    with suppress(FileNotFoundError):
+        os.close(open_folder(root, folder, create=False))
+
+
+def replace_beneath(root: Path, name: str, data: bytes) -> None:
+    """Replace `root/name` atomically (a sibling written, then renamed over it), its folders made
+    where missing; never through a symlink (UnsafeWrite); OSError as it comes, no temporary left."""
+    folder, _, last = name.rpartition("/")
+    fd = open_folder(root, folder, create=True)
+    try:
+        temporary = f".{last}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NOFOLLOW, 0o644,
+                         dir_fd=fd)
+        try:
+            try:
+                _write_all(handle, data)
+                os.fchmod(handle, 0o644)
+            finally:
+                os.close(handle)
+            os.replace(temporary, last, src_dir_fd=fd, dst_dir_fd=fd)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(temporary, dir_fd=fd)
+            raise
+    finally:
+        os.close(fd)
+
+
+def write_file(path: Path, text: str, root: Path | None = None) -> None:
+    """Replace one file atomically, confined to `root` (default: the file's own folder): no folder
+    between `root` and the file may be a symlink. File-system errors are MO014."""
+    base = root if root is not None else path.parent
+    name = path.relative_to(base).as_posix() if root is not None else path.name
+    with diagnosed(name if root is not None else str(path)):
+        replace_beneath(base, name, text.encode("utf-8"))
+
+
+def write_repo_files(root: Path, files: dict[str, str]) -> list[str]:
+    """Write the repository files (CODEOWNERS, ...) whose text differs from what is on disk; their names."""
+    current = read_files(root, list(files))
+    changed = sorted(name for name, text in files.items() if current.get(name) != text)
+    for name in changed:
+        write_file(root / name, files[name], root)
+    return changed
+
+
+def cache_enabled() -> bool:
+    """False when MODELOPS_NO_CACHE is set (to anything but 0): no render cache, no spare tree."""
+    return os.environ.get("MODELOPS_NO_CACHE", "") in ("", "0")
+
+
+def spare_tree(root: Path) -> Path | None:
+    """Where compile keeps the tree generated/ held before its last run (see replace_tree); None
+    with the cache off. UnsafeWrite when .modelops-cache/ is a symlink."""
+    if not cache_enabled():
+        return None
+    confined(root, f"{CACHE_FOLDER}/{SPARE}")
+    return root / CACHE_FOLDER / SPARE
+
+
+@contextmanager
+def compile_lock(root: Path) -> Iterator[None]:
+    """One compile at a time per repo: it patches generated/ and the spare tree, which two compiles
+    would patch over each other. A second compile waits, saying so on stderr. With the cache off
+    there is no spare tree and every compile swaps in a whole tree of its own, so no lock; nor
+    without a writable `.modelops-cache/` (a read-only checkout) or without flock (Windows)."""
+    handle = _lock_handle(root)
+    if handle is None:
+        yield
+        return
+    import fcntl
+
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another modelops compile in {root} to finish ...",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock, as does the process ending
+
+
+def _lock_handle(root: Path) -> int | None:
+    """The lock file, opened inside the repository; None where there is no lock to take."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # Windows
+        return None
+    if not cache_enabled():
+        return None
+    try:
+        folder = open_folder(root, CACHE_FOLDER, create=True)
+    except OSError:  # a read-only checkout
+        return None
+    try:
+        return os.open("lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | _NOFOLLOW, 0o644, dir_fd=folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _unsafe_write(f"{CACHE_FOLDER}/lock") from None
+        return None
+    finally:
+        os.close(folder)
 
 
 def stale_diff(current: dict[str, str], wanted: dict[str, str], prefix: str = GENERATED) -> str:
@@ -241,25 +412,26 @@ def replace_tree(
     when there is no spare to patch.
     """
     current = current or {}
-    _remove_leftovers(target)
-    patched = _patched_spare(spare, target, files, current) if spare else None
-    if patched is not None:
-        staging: Path = patched
-        if staged is not None:
-            staged.discard()
-    else:
-        staged = staged or Staging(target, current)
-        staging = staged.complete(files)
-    try:
-        if target.exists():
-            _exchange(staging, target)
+    with diagnosed(f"{target.name}/"):
+        _remove_leftovers(target)
+        patched = _patched_spare(spare, target, files, current) if spare else None
+        if patched is not None:
+            staging: Path = patched
+            if staged is not None:
+                staged.discard()
         else:
-            os.rename(staging, target)
-            return
-    except BaseException:
-        if patched is None:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
+            staged = staged or Staging(target, current)
+            staging = staged.complete(files)
+        try:
+            if target.exists():
+                _exchange(staging, target)
+            else:
+                os.rename(staging, target)
+                return
+        except BaseException:
+            if patched is None:
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
     # staging now holds the old tree: a patched spare stays the spare; a fresh one becomes it
     if patched is None and (spare is None or not _move(staging, spare)):
         shutil.rmtree(staging, ignore_errors=True)
@@ -294,6 +466,8 @@ def running(pid: str) -> bool:
 
 
 def _move(folder: Path, to: Path) -> bool:
+    if to.parent.is_symlink():
+        return False
     try:
         shutil.rmtree(to, ignore_errors=True)
         to.parent.mkdir(parents=True, exist_ok=True)
@@ -306,14 +480,22 @@ def _move(folder: Path, to: Path) -> bool:
 class Staging:
     """A new tree beside `target`, filled as files arrive: a file whose text `target` already holds
     is hard-linked from it, any other is written. `complete` makes it hold exactly the final files;
-    `discard` (or leaving a `with` block) removes it unless it was moved into place."""
+    `discard` (or leaving a `with` block) removes it unless it was moved into place.
+
+    A file-system error (a read-only checkout, a full disk) stops the staging quietly: the run may
+    find that nothing changed; `complete` raises it as MO014 when the tree was needed after all."""
 
     def __init__(self, target: Path, current: dict[str, str]) -> None:
         self.target, self.current = target, current
-        _remove_leftovers(target)
-        self.path = Path(tempfile.mkdtemp(prefix=_staging_prefix(target), dir=target.parent))
         self.written: dict[str, str] = {}
         self._folders: set[str] = set()
+        self.failure: OSError | None = None
+        self.path = target.with_name(_staging_prefix(target) + "unmade")
+        try:
+            _remove_leftovers(target)
+            self.path = Path(tempfile.mkdtemp(prefix=_staging_prefix(target), dir=target.parent))
+        except OSError as exc:
+            self._fail(exc)
 
     def __enter__(self) -> Staging:
         return self
@@ -321,7 +503,15 @@ class Staging:
     def __exit__(self, *_: object) -> None:
         self.discard()
 
+    def _fail(self, exc: OSError) -> None:
+        if exc.errno not in FILE_SYSTEM_ERRORS:
+            raise exc
+        self.failure = exc
+        self.discard()
+
     def add(self, files: dict[str, str]) -> None:
+        if self.failure is not None:
+            return
         try:
             for name, text in files.items():
                 if self.written.get(name) == text:
@@ -335,12 +525,21 @@ class Staging:
                         self._folders.add(folder)
                 _place(self.path, self.target, name, text, self.current)
                 self.written[name] = text
+        except OSError as exc:
+            self._fail(exc)
         except BaseException:
             self.discard()
             raise
 
     def complete(self, files: dict[str, str]) -> Path:
         """The tree holding exactly `files`, ready to be swapped in."""
+        if self.failure is None:
+            self._complete(files)
+        if self.failure is not None:
+            raise write_error(self.failure, f"{self.target.name}/")
+        return self.path
+
+    def _complete(self, files: dict[str, str]) -> None:
         if not self.path.is_dir():  # never swap in a tree someone removed half-way
             raise FileNotFoundError(errno.ENOENT, "the staging tree is gone", str(self.path))
         try:
@@ -349,11 +548,11 @@ class Staging:
             for name in extra:
                 del self.written[name]
             self.add(files)
-            self.path.chmod(0o755)
+            if self.failure is None:
+                self.path.chmod(0o755)
         except BaseException:
             self.discard()
             raise
-        return self.path
 
     def discard(self) -> None:
         """Remove the tree (nothing is left to remove once it has been swapped in)."""
@@ -366,9 +565,10 @@ def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: di
     A spare file needs no work when it is the same inode as the file in `target` and that file
     already holds the wanted text; every other file is replaced (never written through a link).
     """
-    if not spare.is_dir() or spare.is_symlink():
+    if not spare.is_dir() or spare.is_symlink() or spare.parent.is_symlink():
         return None
     try:
+        _plain_tree(spare)
         have, live = _inodes(spare), _inodes(target)
         _remove_files(spare, sorted(have.keys() - files.keys()))
         for name, text in files.items():
@@ -384,6 +584,14 @@ def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: di
         shutil.rmtree(spare, ignore_errors=True)
         return None
     return spare
+
+
+def _plain_tree(root: Path) -> None:
+    """OSError unless everything under `root` is a plain file or folder (a symlink in the spare
+    tree would let a patch write through it)."""
+    for name, entry in _walk(root):
+        if not entry.is_file(follow_symlinks=False):
+            raise OSError(errno.ELOOP, "not a plain file", name)
 
 
 def _inodes(root: Path) -> dict[str, int]:
@@ -419,14 +627,17 @@ def _remove_empty_folders(root: Path, removed: list[str]) -> None:
 
 def _create(path: Path, text: str) -> None:
     """Write a file that does not exist yet (a few system calls fewer than `Path.write_text`)."""
-    data = text.encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NOFOLLOW, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, text.encode("utf-8"))
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _link(source: Path, link: Path) -> bool:
