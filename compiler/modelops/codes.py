@@ -422,17 +422,6 @@ RULES: tuple[Rule, ...] = (
          "The notification webhook (notify.webhook_url_env) refused or could not be reached. What was "
          "applied stays applied; the URL itself is never printed."),
     # --- collector: `modelops collect` ------------------------------------------------------------
-    Rule("MO820", "collector", "the store URI cannot be opened",
-         "`--store` takes s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), "
-         "gs://, abfs://, file:///path or a local folder; the message quotes pyarrow's reason. A store "
-         "that is only unreachable is not this error: the collector spools and retries."),
-    Rule("MO821", "collector", "the spool folder cannot be created or written",
-         "Every event is acknowledged only once it is on disk in `--spool` (default ./.modelops-spool): "
-         "give a writable folder, in a pod a volume that outlives the container."),
-    Rule("MO822", "collector", "the collector cannot listen on its host and port",
-         "Another process holds `--port` (default 8080), or `--host` is no address of this machine."),
-    # --- output -------------------------------------------------------------------------------------
-    # --- predictions: the store and comparisons -------------------------------------------------
     Rule("MO800", "predictions", "logging.store naming no store of modelops.yaml, or no collector",
          "A store is declared once in modelops.yaml (`stores:`), with the collector that writes to it "
          "(`collector.image`).\n\nBefore:\n  logging: {mode: all, store: defualt}\nAfter:\n"
@@ -450,6 +439,17 @@ RULES: tuple[Rule, ...] = (
          "`modelops compare` needs the model's store (modelops.yaml), a shadow or canary beside main, and "
          "paired predictions in the window (`--since`).\n\nBefore:\n  modelops compare iris --env "
          "prod --since 1m\nAfter:\n  modelops compare iris --env prod --since 24h"),
+    Rule("MO820", "collector", "the store URI cannot be opened",
+         "`--store` takes s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), "
+         "gs://, abfs://, file:///path or a local folder; the message quotes pyarrow's reason. A store "
+         "that is only unreachable is not this error: the collector spools and retries."),
+    Rule("MO821", "collector", "the spool folder cannot be created or written",
+         "Every event is acknowledged only once it is on disk in `--spool` (default ./.modelops-spool): "
+         "give a writable folder, in a pod a volume that outlives the container."),
+    Rule("MO822", "collector", "the collector cannot listen on its host and port",
+         "Another process holds `--port` (default 8080), or `--host` is no address of this machine."),
+    # --- output -------------------------------------------------------------------------------------
+    # --- predictions: the store and comparisons -------------------------------------------------
     Rule("MO900", "output", "a generated object failed schema validation: a modelops bug, please "
          "report it",
          "Every object is validated before writing (custom resources against the CRD schemas, core "

@@ -90,7 +90,7 @@ def test_an_empty_store_and_a_bad_window_are_one_line(repo: Path) -> None:
     assert code == 0 and document["comparison"]["pairs"] == 0
     done = fixtures.run(repo, "compare", "iris", "--env", "production", "--since", "yesterday", timeout=120)
     assert (done.returncode, done.stderr.strip()) == (
-        1, "--since:1:1: MO803 --since 'yesterday' is no duration: write e.g. 30m, 24h or 1h30m")
+        1, ".:1:1: MO011 --since: 'yesterday' is not a duration such as 90, 30s, 5m or 1h30m")
     done = fixtures.run(repo, "compare", "iris", "--env", "staging", timeout=120)
     assert done.stderr.strip() == ("modelops.yaml:1:1: MO803 no model 'iris' deploys to environment "
                                    "'staging'")

@@ -46,6 +46,7 @@ def pull_schemas(cluster: Cluster, target: Path) -> Pulled:
     from modelops.compile.emit.tree import write_file
 
     pulled = Pulled()
+    target.mkdir(parents=True, exist_ok=True)
     for (api_version, kind), filename in sorted(CRD_FILES.items(), key=lambda item: item[1]):
         group, _, version = api_version.rpartition("/")
         name = f"{plural(kind)}.{group}"

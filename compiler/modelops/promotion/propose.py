@@ -192,7 +192,7 @@ def _commit(target: Target, proposal: Proposal, crd_dir: Path | None) -> tuple[s
 def compile_tree(project: Project, crd_dir: Path | None) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """Compile the project and write `generated/` and the repository files with the output writer
     (`compile.emit.tree`): generated/ before and after, and the repository files (CODEOWNERS...)."""
-    from modelops.compile.emit.tree import GENERATED, read_files, read_tree, replace_tree, write_file
+    from modelops.compile.emit.tree import GENERATED, read_tree, replace_tree, write_repo_files
     from modelops.compile.pipeline import build
 
     root = project.root
@@ -201,10 +201,7 @@ def compile_tree(project: Project, crd_dir: Path | None) -> tuple[dict[str, str]
     if result.diagnostics:
         raise UserError(result.diagnostics)
     replace_tree(root / GENERATED, result.files)
-    current = read_files(root, list(result.repo_files))
-    for name, text in result.repo_files.items():
-        if current.get(name) != text:
-            write_file(root / name, text)
+    write_repo_files(root, result.repo_files)
     return before, result.files, sorted(result.repo_files)
 
 
