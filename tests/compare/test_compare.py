@@ -94,3 +94,24 @@ def test_an_empty_store_and_a_bad_window_are_one_line(repo: Path) -> None:
     done = fixtures.run(repo, "compare", "iris", "--env", "staging", timeout=120)
     assert done.stderr.strip() == ("modelops.yaml:1:1: MO803 no model 'iris' deploys to environment "
                                    "'staging'")
+
+
+def test_regression_errors_and_the_within_gate(repo: Path) -> None:
+    """A shadow 0.1 above main on every request: bias 0.1, MAE 0.1, all within a 0.2 tolerance."""
+    model = (repo / "models" / "iris.yaml")
+    model.write_text(model.read_text().replace(
+        "  task: classification\n  min_pairs: 1000\n  gates: {agreement: 0.95, psi: 0.2}",
+        "  task: regression\n  min_pairs: 100\n  gates: {bias: 0.05, within: {tolerance: 0.2, share: 0.9}}"))
+    store = repo.parent / "store"
+    prediction_store.write(store, "iris", "main", [{"request_id": f"r{i}", "output": float(i)}
+                                                   for i in range(200)])
+    prediction_store.write(store, "iris", "shadow", [{"request_id": f"r{i}", "output": i + 0.1}
+                                                     for i in range(200)])
+    code, document = _compare(repo)
+    found = document["comparison"]
+    assert (found["statistics"]["mae"], found["statistics"]["bias"], found["statistics"]["within"]) == (
+        pytest.approx(0.1), pytest.approx(0.1), 1.0)
+    assert found["statistics"]["pearson"] == pytest.approx(1.0)
+    assert (code, found["reason"]) == (1, "predictions: bias 0.1, needs <= 0.05")
+    done = fixtures.run(repo, "compare", "iris", "--env", "production", "--trial", "main", timeout=120)
+    assert "needs one trial variant beside main" in done.stderr

@@ -63,18 +63,17 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path
         monkeypatch.setenv("GITHUB_TOKEN", "test-token")
         store, root = tmp_path / "store", tmp_path / "repo"
         fixtures.make_repo(root, {f"{n}.yaml": t for n, t in MODELS.items()},
-                           CONFIG.replace("STORE", str(store)).replace("GITHUB_API", github.url))
-        assert fixtures.run(root, "compile", timeout=120).returncode == 0
-        fixtures.git(root, "init", "-q", "-b", "main")
-        fixtures.git(root, "add", "-A")
-        fixtures.git(root, "commit", "-qm", "models")
-        fixtures.git(tmp_path, "init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"))
-        fixtures.git(root, "remote", "add", "origin", str(tmp_path / "origin.git"))
-        fixtures.git(root, "push", "-q", "origin", "main")
+                           CONFIG.replace("STORE", str(store)).replace("GITHUB_API", github.url),
+                           origin=tmp_path / "origin.git", before_commit=_compiled)
         prediction_store.classified_traffic(store, "agreeing", 5000, 0.97)
         prediction_store.classified_traffic(store, "disagreeing", 5000, 0.80)
         prediction_store.classified_traffic(store, "unpaired", 400, 1.0, unpaired=4600)
         yield root, github
+
+
+def _compiled(root: Path) -> None:
+    done = fixtures.run(root, "compile", timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def _decisions(root: Path, prom: str) -> dict[str, dict[str, Any]]:

@@ -109,16 +109,14 @@ def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHubPulls]:
 @pytest.fixture
 def repo(tmp_path: Path, github: FakeGitHubPulls) -> Path:
     root = tmp_path / "repo"
-    _write(root, CONFIG.replace("GITHUB_API", github.url))
-    done = fixtures.run(root, "compile", timeout=120)
-    assert done.returncode == 0, done.stderr
-    fixtures.git(root, "init", "-q", "-b", "main")
-    fixtures.git(root, "add", "-A")
-    fixtures.git(root, "commit", "-qm", "models")
-    fixtures.git(tmp_path, "init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"))
-    fixtures.git(root, "remote", "add", "origin", str(tmp_path / "origin.git"))
-    fixtures.git(root, "push", "-q", "origin", "main")
-    return root
+
+    def compiled(root: Path) -> None:
+        done = fixtures.run(root, "compile", timeout=120)
+        assert done.returncode == 0, done.stderr
+
+    return fixtures.make_repo(root, {f"{n}.yaml": t for n, t in MODELS.items()},
+                              CONFIG.replace("GITHUB_API", github.url), origin=tmp_path / "origin.git",
+                              before_commit=compiled)
 
 
 def rollout(root: Path, prom: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -7,16 +7,16 @@ import random
 from pathlib import Path
 from typing import Any
 
-from modelops.columns import COLUMNS, partition_path
+from modelops.columns import partition_path
 
 
 def write(store: Path, model: str, variant: str, rows: list[dict[str, Any]], name: str = "part-0") -> None:
     """One Parquet file of `rows` (missing columns null) under model=/variant=/date=today."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from modelops.compare.query import _arrow_type
+    from modelops.compare.query import file_schema
 
-    schema = pa.schema([(column, _arrow_type(kind)) for column, kind in COLUMNS])
+    schema = file_schema()
     now = dt.datetime.now(dt.UTC)
     full = [{"time": now, "environment": "production", "namespace": "models", "index": 0,
              "kind": "response", **row} for row in rows]

@@ -33,12 +33,11 @@ def connect(store_uri: str, model: str) -> Any:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from modelops.columns import COLUMNS, PARTITIONS
+    from modelops.columns import PARTITIONS
 
     filesystem, base = open_store(store_uri)
     folder = f"{base}/{MODEL}={model}"
-    schema = pa.schema([(name, _arrow_type(kind)) for name, kind in COLUMNS]
-                       + [(name, pa.string()) for name in PARTITIONS if name != MODEL])
+    schema = pa.schema([*file_schema(), *((name, pa.string()) for name in PARTITIONS if name != MODEL)])
     info = filesystem.get_file_info(folder)
     connection = duckdb.connect()
     if info.type == 0:  # NotFound: no predictions yet
@@ -49,6 +48,15 @@ def connect(store_uri: str, model: str) -> Any:
                                                                  if n != MODEL]), flavor="hive"))
     connection.register(TABLE, dataset)
     return connection
+
+
+def file_schema() -> Any:
+    """The Arrow schema of one Parquet file of the store (`modelops.columns.COLUMNS`)."""
+    import pyarrow as pa
+
+    from modelops.columns import COLUMNS
+
+    return pa.schema([(name, _arrow_type(kind)) for name, kind in COLUMNS])
 
 
 def _arrow_type(kind: str) -> Any:
@@ -106,7 +114,8 @@ def counts_sql(window: Window) -> str:
 def latency_sql(window: Window) -> str:
     """p50/p95/p99 milliseconds per variant, from each request's and response's event times."""
     return (
-        f"WITH q AS (SELECT variant, request_id, time FROM {TABLE} WHERE kind = 'request' AND index = 0),\n"
+        f"WITH q AS (SELECT variant, request_id, time FROM {TABLE} WHERE kind = 'request' AND index = 0 "
+        f"AND environment = '{_quote(window.environment)}'),\n"
         f"     r AS (SELECT variant, request_id, time FROM {TABLE} WHERE kind = 'response' AND index = 0 "
         f"AND environment = '{_quote(window.environment)}' "
         f"AND time >= now() - INTERVAL {int(window.since_seconds)} SECOND)\n"

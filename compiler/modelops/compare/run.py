@@ -57,6 +57,14 @@ class Comparison:
         return {**asdict(self), "verdict": self.verdict, "reason": self.reason()}
 
 
+MARKS = {True: "pass", False: "FAIL", None: "no data"}
+
+
+def gate_row(gate: GateResult) -> dict[str, Any]:
+    """A prediction gate as rollout's decisions list their gates."""
+    return {"gate": f"predictions: {gate.gate}", "result": MARKS[gate.passed], "detail": _gate_text(gate)}
+
+
 def _gate_text(gate: GateResult) -> str:
     shown = "no data" if gate.value is None else f"{gate.value:.4g}"
     relation = ">=" if gate.gate in ("agreement", "within") else "<="
@@ -157,8 +165,7 @@ def rows(comparison: Comparison) -> list[tuple[str, str]]:
             shown = "/".join(f"{q:g}" for q in c.latency_ms[variant])
             found.append((f"latency {variant} p50/p95/p99 ms", shown))
     for gate in c.gates:
-        mark = {True: "pass", False: "FAIL", None: "no data"}[gate.passed]
-        found.append((f"gate {gate.gate}", f"{mark}: {_gate_text(gate)}"))
+        found.append((f"gate {gate.gate}", f"{MARKS[gate.passed]}: {_gate_text(gate)}"))
     found.append(("verdict", c.reason()))
     return found
 

@@ -140,7 +140,7 @@ def _predictions(model: Any, trial: Any, decision: Decision) -> Any:
     store cannot be read: then the decision says so and holds)."""
     if model.spec.compare is None:
         return None
-    from modelops.compare.run import compare, rows
+    from modelops.compare.run import compare, gate_row
     from modelops.compile.duration import Duration
 
     try:
@@ -149,8 +149,7 @@ def _predictions(model: Any, trial: Any, decision: Decision) -> Any:
         decision.action, decision.reason = "hold", f"predictions store unreadable: {exc}"
         return None
     decision.comparison = comparison.to_json()
-    decision.gates += [{"gate": f"predictions: {what.removeprefix('gate ')}", "result": value.split(":")[0],
-                        "detail": value} for what, value in rows(comparison) if what.startswith("gate ")]
+    decision.gates += [gate_row(gate) for gate in comparison.gates]
     return comparison
 
 

@@ -110,7 +110,8 @@ def check(model: ResolvedModel, target: str) -> list[Diagnostic]:
         errors.append((doc or model.doc).diagnostic(loc, code, message))
 
     url, kafka = logging.get("url"), logging.get("kafka")
-    errors += _store_problems(model, at)
+    errors += _compare_problems(model)
+    _store_problems(model, at)
     if logging.get("mode", "none") == "none":
         for key in ("url", "kafka", "sample", "store"):
             if key in logging and _in_model_file(model, ("logging", key)):
@@ -145,19 +146,22 @@ def _later(model: ResolvedModel, first: Loc, second: Loc) -> Loc:
     return second
 
 
-def _store_problems(model: ResolvedModel, at: Callable[[Loc, str, str], None]) -> list[Diagnostic]:
+def _compare_problems(model: ResolvedModel) -> list[Diagnostic]:
+    """MO802 for `compare` without stored predictions."""
+    found = sink(model)
+    if model.spec.compare is None or (found is not None and found.store is not None):
+        return []
+    return [model.doc.diagnostic(("compare",), "MO802", "compare needs the predictions stored: set "
+                                 "logging: {mode: all, store: <a store of modelops.yaml>}")]
+
+
+def _store_problems(model: ResolvedModel, at: Callable[[Loc, str, str], None]) -> None:
     """MO800 a store modelops.yaml does not have (or no collector); MO801 a store with another sink or
-    without responses; MO802 compare without stored predictions."""
+    without responses."""
     logging = model.settings.get("logging") or {}
     store, mode = logging.get("store"), logging.get("mode", "none")
-    if model.spec.compare is not None and (store is None or mode == "none"):
-        model_errors = [model.doc.diagnostic(("compare",), "MO802", "compare needs the predictions "
-                                             "stored: set logging: {mode: all, store: <a store of "
-                                             "modelops.yaml>}")]
-    else:
-        model_errors = []
     if store is None or mode == "none":
-        return model_errors
+        return
     if store not in model.stores:
         known = ", ".join(sorted(model.stores)) or "none"
         at(("logging", "store"), "MO800", f"logging.store {store!r} is no store of modelops.yaml "
@@ -172,4 +176,3 @@ def _store_problems(model: ResolvedModel, at: Callable[[Loc, str, str], None]) -
     if mode == "request":
         at(("logging", "mode"), "MO801", "logging.mode request stores no predictions: use response "
            "or all with a store")
-    return model_errors
