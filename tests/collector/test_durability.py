@@ -1,0 +1,72 @@
+"""At least once: `modelops collect` answers 2xx only once an event is in its fsynced spool, so a
+kill -9 during a load loses no acknowledged event (the next start replays the spool), and a full
+spool answers 503 with Retry-After instead of dropping what it already holds."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from support.collector_events import Poster, collector, seldon, seldon_answer, stored_rows
+
+pytestmark = pytest.mark.slow
+ANSWER = seldon_answer([[0.2, 0.8]])
+
+
+def _load(port: int, prefix: str, acknowledged: list[str], stop: threading.Event) -> None:
+    poster = Poster(port)
+    for i in range(100_000):
+        if stop.is_set():
+            break
+        puid = f"{prefix}-{i}"
+        try:
+            status, _ = poster.post(seldon("response", puid, "main", ANSWER), ANSWER)
+        except OSError:  # the collector is gone
+            break
+        if status == 202:
+            acknowledged.append(puid)
+
+
+def test_kill_9_during_a_load_loses_no_acknowledged_event(tmp_path: Path) -> None:
+    store, spool = tmp_path / "store", tmp_path / "spool"
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    with collector(str(store), spool, "--flush-seconds", "3600") as running:
+        posters = [threading.Thread(target=_load, args=(running.port, f"t{n}", acknowledged, stop))
+                   for n in range(3)]
+        for thread in posters:
+            thread.start()
+        while len(acknowledged) < 300:
+            time.sleep(0.005)
+        running.process.send_signal(signal.SIGKILL)  # mid-load: posters are still sending
+        running.process.wait(timeout=30)
+        stop.set()
+        for thread in posters:
+            thread.join(timeout=30)
+    assert not list(store.rglob("*.parquet")), "nothing was stored before the kill"
+    assert len(acknowledged) >= 300
+
+    with collector(str(store), spool, "--flush-seconds", "0.1") as restarted:
+        assert restarted.stop() == 0
+    assert "replaying" in restarted.log.read_text()
+    stored = {row["request_id"] for row in stored_rows(store)}
+    assert set(acknowledged) <= stored, f"lost {len(set(acknowledged) - stored)} acknowledged events"
+    assert not list(spool.glob("*.seg"))
+
+
+def test_a_full_spool_answers_503_with_retry_after_and_keeps_what_it_acknowledged(tmp_path: Path) -> None:
+    store, spool = tmp_path / "store", tmp_path / "spool"
+    with collector(str(store), spool, "--flush-seconds", "3600", "--max-spool-bytes", "2048") as running:
+        poster = Poster(running.port)
+        answers = [(f"p{i}", *poster.post(seldon("response", f"p{i}", "main", ANSWER), ANSWER))
+                   for i in range(12)]
+        acknowledged = [puid for puid, status, _ in answers if status == 202]
+        refused = [headers for _, status, headers in answers if status == 503]
+        assert acknowledged and refused
+        assert all(headers.get("retry-after") == "5" for headers in refused)
+        assert 'modelops_collector_events_refused_total{reason="spool_full"} ' in running.metrics()
+        assert running.stop() == 0
+    assert sorted(row["request_id"] for row in stored_rows(store)) == sorted(acknowledged)
