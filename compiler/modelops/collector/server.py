@@ -4,6 +4,7 @@ replays the spool, serves until SIGTERM or SIGINT, then flushes the spool to the
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class Collector:
         self.writer = Writer(self.spool, store, self.metrics, config.environment, config.flush_rows,
                              config.flush_seconds)
         try:
-            self.http = ThreadingHTTPServer((config.host, config.port), _handler(self))
+            self.http = _Server((config.host, config.port), _handler(self))
         except OSError as exc:
             raise UserError([Diagnostic(".", 1, 1, "MO822", f"cannot listen on {config.host}:"
                                         f"{config.port}: {exc.strerror or exc}")]) from None
@@ -109,6 +110,13 @@ class Collector:
             return 503, "the collector is stopping"
         self.metrics.count("received_total", model=event.model, variant=event.variant)
         return 202, "accepted"
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One log line for a client that went away mid-request, not socketserver's traceback."""
+        error = sys.exc_info()[1]
+        log(f"connection from {client_address[0]} dropped: {type(error).__name__}: {error}")
 
 
 def _describe(headers: dict[str, str], query: dict[str, str]) -> str:

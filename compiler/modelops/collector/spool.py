@@ -103,11 +103,13 @@ class Spool:
         self._sync(segment, mine)
 
     def _sync(self, segment: Segment, mine: int) -> None:
+        # One fsync covers every record written before it (group commit). Never take `_lock` here:
+        # sealing holds `_lock` and then takes `_sync_lock`. `events` only grows and is counted after
+        # the write, so the value read is at most what the fsync covers; a sealed segment is synced.
         with self._sync_lock:
             if segment.synced >= mine:
                 return
-            with self._lock:
-                target = segment.events
+            target = segment.events
             os.fsync(segment.fd)
             segment.synced = target
 
