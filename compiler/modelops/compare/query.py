@@ -101,6 +101,19 @@ def pairs_sql(window: Window) -> str:
     )
 
 
+PAIRS = "pairs"  # the temporary table of `pairs_sql`, which the statistics read
+
+
+def pairs_table_sql(window: Window) -> str:
+    return f"CREATE TEMP TABLE {PAIRS} AS {pairs_sql(window)}"
+
+
+VALUES_SQL = (f"SELECT main_value, trial_value FROM {PAIRS} "
+              "WHERE main_value IS NOT NULL AND trial_value IS NOT NULL")
+FLIPS_SQL = f"SELECT main_class, trial_class, count(*) FROM {PAIRS} GROUP BY ALL"
+COUNT_SQL = f"SELECT count(*) FROM {PAIRS}"
+
+
 def counts_sql(window: Window) -> str:
     """Responses per variant, and how many carry a request id (only those can pair)."""
     return (

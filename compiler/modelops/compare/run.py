@@ -93,9 +93,9 @@ def compare(model: ResolvedModel, trial: ResolvedVariant, since_seconds: float,
     for variant, responses, with_id in connection.execute(query.counts_sql(window)).fetchall():
         result.responses[variant] = int(responses)
         result.unpaired[variant] = int(responses) - int(with_id)
-    rows = connection.execute(query.pairs_sql(window)).fetchall()
-    result.pairs = len(rows)
-    result.statistics = _statistics(spec, rows)
+    connection.execute(query.pairs_table_sql(window))
+    result.pairs = int(connection.execute(query.COUNT_SQL).fetchone()[0])
+    result.statistics = _statistics(spec, connection)
     for variant, quantiles in connection.execute(query.latency_sql(window)).fetchall():
         result.latency_ms[variant] = [round(float(q), 3) for q in quantiles]
     result.gates = judge(spec, result.statistics)
@@ -109,12 +109,15 @@ def _spec(model: ResolvedModel) -> Compare:
     return model.spec.compare
 
 
-def _statistics(spec: Compare, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    main_values = [r[0] for r in rows if r[0] is not None and r[1] is not None]
-    trial_values = [r[1] for r in rows if r[0] is not None and r[1] is not None]
+def _statistics(spec: Compare, connection: Any) -> dict[str, Any]:
+    """The statistics over the pairs table: values as numpy arrays, classes counted in DuckDB
+    (millions of pairs never become Python objects)."""
+    values = connection.execute(query.VALUES_SQL).fetchnumpy()
+    main_values, trial_values = values["main_value"], values["trial_value"]
     found: dict[str, Any] = stats.distances(main_values, trial_values)
     if spec.task == "classification":
-        found.update(stats.classification([str(r[2]) for r in rows], [str(r[3]) for r in rows]))
+        flips = connection.execute(query.FLIPS_SQL).fetchall()
+        found.update(stats.classification([(str(a), str(b), int(n)) for a, b, n in flips]))
     else:
         tolerance = spec.gates.within.tolerance if spec.gates.within else None
         found.update(stats.regression(main_values, trial_values, tolerance))

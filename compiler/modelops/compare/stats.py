@@ -10,20 +10,23 @@ BINS = 10
 EPSILON = 1e-6  # an empty histogram bin counts as this share (PSI and JS stay finite)
 
 
-def classification(main: list[str], trial: list[str]) -> dict[str, Any]:
-    """Agreement, Cohen's kappa and the flip matrix (main class -> trial class -> pairs)."""
-    pairs = len(main)
+def classification(flips: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """Agreement, Cohen's kappa and the flip matrix (main class -> trial class -> pairs), from the
+    pairs counted per (main class, trial class)."""
+    pairs = sum(count for _, _, count in flips)
     if pairs == 0:
         return {"agreement": None, "kappa": None, "flips": {}}
-    agree = sum(a == b for a, b in zip(main, trial, strict=True)) / pairs
-    main_share, trial_share = Counter(main), Counter(trial)
+    agree = sum(count for a, b, count in flips if a == b) / pairs
+    main_share: Counter[str] = Counter()
+    trial_share: Counter[str] = Counter()
+    matrix: dict[str, dict[str, int]] = {}
+    for a, b, count in flips:
+        main_share[a] += count
+        trial_share[b] += count
+        matrix.setdefault(a, {})[b] = matrix.get(a, {}).get(b, 0) + count
     expected = sum(main_share[c] * trial_share[c] for c in main_share) / pairs**2
     kappa = 1.0 if expected == 1 else (agree - expected) / (1 - expected)
-    flips: dict[str, dict[str, int]] = {}
-    for a, b in zip(main, trial, strict=True):
-        flips.setdefault(a, {}).setdefault(b, 0)
-        flips[a][b] += 1
-    ordered = {a: dict(sorted(row.items())) for a, row in sorted(flips.items())}
+    ordered = {a: dict(sorted(row.items())) for a, row in sorted(matrix.items())}
     return {"agreement": agree, "kappa": kappa, "flips": ordered}
 
 
