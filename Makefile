@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast lint schema readme-rules schemas-bundle clean bench
+.PHONY: run test test-fast lint schema readme-rules schemas-bundle clean bench bench-predictions
 
 $(BIN)/modelops: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ $(KAPITAN):
 
 bench: $(BIN)/modelops $(KAPITAN)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The prediction path: collector events/s and p99 acknowledgement, compare over 10M stored rows.
+bench-predictions: $(BIN)/modelops
+	$(BIN)/python bench/predictions.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -129,6 +129,7 @@ def _handler(collector: Collector) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the executor's and agent's clients use it
         server_version = "modelops-collector"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed ACK
 
         def log_message(self, format: str, *args: Any) -> None:  # one line per refusal, not per request
             pass
