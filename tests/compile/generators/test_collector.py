@@ -68,6 +68,21 @@ def test_the_environment_gets_one_collector_per_store_with_its_secret_by_referen
     assert "modelops-collector-default.yaml" in result.files["staging/kustomization.yaml"]
 
 
+def test_the_collector_pod_fits_the_image_the_dockerfile_builds(tmp_path: Path) -> None:
+    dockerfile = (Path(__file__).parents[3] / "Dockerfile").read_text()
+    result = compile_models(tmp_path, config("seldon-v1"), {"iris": MODEL})
+    pod = documents(result.files[COLLECTOR_FILE])[0]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["command"] == ["modelops", "collect"]
+    assert 'ENTRYPOINT ["modelops"]' in dockerfile and "[collector,compare]" in dockerfile
+    assert f"USER {container['securityContext']['runAsUser']}" in dockerfile
+    spool = container["volumeMounts"][0]["mountPath"]
+    assert f"VOLUME {spool}" in dockerfile
+    assert container["args"][container["args"].index("--spool") + 1] == spool
+    assert f"EXPOSE {container['ports'][0]['containerPort']}" in dockerfile
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True  # the spool alone is writable
+
+
 def test_kserve_logs_to_the_collector_with_the_request_id_header(tmp_path: Path) -> None:
     model = MODEL.split("traffic:")[0]
     result = compile_models(tmp_path, config("kserve"), {"iris": model})

@@ -73,12 +73,15 @@ def _deployment(meta: dict[str, Any], selector: dict[str, str], env: str, store:
     container: dict[str, Any] = {
         "name": "collector",
         "image": collector.image,
+        "command": ["modelops", "collect"],  # the project's image (Dockerfile) has modelops on PATH
         "args": args,
         "ports": [{"name": "http", "containerPort": COLLECTOR_PORT, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
         "resources": _resources(collector),
         "volumeMounts": [{"name": "spool", "mountPath": SPOOL}],
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
     }
     if store.endpoint:
         container["env"] = [{"name": "AWS_ENDPOINT_URL", "value": store.endpoint}]
