@@ -112,16 +112,35 @@ cli.lazy_commands = {
 }
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM, raised where the process is, so every `finally` and context manager (the
+    writer's temp trees, the compile lock, worker pools) cleans up; a BaseException so no `except
+    Exception` swallows it, and not a KeyboardInterrupt so click does not print "Aborted!"."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
 def main() -> None:
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     try:
         cli(standalone_mode=True)
+    except Interrupted as exc:
+        _exit_interrupted(exc.signum)
     except UserError as exc:  # raised outside a command (while parsing): the lines, as ever
         for diagnostic in exc.diagnostics:
             click.echo(str(diagnostic), err=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        click.echo("interrupted; nothing was written", err=True)
-        sys.exit(130)
+        _exit_interrupted(2)
     except Exception as exc:  # a bug, not a user error: one line unless asked for the traceback
         if os.environ.get("MODELOPS_DEBUG"):
             raise
@@ -130,3 +149,12 @@ def main() -> None:
         click.echo(f"modelops: internal error: {type(exc).__name__}: {mask_text(str(exc))} "
                    "(set MODELOPS_DEBUG=1 for the traceback and please report it)", err=True)
         sys.exit(3)
+
+
+def _exit_interrupted(signum: int) -> None:
+    """One line, then 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as shells do."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while exiting prints nothing more
+    click.echo(f"modelops: interrupted by {signal.Signals(signum).name}; temporary files removed", err=True)
+    sys.exit(128 + signum)

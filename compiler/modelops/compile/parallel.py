@@ -92,6 +92,8 @@ def _die_with_parent(parent: int) -> None:
     that died before it was set."""
     import ctypes
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent handles it
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's pool ends its workers silently
     pr_set_pdeathsig = 1
     try:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
