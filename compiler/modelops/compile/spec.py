@@ -100,6 +100,20 @@ def _annotation_keys(annotations: dict[str, str]) -> dict[str, str]:
 
 
 Labels = Annotated[dict[str, str], AfterValidator(_label_values)]
+# A CODEOWNERS owner and a pull request reviewer: @user, @org/team or an e-mail, nothing that could
+# carry a second CODEOWNERS line or Markdown into a comment.
+OWNER_RE = re.compile(r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9][A-Za-z0-9._-]{0,99})?"
+                      r"|[A-Za-z0-9.!#$%&'*+=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
+
+
+def _owner(value: str) -> str:
+    if not OWNER_RE.match(value):
+        raise ValueError(f"{value!r} is not a code owner: write @user, @org/team or an e-mail address")
+    return value
+
+
+Owner = Annotated[str, AfterValidator(_owner)]
+
 Annotations = Annotated[dict[str, str], AfterValidator(_annotation_keys)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
@@ -897,7 +911,7 @@ class EnvironmentConfig(_Strict):
 
 
 class Team(_Strict):
-    reviewers: list[str] = Field(default_factory=list, description="GitHub users or @org/teams.")
+    reviewers: list[Owner] = Field(default_factory=list, description="GitHub users or @org/teams.")
     max_replicas: int | None = Field(
         None, ge=1, description="Cap on the sum of the team's maximum replicas in one environment."
     )
@@ -1036,7 +1050,7 @@ class RepoConfig(_Strict):
     policy: Policy = Field(
         default_factory=Policy, description="What any model may use: artifact schemes and buckets, caps."
     )
-    platform_team: str | None = Field(
+    platform_team: Owner | None = Field(
         None, description="GitHub team that co-owns protected environments, e.g. @acme/ml-platform."
     )
     mlflow: MlflowSettings = Field(default_factory=lambda: MlflowSettings(), description="MLflow registry.")
