@@ -98,6 +98,14 @@ def test_pass_keeps_a_worse_candidate(repo: Repo, github: FakeGitHubPulls, crd_d
     assert repo.origin_branches() == ["main"] and not github.requests
 
 
+def test_pass_reports_progress_per_model_file(repo: Repo, github: FakeGitHubPulls, crd_dir: Path) -> None:
+    set_alias(repo, 3)
+    seen: list[tuple[int, int]] = []
+    run_pass(repo.root, crd_dir=crd_dir, on_progress=lambda done, total: seen.append((done, total)))
+    total = len(list((repo.root / "models").glob("*.yaml")))
+    assert seen == [(done, total) for done in range(total + 1)]  # from none to all: the bar ends
+
+
 def test_pass_needs_the_margin(tmp_path: Path, crd_dir: Path, mlflow_template: Path,
                                github: FakeGitHubPulls) -> None:
     repo = make_repo(tmp_path, crd_dir, store=mlflow_template,

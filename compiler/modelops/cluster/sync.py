@@ -270,21 +270,24 @@ class Outcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def execute(cluster: Cluster, the_plan: Plan, *, force: bool, dry_run: bool) -> Outcome:
-    """Apply creates and updates, then delete prunes; one failure never stops the others."""
+def execute(cluster: Cluster, the_plan: Plan, *, force: bool, dry_run: bool,
+            on_progress: Callable[[int, int], None] | None = None) -> Outcome:
+    """Apply creates and updates, then delete prunes; one failure never stops the others.
+    `on_progress` gets (done, total) after each object applied or pruned."""
     outcome = Outcome()
-    for change in the_plan.changes:
-        if change.action not in ("create", "update"):
-            continue
+    writes = [c for c in the_plan.changes if c.action in ("create", "update")]
+    prunes = [c for c in the_plan.changes if c.action == "prune"] if the_plan.prune_allowed else []
+    advance = on_progress or (lambda done, total: None)
+    for done, change in enumerate(writes, 1):
+        advance(done - 1, len(writes) + len(prunes))
         try:
             cluster.apply(change.obj, force=force, dry_run=dry_run)
         except ApiError as exc:
             outcome.diagnostics.append(_diagnostic(change.file, change.line, change.obj, exc, "apply"))
             continue
         outcome.done.append(({"create": "created", "update": "updated"}[change.action], change))
-    if not the_plan.prune_allowed:
-        return outcome
-    for change in reversed([c for c in the_plan.changes if c.action == "prune"]):
+    for done, change in enumerate(reversed(prunes), len(writes) + 1):
+        advance(done - 1, len(writes) + len(prunes))
         meta = change.obj.get("metadata", {})
         try:
             cluster.delete(change.obj["apiVersion"], change.obj["kind"], meta.get("namespace"), meta["name"],
@@ -295,6 +298,7 @@ def execute(cluster: Cluster, the_plan: Plan, *, force: bool, dry_run: bool) -> 
             outcome.diagnostics.append(_diagnostic(change.file, change.line, change.obj, exc, "delete"))
             continue
         outcome.done.append(("pruned", change))
+    advance(len(writes) + len(prunes), len(writes) + len(prunes))
     return outcome
 
 
@@ -337,10 +341,11 @@ class Synced:
 
 
 def run(project: Project, request: SyncRequest, *, on_applied: Callable[[Synced], None] | None = None,
-        progress: Callable[[str], None] = print) -> Synced:
+        progress: Callable[[str], None] = print,
+        on_progress: Callable[[int, int], None] | None = None) -> Synced:
     """Plan, apply (unless plan only, or a prune is refused), then wait when asked and applied.
-    `on_applied` sees the result before the wait begins; a problem before anything changes is a
-    SyncAbort."""
+    `on_applied` sees the result before the wait begins, `on_progress` (done, total) as objects are
+    applied; a problem before anything changes is a SyncAbort."""
     env = request.env
     desired = load_desired(project.root, env)
     namespaces = environment_namespaces(project, env, desired)
@@ -358,7 +363,8 @@ def run(project: Project, request: SyncRequest, *, on_applied: Callable[[Synced]
                         everywhere=everywhere, fallback=fallback)
         refused = not the_plan.prune_allowed
         outcome = Outcome() if request.plan_only or refused else execute(
-            cluster, the_plan, force=request.force_conflicts, dry_run=request.server_dry_run)
+            cluster, the_plan, force=request.force_conflicts, dry_run=request.server_dry_run,
+            on_progress=on_progress)
         applied = not (request.plan_only or refused or request.server_dry_run or the_plan.diagnostics
                        or outcome.diagnostics)
         synced = Synced(namespaces, desired, the_plan, outcome, applied)

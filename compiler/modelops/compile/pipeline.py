@@ -67,17 +67,19 @@ def build(
     *,
     history: HistoryReader | None = None,
     on_rendered: Callable[[dict[str, str]], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
     project: Project | None = None,
 ) -> Build:
     """Run the whole pipeline over the models (all of them unless `paths` narrows it).
 
     A `history` reader (past texts of a model file) also runs the gates that judge by history
     (validate passes one read from git; compile stays independent of history so its output and speed
-    depend on the working tree alone). `on_rendered` receives
-    each model's rendered files as soon as they exist, before the run is known to be clean. A
-    caller that loaded the repository's `project` already passes it (its config is not read again).
+    depend on the working tree alone). `on_rendered` receives each model's rendered files as soon as
+    they exist, before the run is known to be clean; `on_progress` gets (done, total) as the model
+    files the render cache does not answer are worked on. A caller that loaded the repository's
+    `project` already passes it (its config is not read again).
     """
-    result = _build(root, paths, crd_dir, history, on_rendered, project or Project.load(root))
+    result = _build(root, paths, crd_dir, history, on_rendered, on_progress, project or Project.load(root))
     # Base settings are checked once per environment: report each problem once, in file order.
     result.diagnostics = sorted(set(result.diagnostics))
     return result
@@ -119,7 +121,8 @@ class _Context:
 
 def _build(
     root: Path, paths: list[Path] | None, crd_dir: Path | None, history: HistoryReader | None,
-    on_rendered: Callable[[dict[str, str]], None] | None, project: Project,
+    on_rendered: Callable[[dict[str, str]], None] | None, on_progress: Callable[[int, int], None] | None,
+    project: Project,
 ) -> Build:
     result = Build()
     config, config_doc = project.config, project.config_doc
@@ -136,6 +139,8 @@ def _build(
         outcomes.append(outcome)
         if on_rendered is not None and outcome.files:
             on_rendered(outcome.files)
+        if on_progress is not None:
+            on_progress(len(outcomes), len(jobs))
     _cache_clean_models(jobs, outcomes, cache)
     summaries: list[ModelSummary] = []
     in_order = iter(outcomes)

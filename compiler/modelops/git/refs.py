@@ -23,6 +23,12 @@ def git(root: Path, *args: str) -> bytes:
     return done.stdout
 
 
+def ref_names(root: Path) -> list[str]:
+    """The short names of the repository's branches, remote branches and tags."""
+    listed = git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/remotes", "refs/tags")
+    return [name for name in listed.decode(errors="replace").splitlines() if name]
+
+
 def git_message(stderr: bytes) -> str:
     """All of git's stderr on one line (` | ` between its lines), so the remote's own reason for a
     refusal (a pre-receive hook, branch protection) is not lost behind git's summary."""

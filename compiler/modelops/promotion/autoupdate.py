@@ -52,9 +52,11 @@ def better(policy: AutoUpdate, deployed: float, candidate: float) -> tuple[bool,
 
 
 def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] | None = None,
-             push: bool = True, crd_dir: Path | None = None) -> list[Decision]:
+             push: bool = True, crd_dir: Path | None = None,
+             on_progress: Callable[[int, int], None] | None = None) -> list[Decision]:
     """One pass over the models on the base branch. `only` narrows to model names, `registered` to
-    MLflow registered names (a webhook). MLflow being unreachable is a UserError."""
+    MLflow registered names (a webhook); `on_progress` gets (done, total) per model file. MLflow
+    being unreachable is a UserError."""
     from modelops.promotion.propose import Origin
     from modelops.promotion.registry import Registry
 
@@ -65,7 +67,10 @@ def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] |
     def registry() -> Registry:  # made when the first model with a policy asks
         return Registry.from_config(origin.root, origin.config.mlflow)
 
-    for file in origin.project.models(origin.base):
+    files = list(origin.project.models(origin.base))
+    for done, file in enumerate(files, 1):
+        if on_progress is not None:
+            on_progress(done - 1, len(files))
         if file.model is None:
             decisions.append(Decision(file.stem, action="error",
                                       reason="invalid model file on the base branch: run modelops validate"))
@@ -75,6 +80,8 @@ def run_pass(root: Path, *, only: set[str] | None = None, registered: set[str] |
         decision = _model(origin, file.path, file.model, registry, registered, push, crd_dir)
         if decision is not None:
             decisions.append(decision)
+    if on_progress is not None:
+        on_progress(len(files), len(files))
     return decisions
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from modelops.cli import complete
 from modelops.cli.options import DurationType, push_options, repo_root, resolve_crd_dir, watch_options
 from modelops.cli.passes import Passes, one_pass, run_passes
 from modelops.diagnostics import Diagnostic, UserError
@@ -26,7 +27,8 @@ def _passes(command: str) -> Passes:
 
 
 @click.group(name="autoupdate", invoke_without_command=True)
-@click.option("--model", "models", multiple=True, help="Only these models (repeatable).")
+@click.option("--model", "models", multiple=True, shell_complete=complete.models,
+              help="Only these models (repeatable).")
 @watch_options
 @push_options
 @click.pass_context
@@ -39,12 +41,17 @@ def autoupdate_command(ctx: click.Context, models: tuple[str, ...], interval: Du
     """
     if ctx.invoked_subcommand is not None:
         return
+    from modelops.cli.progress import progress_bar
     from modelops.promotion.autoupdate import run_pass
 
     root = repo_root(repo)
     kwargs: dict[str, Any] = {"only": set(models) or None, "push": not no_push,
                               "crd_dir": resolve_crd_dir(crd_dir, root)}
-    run_passes(_passes("autoupdate"), lambda: run_pass(root, **kwargs), output, interval, max_passes)
+    def one() -> list[Any]:
+        with progress_bar("Checking models", output) as on_progress:
+            return run_pass(root, on_progress=on_progress, **kwargs)
+
+    run_passes(_passes("autoupdate"), one, output, interval, max_passes)
 
 
 @autoupdate_command.command(name="serve")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from modelops.cli import complete
 from modelops.cli.options import DurationType, repo_option, repo_root
 from modelops.cli.report import report
 
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("model")
-@click.option("--env", "env", required=True, help="The environment whose traffic to compare.")
+@click.argument("model", shell_complete=complete.models)
+@click.option("--env", "env", required=True, shell_complete=complete.environments,
+              help="The environment whose traffic to compare.")
 @click.option("--since", type=DurationType(positive=True), default="24h", show_default=True,
               help="How far back: 30m, 24h, ...")
 @click.option("--trial", default=None, help="The variant to compare with main (default: its one trial).")

@@ -27,6 +27,7 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
 
 
 def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None:
+    from modelops.cli.progress import progress_bar
     from modelops.compile.emit.tree import (
         GENERATED,
         Staging,
@@ -44,7 +45,9 @@ def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None
     # No spare tree to patch (a fresh checkout): build the new tree while the models compile.
     fresh = not check and not (spare and spare.is_dir()) and root.is_dir()
     with Staging(root / GENERATED, tree) if fresh else nullcontext() as staged:
-        result = build(root, None, resolve_crd_dir(crd_dir, root), on_rendered=staged.add if staged else None)
+        with progress_bar("Compiling models", output) as on_progress:
+            result = build(root, None, resolve_crd_dir(crd_dir, root),
+                           on_rendered=staged.add if staged else None, on_progress=on_progress)
         if result.diagnostics:
             report("compile", output, result.diagnostics, count=True)
             sys.exit(1)

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
+from modelops.cli import complete
 from modelops.cli.options import format_option, repo_option, repo_root, resolve_crd_dir
 from modelops.cli.report import report
 
 
 @click.command(name="diff")
-@click.argument("base")
-@click.argument("head", required=False)
+@click.argument("base", shell_complete=complete.git_refs)
+@click.argument("head", required=False, shell_complete=complete.git_refs)
 @repo_option
 @format_option
 @click.option("--show-yaml", is_flag=True, help="Also print the raw YAML diff (text format).")

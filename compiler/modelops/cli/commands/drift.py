@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from modelops.cli import complete
 from modelops.cli.options import cluster_options, output_option, repo_root
 from modelops.cli.report import report
 
@@ -15,7 +16,8 @@ _WHAT = {"create": "missing in the cluster", "update": "differs",
 
 
 @click.command(name="drift")
-@click.option("--env", "env", required=True, help="The environment to compare with the cluster.")
+@click.option("--env", "env", required=True, shell_complete=complete.environments,
+              help="The environment to compare with the cluster.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the cluster drifted, like `git diff`.")
 @cluster_options
 @output_option

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from modelops.cli import complete
 from modelops.cli.options import push_options, repo_root, resolve_crd_dir
 from modelops.cli.report import report
 
@@ -42,7 +43,7 @@ def print_outcome(command: str, outcome: Outcome, output: str, verb: str) -> Non
 
 
 @click.command(name="promote")
-@click.argument("model")
+@click.argument("model", shell_complete=complete.models)
 @click.option("--version", type=click.IntRange(min=1), default=None, help="MLflow version to deploy.")
 @click.option("--alias", default=None, help="Deploy the version this MLflow alias points at.")
 @click.option("--from-canary", is_flag=True, help="Move the canary's version to main and drop the canary.")
@@ -50,7 +51,8 @@ def print_outcome(command: str, outcome: Outcome, output: str, verb: str) -> Non
               show_default=True, help="How the version runs.")
 @click.option("--traffic", type=click.IntRange(1, 99), default=None,
               help="Canary share in percent (--as canary; default 10).")
-@click.option("--env", required=True, help="Environment to change.")
+@click.option("--env", required=True, shell_complete=complete.environments,
+              help="Environment to change.")
 @push_options
 def promote_command(model: str, env: str, version: int | None, alias: str | None, from_canary: bool,
                     role: str, traffic: int | None, no_push: bool, repo: Path | None,

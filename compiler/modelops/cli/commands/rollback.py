@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
+from modelops.cli import complete
 from modelops.cli.commands.promote import print_outcome
 from modelops.cli.options import push_options, repo_root, resolve_crd_dir
 
 
 @click.command(name="rollback")
-@click.argument("model")
-@click.option("--env", required=True, help="Environment to change.")
+@click.argument("model", shell_complete=complete.models)
+@click.option("--env", required=True, shell_complete=complete.environments,
+              help="Environment to change.")
 @click.option("--main", "main", is_flag=True,
               help="Move main back to the version it ran before, even while a canary or shadow runs "
                    "(which is dropped too).")

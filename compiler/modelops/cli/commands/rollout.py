@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from modelops.cli import complete
 from modelops.cli.options import push_options, repo_root, resolve_crd_dir, watch_options
 from modelops.cli.passes import Passes, run_passes
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 @click.command(name="rollout")
 @click.option("--prometheus", default=None, metavar="URL",
               help="Prometheus to read (default $PROMETHEUS_URL, else environments.ENV.prometheus).")
-@click.option("--model", "models", multiple=True, help="Only these models (repeatable).")
+@click.option("--model", "models", multiple=True, shell_complete=complete.models,
+              help="Only these models (repeatable).")
 @watch_options
 @push_options
 def rollout_command(prometheus: str | None, models: tuple[str, ...], interval: Duration | None,

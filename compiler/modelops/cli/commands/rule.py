@@ -6,9 +6,11 @@ import sys
 
 import click
 
+from modelops.cli import complete
+
 
 @click.command(name="rule")
-@click.argument("code", required=False)
+@click.argument("code", required=False, shell_complete=complete.codes)
 @click.option("--markdown", is_flag=True, help="Print the README's table of checks instead.")
 def rule_command(code: str | None, markdown: bool) -> None:
     """Explain a diagnostic code such as MO224; without one, list every code."""

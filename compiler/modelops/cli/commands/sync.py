@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from modelops.cli import complete
 from modelops.cli.options import DurationType, cluster_options, output_option, repo_root
 from modelops.cli.report import report
 
@@ -30,7 +31,8 @@ def print_plan(the_plan: Plan, env: str, namespaces: list[str]) -> None:
 
 
 @click.command(name="sync")
-@click.option("--env", "env", required=True, help="The environment whose generated/ENV to apply.")
+@click.option("--env", "env", required=True, shell_complete=complete.environments,
+              help="The environment whose generated/ENV to apply.")
 @click.option("--dry-run", "dry_run", type=click.Choice(["none", "server"]), default="none",
               is_flag=False, flag_value="server", show_default=True,
               help="Send every request with dryRun=All: webhooks judge, nothing changes "
@@ -55,6 +57,7 @@ def sync_command(env: str, dry_run: str, prune: bool, prune_max_share: float, pr
                  follow: bool | None, repo: Path | None, kubeconfig: Path | None,
                  context: str | None, max_retries: int, output: str) -> None:
     """Apply generated/ENV to the cluster with server-side apply (field manager `modelops`)."""
+    from modelops.cli.progress import progress_bar
     from modelops.cluster.sync import SyncAbort, SyncRequest, run
     from modelops.compile.project import Project
     from modelops.promotion.follow import after_sync
@@ -73,7 +76,9 @@ def sync_command(env: str, dry_run: str, prune: bool, prune_max_share: float, pr
         print_applied(synced, request)
 
     try:
-        synced = run(project, request, on_applied=applied if output == "text" else None, progress=progress)
+        with progress_bar(f"Applying to {env}", output) as on_progress:
+            synced = run(project, request, on_applied=applied if output == "text" else None,
+                         progress=progress, on_progress=on_progress)
     except SyncAbort as abort:
         report("sync", output, [abort.diagnostic])
         sys.exit(1)

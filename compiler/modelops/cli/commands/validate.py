@@ -29,13 +29,15 @@ if TYPE_CHECKING:
 def validate(paths: tuple[Path, ...], base: str | None, repo: Path | None, crd_dir: Path | None,
              output: str) -> None:
     """Check model files (default: all of models/) without writing anything."""
+    from modelops.cli.progress import progress_bar
     from modelops.compile.pipeline import build
     from modelops.compile.project import Project
 
     root = repo_root(repo)
     project = Project.load(root)
-    result = build(root, list(paths) or None, resolve_crd_dir(crd_dir, root),
-                   history=_history(project, base), project=project)
+    with progress_bar("Validating models", output) as on_progress:
+        result = build(root, list(paths) or None, resolve_crd_dir(crd_dir, root),
+                       history=_history(project, base), on_progress=on_progress, project=project)
 
     def text() -> None:
         if not result.diagnostics:
