@@ -36,7 +36,7 @@ def check(schema: str, *files: Path) -> subprocess.CompletedProcess:
 
 def test_github_workflows_and_the_action_are_valid() -> None:
     assert {w.name for w in WORKFLOWS} == {"modelops-pr.yml", "modelops-main.yml",
-                                            "modelops-autoupdate.yml", "release.yml"}
+                                            "modelops-autoupdate.yml", "release.yml", "docs.yml"}
     done = check("vendor.github-workflows", *WORKFLOWS)
     assert done.returncode == 0, done.stdout + done.stderr
     done = check("vendor.github-actions", ACTION)
@@ -70,7 +70,7 @@ def test_the_workflows_run_the_action_and_the_action_runs_the_scripts() -> None:
     for script in ("pr.sh", "merge.sh", "schedule.sh", "environments.sh"):
         assert f'"$ACTION_PATH/ci/{script}"' in action
     for workflow in WORKFLOWS:
-        if workflow.name == "release.yml":
+        if workflow.name in ("release.yml", "docs.yml"):  # they build this project, not model files
             continue
         steps = [s for job in jobs(workflow).values() for s in job["steps"]]
         assert any(s.get("uses") == "./" for s in steps), workflow.name
@@ -195,7 +195,8 @@ def test_actions_are_pinned_by_commit_with_the_version_as_a_comment() -> None:
 def test_every_job_has_a_timeout_and_its_own_least_permissions() -> None:
     expected_writes = {("modelops-pr.yml", "check"): {"pull-requests"},
                        ("modelops-autoupdate.yml", "autoupdate"): {"contents", "pull-requests"},
-                       ("release.yml", "publish"): {"id-token", "attestations"}}
+                       ("release.yml", "publish"): {"id-token", "attestations"},
+                       ("docs.yml", "deploy"): {"pages", "id-token"}}
     for workflow in WORKFLOWS:
         data = yaml.safe_load(workflow.read_text())
         assert data["permissions"] == {}, workflow.name
@@ -204,6 +205,22 @@ def test_every_job_has_a_timeout_and_its_own_least_permissions() -> None:
             assert job["permissions"].get("contents") in ("read", "write"), (workflow.name, name)
             writes = {k for k, v in job["permissions"].items() if v == "write"}
             assert writes == expected_writes.get((workflow.name, name), set()), (workflow.name, name)
+
+
+def test_the_docs_site_is_built_strictly_on_pull_requests_and_published_from_main_only() -> None:
+    data = yaml.safe_load((ROOT / ".github" / "workflows" / "docs.yml").read_text())
+    assert {"pull_request", "push"} <= set(data[True])
+    assert data[True]["push"]["branches"] == ["main"]
+    build, deploy = data["jobs"]["build"], data["jobs"]["deploy"]
+    assert "mkdocs build --strict" in build["steps"][2]["run"]
+    assert build["steps"][-1]["uses"].startswith("actions/upload-pages-artifact@")
+    assert deploy["needs"] == "build" and "pull_request" in deploy["if"]
+    assert deploy["environment"]["name"] == "github-pages"
+    assert deploy["steps"][-1]["uses"].startswith("actions/deploy-pages@")
+    pinned = re.findall(r"'(mkdocs[\w-]*)([^']*)'", build["steps"][2]["run"])
+    project = (ROOT / "pyproject.toml").read_text()
+    for name, spec in pinned:  # the site is built with what `make lint` builds it with
+        assert f'"{name}{spec}"' in project, name
 
 
 def test_secrets_are_read_only_in_jobs_with_a_github_environment() -> None:

@@ -9,24 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.fixtures import GIT_ENV, copy_example_repo, git
+from support.fixtures import GIT_ENV, ROOT, copy_example_repo, git
+from support.git_repos import snapshot_of_this_tree
 
-ROOT = Path(__file__).resolve().parents[2]
 PRE_COMMIT = str(Path(sys.executable).parent / "pre-commit")
 EXTRAS_ONLY = {"kubernetes", "mlflow", "github", "rich", "ruamel"}  # import names of the extras
-
-
-def snapshot_of_this_tree(target: Path) -> str:
-    """This working tree, uncommitted edits included, as one commit (what `pre-commit try-repo` does)."""
-    files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, target / name)
-    git(target, "init", "-q", "-b", "main")
-    git(target, "add", "-A")
-    git(target, "commit", "-qm", "snapshot")
-    return git(target, "rev-parse", "HEAD").strip()
 
 
 def run_hook(repo: Path, hook: str, home: Path) -> subprocess.CompletedProcess:

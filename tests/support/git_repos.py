@@ -3,11 +3,12 @@ to), made from modelops repositories (`fixtures.make_repo`) or from plain files.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from support.fixtures import IRIS, git, make_repo
+from support.fixtures import IRIS, ROOT, git, make_repo
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,16 @@ def clone(tmp: Path, models: Mapping[str, str] | None = None) -> Clone:
     root = make_repo(tmp / "repo", {"iris.yaml": IRIS} if models is None else models,
                      origin=tmp / "origin.git")
     return Clone(root, tmp / "origin.git")
+
+
+def snapshot_of_this_tree(target: Path) -> str:
+    """This working tree, uncommitted edits included, as one commit (what `pre-commit try-repo` does)."""
+    files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    git(target, "init", "-q", "-b", "main")
+    git(target, "add", "-A")
+    git(target, "commit", "-qm", "snapshot")
+    return git(target, "rev-parse", "HEAD").strip()
