@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast lint schema readme-rules schemas-bundle clean bench bench-predictions
+.PHONY: run test test-fast lint schema readme-rules docs-pages schemas-bundle clean bench bench-predictions
 
 $(BIN)/modelops: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +42,12 @@ lint: $(VENV)/.test-extras
 schema: $(BIN)/modelops
 	$(BIN)/modelops schema
 
-# The table of checks in docs/rules.md, from the rule registry (modelops/codes.py).
-readme-rules: $(BIN)/modelops
-	$(BIN)/python -c "from pathlib import Path; from modelops.codes import with_table; \
-	p = Path('docs/rules.md'); p.write_text(with_table(p.read_text()))"
+# The docs pages made from the code: the rules table and one page per rule (modelops/codes.py), the
+# key-by-key reference of the model file and modelops.yaml (the JSON Schemas). The tests check them.
+docs-pages: $(BIN)/modelops
+	$(BIN)/python compiler/tools/docs_pages.py
+
+readme-rules: docs-pages
 
 # Regenerate the CRD and Kubernetes schemas modelops ships from UPSTREAM, a folder of the upstream
 # CRDs' openAPIV3Schema files (see compiler/tools/bundle_schemas.py); CHECK=1 only reports stale files.

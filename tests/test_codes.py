@@ -91,7 +91,7 @@ def test_unknown_rule_is_one_line_and_exit_1() -> None:
 
 def test_readme_table_is_generated_from_the_registry() -> None:
     rules = (ROOT / "docs" / "rules.md").read_text()
-    assert rules == with_table(rules), "docs/rules.md's table of checks is stale: run `make readme-rules`"
+    assert rules == with_table(rules), "docs/rules.md's table of checks is stale: run `make docs-pages`"
     assert rule("--markdown").stdout in rules
 
 

@@ -469,14 +469,14 @@ README_END = "<!-- rules:end -->"
 
 
 def markdown_table() -> str:
-    """The table of checks in docs/rules.md: one row per code."""
+    """The table of checks in docs/rules.md: one row per code, linking the code's own page."""
     rows = ["| code | family | rule |", "|---|---|---|"]
-    rows += [f"| {rule.code} | {rule.family} | {rule.title} |" for rule in RULES]
+    rows += [f"| [{rule.code}](rules/{rule.code}.md) | {rule.family} | {rule.title} |" for rule in RULES]
     return "\n".join(rows) + "\n"
 
 
 def with_table(readme: str) -> str:
-    """`readme` (docs/rules.md) with the table between its rules markers regenerated (`make readme-rules`)."""
+    """`readme` (docs/rules.md) with the table between its rules markers regenerated (`make docs-pages`)."""
     head, begin, rest = readme.partition(README_BEGIN + "\n")
     _, end, tail = rest.partition(README_END)
     if not begin or not end:
