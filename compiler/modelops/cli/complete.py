@@ -15,7 +15,7 @@ from click.shell_completion import CompletionItem
 
 
 def _root(ctx: click.Context) -> Path:
-    from modelops.compile.project import find_root
+    from modelops.compile.layout import find_root
 
     current: click.Context | None = ctx
     while current is not None:

@@ -108,7 +108,7 @@ def watch_options(function: F) -> F:
 
 def repo_root(repo: Path | None) -> Path:
     """The repository root: -C, else the nearest folder above the working directory with modelops.yaml."""
-    from modelops.compile.project import find_root
+    from modelops.compile.layout import find_root
 
     return repo.resolve() if repo else find_root(Path.cwd())
 

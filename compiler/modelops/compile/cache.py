@@ -64,10 +64,10 @@ class RenderCache:
         self.root, self.path = root, root / FOLDER / FILE
         if enabled and cache_enabled():
             confined(root, FOLDER)  # never read or write the cache through a symlink (MO009)
-        self.secret = _secret() if enabled and cache_enabled() else None
+        self.secret = secret() if enabled and cache_enabled() else None
         self.enabled = self.secret is not None
-        fingerprint = _fingerprint(schemas) if self.enabled else ""
-        self.base = hashlib.sha256(f"{fingerprint}\0{config_text}".encode()).hexdigest()
+        code = fingerprint(schemas) if self.enabled else ""
+        self.base = hashlib.sha256(f"{code}\0{config_text}".encode()).hexdigest()
         self.entries: dict[str, Entry] = self._load() if self.enabled else {}
         self.used: dict[str, Entry] = {}
 
@@ -94,7 +94,7 @@ class RenderCache:
         body = json.dumps({"format": FORMAT, "entries": self.used}, separators=(",", ":")).encode(
             "utf-8", "surrogatepass")
         try:
-            replace_beneath(self.root, f"{FOLDER}/{FILE}", _digest(self.secret, body).encode() + b"\n" + body)
+            replace_beneath(self.root, f"{FOLDER}/{FILE}", digest(self.secret, body).encode() + b"\n" + body)
             _remove_leftovers(self.path.parent)
         except OSError:
             pass
@@ -106,8 +106,8 @@ class RenderCache:
         try:  # never read through a symlink
             handle = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(handle, "rb") as stream:
-                digest, body = stream.readline().rstrip(b"\n"), stream.read()
-            if not hmac.compare_digest(digest, _digest(self.secret, body).encode()):
+                mac, body = stream.readline().rstrip(b"\n"), stream.read()
+            if not hmac.compare_digest(mac, digest(self.secret, body).encode()):
                 return {}
             data = json.loads(body)
         except (OSError, ValueError):
@@ -131,12 +131,12 @@ def _well_formed(entry: object) -> bool:
     return all(isinstance(text, str) and safe_name(name) for name, text in files.items())
 
 
-def _digest(secret: bytes, body: bytes) -> str:
+def digest(key: bytes, body: bytes) -> str:
     """HMAC-SHA256 of the cache file's body."""
-    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def _secret() -> bytes | None:
+def secret() -> bytes | None:
     """This user's cache key (made on first use), kept outside every repository; None without one."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "modelops"
     path = base / KEY_FILE
@@ -175,12 +175,12 @@ def _remove_leftovers(folder: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _fingerprint(schemas: SchemaSet) -> str:
+def fingerprint(schemas: SchemaSet) -> str:
     """Everything besides the inputs that decides output: code, libraries, the schema files used."""
-    digest = hashlib.sha256(f"{modelops.__version__} {platform.python_version()} {yaml.__version__}".encode())
+    hashed = hashlib.sha256(f"{modelops.__version__} {platform.python_version()} {yaml.__version__}".encode())
     package = Path(modelops.__file__).parent
     for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+        hashed.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     for path in schemas.files():
-        digest.update(str(path).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+        hashed.update(str(path).encode() + b"\0" + path.read_bytes())
+    return hashed.hexdigest()

@@ -17,14 +17,14 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from modelops.compile.keys import unknown_key_hint
+from modelops.compile.layout import CONFIG_FILE as CONFIG_FILE  # re-exported, as pipeline does
+from modelops.compile.layout import MODELS_DIR as MODELS_DIR
+from modelops.compile.layout import find_root as find_root
 from modelops.compile.resolve import ResolvedModel, resolve
 from modelops.compile.rules.checks import check_config
 from modelops.compile.source import Document, load, parse, read_source
 from modelops.compile.spec import NAME_RE, ModelSpec, RepoConfig
 from modelops.diagnostics import Diagnostic, UserError
-
-CONFIG_FILE = "modelops.yaml"
-MODELS_DIR = "models"
 
 
 class GitReader(Protocol):
@@ -150,15 +150,6 @@ def in_env(text: str, path: str, env: str, config: RepoConfig,
 
 
 # --- reading the working tree --------------------------------------------------------------------
-
-def find_root(start: Path) -> Path:
-    """The nearest directory at or above `start` holding modelops.yaml (else `start`)."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-    return start
-
 
 def display_path(path: Path, root: Path) -> str:
     """`path` relative to the repo root `root` (which is resolved), else as given."""

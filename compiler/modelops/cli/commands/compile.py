@@ -27,6 +27,19 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
 
 
 def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None:
+    import time
+
+    from modelops.compile.unchanged import unchanged
+
+    started = time.time_ns()
+    verdict = unchanged(root, crd_dir)
+    if verdict is not None:  # nothing changed since the last clean run: its answer, from stat data
+        _report(check, output, verdict.models, verdict.files, [], "")
+        return
+    _compile_all(root, check, crd_dir, output, started)
+
+
+def _compile_all(root: Path, check: bool, crd_dir: Path | None, output: str, started: int) -> None:
     from modelops.cli.progress import progress_bar
     from modelops.compile.emit.tree import (
         GENERATED,
@@ -39,6 +52,7 @@ def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None
         write_repo_files,
     )
     from modelops.compile.pipeline import build
+    from modelops.compile.unchanged import record
 
     tree = read_tree(root / GENERATED)
     spare = spare_tree(root)
@@ -58,21 +72,33 @@ def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None
         changed = sorted(n for n in set(current) | set(wanted) if current.get(n) != wanted.get(n))
         if not check and any(name.startswith(f"{GENERATED}/") for name in changed):
             replace_tree(root / GENERATED, result.files, tree, spare, staged)
-    summary = {"models": result.models, "files": len(wanted), "changed": changed}
     if check:
         diff = stale_diff(current, wanted, prefix="")
+        if not changed:
+            record(root, crd_dir, started, result.models, wanted)
+        _report(check, output, result.models, len(wanted), changed, diff)
+        return
+    write_repo_files(root, result.repo_files)
+    record(root, crd_dir, started, result.models, wanted)
+    _report(check, output, result.models, len(wanted), changed, "")
 
+
+def _report(check: bool, output: str, models: list[str], files: int, changed: list[str], diff: str) -> None:
+    """What compile says (and, with --check, its exit: 1 when generated/ is stale)."""
+    from modelops.compile.emit.tree import GENERATED
+
+    summary = {"models": models, "files": files, "changed": changed}
+    if check:
         def stale_text() -> None:
             if changed:
                 click.echo(diff, nl=False)
                 click.echo(f"{len(changed)} generated file(s) are stale or hand-edited: "
                            "run `modelops compile` and commit the result.", err=True)
             else:
-                click.echo(f"{GENERATED}/ is up to date ({len(wanted)} files).")
+                click.echo(f"{GENERATED}/ is up to date ({files} files).")
 
         report("compile", output, [], {**summary, "stale": bool(changed), "diff": diff},
                text=stale_text, ok=not changed)
         sys.exit(1 if changed else 0)
-    write_repo_files(root, result.repo_files)
     report("compile", output, [], summary, text=lambda: click.echo(
-        f"Compiled {len(result.models)} model(s) into {len(wanted)} files; {len(changed)} changed."))
+        f"Compiled {len(models)} model(s) into {files} files; {len(changed)} changed."))
