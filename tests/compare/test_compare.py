@@ -115,3 +115,45 @@ def test_regression_errors_and_the_within_gate(repo: Path) -> None:
     assert (code, found["reason"]) == (1, "predictions: bias 0.1, needs <= 0.05")
     done = fixtures.run(repo, "compare", "iris", "--env", "production", "--trial", "main", timeout=120)
     assert "needs one trial variant beside main" in done.stderr
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_plot_draws_the_classes_and_the_flip_matrix(repo: Path) -> None:
+    prediction_store.classified_traffic(repo.parent / "store", "iris", 2000, 0.9)
+    picture = repo.parent / "iris.png"
+    code, document = _compare(repo, "--plot", str(picture))
+    assert code == 1 and document["comparison"]["verdict"] == "fail"  # the plot changes no verdict
+    assert _png_size(picture) == (1200, 480)
+    assert not [p for p in picture.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_plot_of_a_regression_carries_the_histograms_in_json_too(repo: Path) -> None:
+    model = repo / "models" / "iris.yaml"
+    model.write_text(model.read_text().replace(
+        "  task: classification\n  min_pairs: 1000\n  gates: {agreement: 0.95, psi: 0.2}",
+        "  task: regression\n  min_pairs: 100\n  gates: {mae: 0.5}"))
+    store = repo.parent / "store"
+    prediction_store.write(store, "iris", "main", [{"request_id": f"r{i}", "output": float(i % 50)}
+                                                   for i in range(400)])
+    prediction_store.write(store, "iris", "shadow", [{"request_id": f"r{i}", "output": i % 50 + 0.3}
+                                                     for i in range(400)])
+    picture = repo.parent / "iris-regression.png"
+    code, document = _compare(repo, "--plot", str(picture))
+    histograms = document["comparison"]["statistics"]["histograms"]
+    assert code == 0 and sum(histograms["main"]) == sum(histograms["trial"]) == 400
+    assert sum(map(sum, histograms["joint"])) == 400 and len(histograms["edges"]) == 21
+    assert _png_size(picture) == (1200, 480)
+
+
+def test_a_plot_that_cannot_be_written_is_one_line(repo: Path) -> None:
+    prediction_store.classified_traffic(repo.parent / "store", "iris", 1200, 0.99)
+    target = repo.parent / "missing" / "iris.png"
+    done = fixtures.run(repo, "compare", "iris", "--env", "production", "--plot", str(target), timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"{target}:1:1: MO014 cannot write the plot: No such file or directory"]

@@ -19,7 +19,8 @@ from modelops.diagnostics import UserError
 
 # A missing optional dependency (top-level module) -> the extra that installs it.
 EXTRAS = {"kubernetes": "sync", "mlflow": "promote", "ruamel": "promote", "github": "github",
-          "rich": "review", "duckdb": "compare", "pyarrow": "compare", "numpy": "compare"}
+          "rich": "review", "duckdb": "compare", "pyarrow": "compare", "numpy": "compare",
+          "matplotlib": "plot"}
 
 
 class LazyGroup(click.Group):

@@ -121,6 +121,7 @@ def _statistics(spec: Compare, connection: Any) -> dict[str, Any]:
     else:
         tolerance = spec.gates.within.tolerance if spec.gates.within else None
         found.update(stats.regression(main_values, trial_values, tolerance))
+        found["histograms"] = stats.histograms(main_values, trial_values)
     return found
 
 

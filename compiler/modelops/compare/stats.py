@@ -94,3 +94,21 @@ def _wasserstein(a: Any, b: Any) -> float:
     cdf_a = np.searchsorted(np.sort(a), points[:-1], side="right") / a.size
     cdf_b = np.searchsorted(np.sort(b), points[:-1], side="right") / b.size
     return float(np.sum(np.abs(cdf_a - cdf_b) * widths))
+
+
+def histograms(main: Any, trial: Any, bins: int = 20) -> dict[str, Any]:
+    """Both variants' outputs over the same equal-width bins, and the joint counts (rows main's bin,
+    columns the trial's): what `--plot` draws for a regression, small enough for JSON."""
+    import numpy as np
+
+    a, b = np.asarray(main, dtype=float), np.asarray(trial, dtype=float)
+    if a.size == 0:
+        return {"edges": [], "main": [], "trial": [], "joint": []}
+    low, high = float(min(a.min(), b.min())), float(max(a.max(), b.max()))
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, bins + 1)
+    joint = np.histogram2d(a, b, bins=[edges, edges])[0]
+    return {"edges": [float(e) for e in edges], "main": [int(n) for n in np.histogram(a, edges)[0]],
+            "trial": [int(n) for n in np.histogram(b, edges)[0]],
+            "joint": [[int(n) for n in row] for row in joint]}

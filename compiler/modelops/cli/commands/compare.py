@@ -24,12 +24,15 @@ if TYPE_CHECKING:
               help="How far back: 30m, 24h, ...")
 @click.option("--trial", default=None, help="The variant to compare with main (default: its one trial).")
 @click.option("--store", "store", default=None, help="Read this store URI instead of modelops.yaml's.")
+@click.option("--plot", "plot_to", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE.png", help="Also draw both variants' outputs and the flip matrix (or joint "
+              "histogram) into this PNG (needs the plot extra).")
 @click.option("--print-sql", is_flag=True, help="Print the pairing query (DuckDB, Trino, Spark) and stop.")
 @click.option("--output", "-o", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="A table, Markdown for a pull request, or JSON.")
 @repo_option
 def compare_command(model: str, env: str, since: Duration, trial: str | None, store: str | None,
-                    print_sql: bool, output: str, repo: Path | None) -> None:
+                    plot_to: Path | None, print_sql: bool, output: str, repo: Path | None) -> None:
     """Compare a model's trial variant with main on the predictions the collector stored."""
     from modelops.compare.run import for_model, rows
     from modelops.compare.run import markdown as to_markdown
@@ -41,6 +44,10 @@ def compare_command(model: str, env: str, since: Duration, trial: str | None, st
     if print_sql:
         click.echo(comparison.sql)
         return
+    if plot_to is not None:
+        from modelops.compare.plot import plot
+
+        plot(comparison, plot_to)
 
     def text() -> None:
         width = max(len(what) for what, _ in rows(comparison))
