@@ -28,7 +28,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("event_id", "string"),              # Ce-Id (unique per event on Seldon v1)
     ("kind", "string"),                  # request | response | feedback
     ("protocol", "string"),              # seldon | v2 | tensorflow | v1
-    ("source", "string"),                # seldon-v1 | kserve | seldon-v2
+    ("source", "string"),                # seldon-v1 | kserve | seldon-v2 | modelops (labels)
     ("index", "int32"),                  # position of the instance in a batched event
     ("output", "double"),
     ("label", "string"),
@@ -37,7 +37,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 KINDS = ("request", "response", "feedback")
-SOURCES = ("seldon-v1", "kserve", "seldon-v2")
+SOURCES = ("seldon-v1", "kserve", "seldon-v2", "modelops")  # modelops: labels (io.modelops.feedback)
 
 
 def partition_path(model: str, variant: str, date: str) -> str:

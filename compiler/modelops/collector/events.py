@@ -12,7 +12,9 @@ from typing import Any
 from modelops.columns import KINDS
 
 # Ce-Type prefix -> the `source` column
-SOURCE_PREFIXES = (("io.seldon.serving.", "seldon-v1"), ("org.kubeflow.serving.", "kserve"))
+SOURCE_PREFIXES = (("io.seldon.serving.", "seldon-v1"), ("org.kubeflow.serving.", "kserve"),
+                   ("io.modelops.", "modelops"))  # io.modelops.feedback: true answers from anyone
+LABELS_VARIANT = "labels"  # where io.modelops.feedback events are stored unless ?variant= says
 JSON_PROTOCOLS = ("seldon", "v2")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")  # safe as a Hive partition value
 
@@ -53,19 +55,23 @@ def from_http(query: dict[str, str], headers: dict[str, str], body: bytes, now: 
         raise Malformed("no Ce-Type header (not a CloudEvents binary-mode event)")
     source = next((s for prefix, s in SOURCE_PREFIXES if ce_type.startswith(prefix)), None)
     kind = ce_type.rsplit(".", 1)[-1]
-    if source is None or kind not in KINDS:
+    if source is None or kind not in KINDS or (source == "modelops" and kind != "feedback"):
         raise Malformed(f"unknown Ce-Type {ce_type!r}")
     model = query.get("model") or headers.get("ce-inferenceservicename")
     endpoint = headers.get("ce-endpoint") if source == "seldon-v1" else None
-    variant = query.get("variant") or endpoint or "main"
+    variant = query.get("variant") or endpoint or (LABELS_VARIANT if source == "modelops" else "main")
     for what, value in (("model", model), ("variant", variant)):
         if not value or not NAME.match(value):
             raise Malformed(f"no usable {what} name ({value!r}): give ?{what}= or Ce-Inferenceservicename")
     assert model is not None
     protocol = _protocol(headers.get("ce-protocol"), source, body)
+    request_id = _request_id(headers, source)
+    if source == "modelops" and not request_id:
+        raise Malformed("a label needs the request id it answers: Ce-Requestid "
+                        "(or X-Request-Id in Ce-Metadata)")
     return Event(model=model, variant=variant, version=query.get("version") or None,
                  namespace=headers.get("ce-namespace") or None, source=source, kind=kind,
-                 protocol=protocol, request_id=_request_id(headers, source),
+                 protocol=protocol, request_id=request_id,
                  event_id=headers.get("ce-id") or None, time=_time(headers.get("ce-time"), now), body=body)
 
 
@@ -100,7 +106,7 @@ def _request_id(headers: dict[str, str], source: str) -> str | None:
                 found = value[0] if isinstance(value, list) else value
                 if isinstance(found, str) and found:
                     return found
-    if source == "seldon-v1":
+    if source in ("seldon-v1", "modelops"):
         return headers.get("ce-requestid") or None
     return headers.get("ce-id") or None
 

@@ -138,6 +138,28 @@ def latency_sql(window: Window) -> str:
     )
 
 
+def truth_sql(window: Window) -> str:
+    """Per variant, its answers to requests whose true answer arrived (feedback rows, any variant:
+    the newest per request and position): how many, accuracy, MAE and RMSE against the truth."""
+    r, f = "r", "f"
+    return (
+        f"WITH truth AS (SELECT request_id, index, arg_max({_value(f, window.output)}, time) AS value,\n"
+        f"       arg_max({_class(f, window.output)}, time) AS class FROM {TABLE} AS {f}\n"
+        f"  WHERE kind = 'feedback' AND request_id IS NOT NULL "
+        f"AND environment = '{_quote(window.environment)}' GROUP BY request_id, index),\n"
+        f"{r} AS (SELECT variant, request_id, index, {_value(r, window.output)} AS value, "
+        f"{_class(r, window.output)} AS class FROM {TABLE} AS {r}\n"
+        f"  WHERE kind = 'response' AND environment = '{_quote(window.environment)}' "
+        f"AND variant IN ('{_quote(window.main)}', '{_quote(window.trial)}') "
+        f"AND time >= now() - INTERVAL {int(window.since_seconds)} SECOND)\n"
+        f"SELECT {r}.variant, count(*) AS labelled,\n"
+        f"       avg(CAST({r}.class = truth.class AS DOUBLE)) AS accuracy,\n"
+        f"       avg(abs({r}.value - truth.value)) AS mae, sqrt(avg(({r}.value - truth.value) ^ 2)) AS rmse\n"
+        f"FROM {r} JOIN truth ON {r}.request_id = truth.request_id AND {r}.index = truth.index\n"
+        f"GROUP BY {r}.variant"
+    )
+
+
 def _quote(text: str) -> str:
     return text.replace("'", "''")
 

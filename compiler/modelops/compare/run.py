@@ -3,6 +3,7 @@ model's `compare.gates` judged on it (what `modelops compare` prints and `rollou
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,8 @@ class GateResult:
     gate: str
     threshold: float
     value: float | None
-    passed: bool | None  # None: not enough pairs to tell
+    passed: bool | None  # None: not enough pairs (or labels) to tell
+    needs: int = 0  # the live gate: labelled answers each variant needs
 
 
 @dataclass
@@ -35,19 +37,27 @@ class Comparison:
     min_pairs: int = 0
     statistics: dict[str, Any] = field(default_factory=dict)
     latency_ms: dict[str, list[float]] = field(default_factory=dict)  # variant -> p50, p95, p99
+    # variant -> its answers with a known true answer: labelled, accuracy, mae, rmse
+    truth: dict[str, dict[str, float | None]] = field(default_factory=dict)
     gates: list[GateResult] = field(default_factory=list)
     sql: str = ""
 
     @property
     def verdict(self) -> str:
-        """pass, hold (too few pairs) or fail."""
+        """pass, hold (too few pairs, or too few labels for the live gate) or fail."""
         if self.pairs < self.min_pairs:
             return "hold"
-        return "fail" if any(g.passed is False for g in self.gates) else "pass"
+        if any(g.passed is False for g in self.gates):
+            return "fail"
+        return "hold" if any(g.gate == "live" and g.passed is None for g in self.gates) else "pass"
 
     def reason(self) -> str:
-        if self.verdict == "hold":
+        if self.verdict == "hold" and self.pairs < self.min_pairs:
             return f"predictions: {self.pairs} paired of {self.min_pairs} needed"
+        if self.verdict == "hold":
+            live = next(g for g in self.gates if g.gate == "live")
+            least = min(int(self.truth.get(v, {}).get("labelled") or 0) for v in (self.main, self.trial))
+            return f"predictions: {least} labelled answers of {live.needs} needed for the live gate"
         failed = [g for g in self.gates if g.passed is False]
         if failed:
             return "predictions: " + "; ".join(_gate_text(g) for g in failed)
@@ -67,6 +77,8 @@ def gate_row(gate: GateResult) -> dict[str, Any]:
 
 def _gate_text(gate: GateResult) -> str:
     shown = "no data" if gate.value is None else f"{gate.value:.4g}"
+    if gate.gate == "live":
+        return f"live gain over main {shown}, needs >= {gate.threshold:g}"
     relation = ">=" if gate.gate in ("agreement", "within") else "<="
     return f"{gate.gate} {shown}, needs {relation} {gate.threshold:g}"
 
@@ -98,8 +110,33 @@ def compare(model: ResolvedModel, trial: ResolvedVariant, since_seconds: float,
     result.statistics = _statistics(spec, connection)
     for variant, quantiles in connection.execute(query.latency_sql(window)).fetchall():
         result.latency_ms[variant] = [round(float(q), 3) for q in quantiles]
+    for variant, labelled, accuracy, mae, rmse in connection.execute(query.truth_sql(window)).fetchall():
+        result.truth[variant] = {"labelled": int(labelled), "accuracy": _number(accuracy),
+                                 "mae": _number(mae), "rmse": _number(rmse)}
     result.gates = judge(spec, result.statistics)
+    if spec.gates.live is not None:
+        result.gates.append(live_gate(spec, result))
     return result
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def live_gate(spec: Compare, comparison: Comparison) -> GateResult:
+    """The trial's gain over main on labelled traffic: accuracy points, or RMSE main minus trial;
+    no verdict until both variants have `min_labels` labelled answers."""
+    live = spec.gates.live
+    assert live is not None
+    metric = "accuracy" if spec.task == "classification" else "rmse"
+    main, trial = (comparison.truth.get(v, {}) for v in (comparison.main, comparison.trial))
+    enough = min(int(main.get("labelled") or 0), int(trial.get("labelled") or 0)) >= live.min_labels
+    a, b = main.get(metric), trial.get(metric)
+    if not enough or a is None or b is None:
+        return GateResult("live", live.margin, None, None, live.min_labels)
+    gain = b - a if metric == "accuracy" else a - b
+    return GateResult("live", live.margin, gain, gain >= live.margin or math.isclose(gain, live.margin),
+                      live.min_labels)
 
 
 def _spec(model: ResolvedModel) -> Compare:
@@ -164,6 +201,12 @@ def rows(comparison: Comparison) -> list[tuple[str, str]]:
     for key in (*keys, "psi", "jensen_shannon", "wasserstein"):
         value = c.statistics.get(key)
         found.append((key, "—" if value is None else f"{value:.4g}"))
+    for variant in (c.main, c.trial):
+        truth = c.truth.get(variant)
+        if truth:
+            scored = (f"accuracy {truth['accuracy']:.4g}" if c.task == "classification"
+                      else f"MAE {truth['mae']:.4g}, RMSE {truth['rmse']:.4g}")
+            found.append((f"live {variant}", f"{scored} on {int(truth['labelled'] or 0)} labelled answers"))
     for variant in (c.main, c.trial):
         if variant in c.latency_ms:
             shown = "/".join(f"{q:g}" for q in c.latency_ms[variant])

@@ -632,6 +632,20 @@ class WithinGate(_Strict):
     share: float = Field(gt=0, le=1, description="Smallest share of pairs within the tolerance.")
 
 
+class LiveGate(_Strict):
+    """On requests whose true answer arrived (Seldon feedback, or labels in the store), the trial must
+    do at least as well as main: accuracy (classification) or RMSE (regression)."""
+
+    min_labels: int = Field(
+        500, ge=1, le=INT32_MAX, description="Labelled answers each variant needs before the gate "
+        "decides (until then rollout holds).",
+    )
+    margin: float = Field(
+        0.0, ge=0, description="How much better the trial must be: accuracy (0.01 is one point) for a "
+        "classification, RMSE for a regression; 0: no worse than main.",
+    )
+
+
 class CompareGates(_Strict):
     """What the trial's predictions must meet against main's before `rollout` moves it on."""
 
@@ -648,6 +662,10 @@ class CompareGates(_Strict):
         None, gt=0, description="regression: largest absolute mean difference (trial minus main)."
     )
     within: WithinGate | None = Field(None, description="regression: share of pairs within a tolerance.")
+    live: LiveGate | None = Field(
+        None, description="Beat main on ground truth: accuracy or RMSE on labelled live traffic.",
+        examples=[{"min_labels": 500, "margin": 0.0}],
+    )
 
 
 class Compare(_Strict):
