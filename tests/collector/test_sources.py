@@ -27,8 +27,10 @@ def test_kserve_events_pair_by_ce_id_or_the_listed_request_header(tmp_path: Path
         assert poster.post(kserve("response", "ce-8", "fraud", request_id="req-42"),
                            v2_answer([0.4]), query="?variant=shadow&version=3")[0] == 202
         metrics = running.metrics()
-        assert 'modelops_collector_events_received_total{model="fraud",variant="main"} 2' in metrics
-        assert 'modelops_collector_events_received_total{model="fraud",variant="shadow"} 1' in metrics
+        assert ('modelops_collector_events_received_total{environment="staging",model="fraud",'
+                'variant="main"} 2') in metrics
+        assert ('modelops_collector_events_received_total{environment="staging",model="fraud",'
+                'variant="shadow"} 1') in metrics
         assert running.stop() == 0
     rows = sorted(stored_rows(store), key=lambda r: (r["variant"], r["kind"], r["index"]))
     assert [(r["variant"], r["kind"], r["request_id"], r["index"], r["output"]) for r in rows] == [

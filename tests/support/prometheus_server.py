@@ -144,6 +144,32 @@ def prometheus(workdir: Path, generated: Path, traffic: Iterable[Traffic]) -> It
         exporter.close()
 
 
+@contextmanager
+def scraping(workdir: Path, targets: list[str]) -> Iterator[str]:
+    """A Prometheus scraping `targets` (host:port) every second, without rules: its base URL."""
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus is not installed (Debian package prometheus; .ci/run installs it)"
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [{"job_name": "targets", "static_configs": [{"targets": targets}]}],
+    }))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (workdir / "prometheus.log").open("w") as log:
+        process = subprocess.Popen(
+            [binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        try:
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def _wait(url: str, process: subprocess.Popen[bytes], workdir: Path, variants: set[tuple[str, str]]) -> None:
     """Until every variant has its rate and latency recorded, the busiest over 1,500 requests."""
     deadline = time.monotonic() + 60

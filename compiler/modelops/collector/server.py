@@ -56,7 +56,7 @@ class Collector:
         except OSError as exc:
             raise UserError([Diagnostic(str(config.spool), 1, 1, "MO821", "cannot use the spool folder: "
                                         f"{exc.strerror or exc}")]) from None
-        self.metrics = Metrics(lambda: self.spool.events)
+        self.metrics = Metrics(lambda: self.spool.events, config.environment)
         self.writer = Writer(self.spool, store, self.metrics, config.environment, config.flush_rows,
                              config.flush_seconds)
         try:

@@ -64,4 +64,6 @@ class Writer(threading.Thread):
         self.spool.drop(sealed)
         for (model, variant), amount in Counter((e.model, e.variant) for e in events).items():
             self.metrics.count("written_total", amount, model=model, variant=variant)
+        for model, variant, stored in decoded:
+            self.metrics.observe(model, variant, stored)
         return True

@@ -284,11 +284,14 @@ def _observability(
     """Each environment's shared rules and dashboard, `<env>/observability.yaml`, from the info series
     in the model summaries (so cached models count without being rendered again)."""
     infos: dict[str, list[dict[str, str]]] = {}
+    stored: set[str] = set()
     for model in models:
         for deployed in model.envs:
             infos.setdefault(deployed.env, []).extend(deployed.info())
+            if deployed.store:
+                stored.add(deployed.env)
     for env, found in sorted(infos.items()):
-        objects = observability_env.render(config, env, found)
+        objects = observability_env.render(config, env, found, env in stored)
         if not objects:
             continue
         _check_config_objects(objects, f"for environment {env}", validator, result, config_doc)

@@ -98,6 +98,23 @@ def test_no_store_no_collector(tmp_path: Path) -> None:
     assert messages(result) == [] and COLLECTOR_FILE not in result.files
 
 
+def _panel_titles(result: Any) -> list[str]:
+    import json
+
+    [board] = [d for d in documents(result.files["staging/observability.yaml"]) if d["kind"] == "ConfigMap"]
+    return [p["title"] for p in json.loads(next(iter(board["data"].values())))["panels"]]
+
+
+def test_the_dashboard_gains_a_predictions_row_where_a_model_stores_them(tmp_path: Path) -> None:
+    stored = _panel_titles(compile_models(tmp_path / "a", config("seldon-v1"), {"iris": MODEL}))
+    assert stored[stored.index("Predictions"):] == [
+        "Predictions", "Stored answers per second", "Predicted classes (share of answers)", "Mean output",
+        "Agreement with the other variant"]
+    model = MODEL.replace("logging: {mode: all, store: default}\n", "").split("compare:")[0]
+    plain = _panel_titles(compile_models(tmp_path / "b", config("seldon-v1"), {"iris": model}))
+    assert "Predictions" not in plain and plain == stored[:stored.index("Predictions")]
+
+
 def test_store_mistakes_are_one_line_each(tmp_path: Path) -> None:
     cases = {
         "a": MODEL.replace("store: default", "store: defualt"),

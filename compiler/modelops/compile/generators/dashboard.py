@@ -28,6 +28,21 @@ PANELS = (
     ("Ready replicas", REPLICAS, "sum", "none"),
 )
 SELECTOR = 'namespace="$namespace",model="$model",variant=~"$variant"'
+# The predictions row, from the collector's own series (modelops.collector.metrics): they carry the
+# environment and the model, not the model's namespace (the collector may run in another one).
+COLLECTOR = "modelops_collector"
+_SHARE = ("sum by (variant, class) (rate({c}_predictions_total{{{s}}}[15m])) / ignoring(class) "
+          "group_left sum by (variant) (rate({c}_predictions_total{{{s}}}[15m]))")
+_AGREEMENT = ('sum by (variants) (rate({c}_pairs_total{{{p},agree="true"}}[15m])) / '
+              "sum by (variants) (rate({c}_pairs_total{{{p}}}[15m]))")
+PREDICTION_PANELS = (  # (title, expression, unit, legend)
+    ("Stored answers per second", "sum by (variant) (rate({c}_events_written_total{{{s}}}[5m]))",
+     "reqps", "{{variant}}"),
+    ("Predicted classes (share of answers)", _SHARE, "percentunit", "{{variant}} {{class}}"),
+    ("Mean output", "sum by (variant) (rate({c}_output_sum{{{s}}}[15m])) / "
+     "sum by (variant) (rate({c}_output_count{{{s}}}[15m]))", "none", "{{variant}}"),
+    ("Agreement with the other variant", _AGREEMENT, "percentunit", "{{variants}}"),
+)
 _DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
 
@@ -69,26 +84,21 @@ def templating(env: str) -> list[dict[str, Any]]:
     ]
 
 
-def dashboard(env: str, recorded: Collection[str]) -> dict[str, Any]:
-    """The dashboard: one panel per series `recorded` in the environment, every panel split by variant."""
-    panels = []
-    shown = [panel for panel in PANELS if panel[1] in recorded]
-    for index, (title, record, agg, unit) in enumerate(shown):
-        panels.append({
-            "id": index + 1,
-            "type": "timeseries",
-            "title": title,
-            "datasource": _DATASOURCE,
-            "gridPos": {"h": 8, "w": 12, "x": (index % 2) * 12, "y": (index // 2) * 8},
-            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-            "options": {"legend": {"displayMode": "table", "placement": "bottom", "showLegend": True}},
-            "targets": [{
-                "refId": "A",
-                "datasource": _DATASOURCE,
-                "expr": f"{agg} by (variant) ({record}{{{SELECTOR}}})",
-                "legendFormat": "{{variant}}",
-            }],
-        })
+def dashboard(env: str, recorded: Collection[str], predictions: bool = False) -> dict[str, Any]:
+    """The dashboard: one panel per series `recorded` in the environment, every panel split by variant;
+    with `predictions` (a model of the environment stores them), a row of what the answers say."""
+    shown = [(title, f"{agg} by (variant) ({record}{{{SELECTOR}}})", unit, "{{variant}}")
+             for title, record, agg, unit in PANELS if record in recorded]
+    panels = [_panel(index + 1, index, *panel) for index, panel in enumerate(shown)]
+    if predictions:
+        top = (len(shown) + 1) // 2 * 8
+        panels.append({"id": len(panels) + 1, "type": "row", "title": "Predictions", "collapsed": False,
+                       "gridPos": {"h": 1, "w": 24, "x": 0, "y": top}, "panels": []})
+        selector = f'environment="{env}",model="$model",variant=~"$variant"'
+        pairs = f'environment="{env}",model="$model"'
+        for index, (title, expr, unit, legend) in enumerate(PREDICTION_PANELS):
+            query = expr.format(c=COLLECTOR, s=selector, p=pairs)
+            panels.append(_panel(len(panels) + 1, index, title, query, unit, legend, top + 1))
     return {
         "uid": uid(env),
         "title": f"Models ({env})",
@@ -105,9 +115,25 @@ def dashboard(env: str, recorded: Collection[str]) -> dict[str, Any]:
     }
 
 
-def configmap(meta: dict[str, Any], env: str, recorded: Collection[str]) -> dict[str, Any]:
+def _panel(number: int, index: int, title: str, expr: str, unit: str, legend: str, top: int = 0,
+           ) -> dict[str, Any]:
+    """A time series panel, two to a row of the grid."""
+    return {
+        "id": number,
+        "type": "timeseries",
+        "title": title,
+        "datasource": _DATASOURCE,
+        "gridPos": {"h": 8, "w": 12, "x": (index % 2) * 12, "y": top + (index // 2) * 8},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "options": {"legend": {"displayMode": "table", "placement": "bottom", "showLegend": True}},
+        "targets": [{"refId": "A", "datasource": _DATASOURCE, "expr": expr, "legendFormat": legend}],
+    }
+
+
+def configmap(meta: dict[str, Any], env: str, recorded: Collection[str], predictions: bool = False,
+              ) -> dict[str, Any]:
     meta["labels"][DASHBOARD_LABEL] = "1"
-    text = json.dumps(dashboard(env, recorded), indent=2, sort_keys=True) + "\n"
+    text = json.dumps(dashboard(env, recorded, predictions), indent=2, sort_keys=True) + "\n"
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

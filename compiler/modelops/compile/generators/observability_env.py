@@ -103,8 +103,10 @@ def environment_settings(config: RepoConfig, env: str) -> Merged:
                          Layer(written(config.environments[env].defaults), None, ("environments", env))])
 
 
-def render(config: RepoConfig, env: str, infos: Sequence[InfoLabels]) -> list[dict[str, Any]]:
-    """The environment's PrometheusRule and dashboard ConfigMap; none without a watched model."""
+def render(config: RepoConfig, env: str, infos: Sequence[InfoLabels], predictions: bool = False,
+           ) -> list[dict[str, Any]]:
+    """The environment's PrometheusRule and dashboard ConfigMap; none without a watched model. With
+    `predictions` (a model stores them) the dashboard gains the predictions row."""
     if not infos:
         return []
     settings = environment_settings(config, env)
@@ -127,7 +129,7 @@ def render(config: RepoConfig, env: str, infos: Sequence[InfoLabels]) -> list[di
     if any(info.get("dashboard") != "false" for info in infos):
         recorded = {rule["record"] for rule in rules if "record" in rule}
         meta = metadata(config, env, settings, dashboard.CONFIGMAP)
-        objects.append(dashboard.configmap(meta, env, recorded))
+        objects.append(dashboard.configmap(meta, env, recorded, predictions))
     return objects
 
 
