@@ -70,3 +70,26 @@ def test_a_full_spool_answers_503_with_retry_after_and_keeps_what_it_acknowledge
         assert 'modelops_collector_events_refused_total{reason="spool_full"} ' in running.metrics()
         assert running.stop() == 0
     assert sorted(row["request_id"] for row in stored_rows(store)) == sorted(acknowledged)
+
+
+def test_a_malformed_request_head_is_refused_and_the_collector_keeps_serving(tmp_path: Path) -> None:
+    """The collector reads request heads itself (modelops.collector.headers): what http.server
+    refuses, it refuses with the same statuses, and the next client is served."""
+    import socket
+
+    start = b"POST /v1/events HTTP/1.1\r\n"
+    heads = ((b"GARBAGE\r\n\r\n", b" 400 "), (b"POST /v1/events HTTP/2.0\r\n\r\n", b" 505 "),
+             (start + b"no colon here\r\n\r\n", b" 400 "), (start + b"X-A: 1\r\n" * 101 + b"\r\n", b" 431 "),
+             (start + b"X-Long: " + b"a" * 70000 + b"\r\n\r\n", b" 431 "))
+    with collector(str(tmp_path / "store"), tmp_path / "spool") as running:
+        for head, status in heads:
+            with socket.create_connection(("127.0.0.1", running.port), timeout=10) as client:
+                client.sendall(head)
+                answer = b""
+                while chunk := client.recv(65536):  # the collector closes after an error
+                    answer += chunk
+            assert f"Error code: {status.strip().decode()}".encode() in answer, (head[:40], answer[:80])
+        poster = Poster(running.port)
+        body = seldon_answer([[0.2, 0.8]])
+        assert poster.post(seldon("response", "puid-1", "main", body), body)[0] == 202
+        poster.close()

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from modelops.collector import log
 from modelops.collector.events import Malformed, from_http
+from modelops.collector.headers import parse_request
 from modelops.collector.metrics import Metrics
 from modelops.collector.spool import Spool, SpoolClosed, SpoolFull
 from modelops.collector.writer import Writer
@@ -134,6 +135,9 @@ def _handler(collector: Collector) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # one line per refusal, not per request
             pass
 
+        def parse_request(self) -> bool:
+            return parse_request(self)  # http.server's own parses headers with the email package
+
         def do_GET(self) -> None:
             path = urlsplit(self.path).path
             if path == "/healthz":
@@ -172,7 +176,7 @@ def _handler(collector: Collector) -> type[BaseHTTPRequestHandler]:
             self._answer(status, reason + "\n", retry=status == 503)
 
         def _lower(self) -> dict[str, str]:
-            return {k.lower(): v for k, v in self.headers.items()}
+            return dict(self.headers)  # `Headers`: lower-case names already
 
         def _answer(self, status: int, text: str, kind: str = "text/plain; charset=utf-8",
                     retry: bool = False) -> None:
