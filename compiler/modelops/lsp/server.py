@@ -8,6 +8,7 @@ of the repository, since a change to one (a model's name, modelops.yaml) can cha
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -49,6 +50,7 @@ class ModelopsServer(LanguageServer):
         if workspace is None:
             workspace = Workspace(root, git_history(root, self.note))
             self.repositories[root] = workspace
+            settle()
         shown = workspace.shown(path)
         return (workspace, shown) if shown is not None else None
 
@@ -69,6 +71,8 @@ class ModelopsServer(LanguageServer):
         else:
             workspace.set_text(shown, self.workspace.get_text_document(uri).source)
             self.uris[(workspace.root, shown)] = uri
+        if shown == CONFIG_FILE:
+            settle()
         self.publish_all(workspace)
 
     def publish_all(self, workspace: Workspace) -> None:
@@ -81,6 +85,15 @@ class ModelopsServer(LanguageServer):
         version = document.version if document is not None else None
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version))
+
+
+def settle() -> None:
+    """What every model file's check left (after a workspace is read, or modelops.yaml changed)
+    collected once, then kept out of the garbage collector's sight: walking its ~200,000 objects at
+    1,000 models took ~100 ms every dozen keystrokes."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def to_lsp(found: Diagnostic, document: TextDocument) -> types.Diagnostic:

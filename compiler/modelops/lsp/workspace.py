@@ -199,10 +199,16 @@ class Workspace:
         return self._check(shown, text, None)
 
     def _check(self, shown: str, text: str, history: HistoryReader | None) -> _File:
+        """`text` checked; a file not open keeps only its problems and summary (the render stage is
+        for open files: a thousand resolved models would keep millions of objects for the garbage
+        collector to walk)."""
         checked_text, errors = buffer_source(text, shown)
         if checked_text is None:
             return _File(None, Checked(errors))
-        return _File(text, check_text(text, shown, self.root / shown, self.config, self.config_doc, history))
+        checked = check_text(text, shown, self.root / shown, self.config, self.config_doc, history)
+        if shown not in self._open:
+            checked.deployed = []
+        return _File(text, checked)
 
 
 def _schemas(root: Path) -> SchemaSet:
