@@ -140,3 +140,34 @@ def test_files_outside_the_repository_get_nothing_and_exit_is_clean(served: tupl
     assert client.shutdown() == 0
     assert client.stray == []  # nothing on stdout but protocol messages
     assert b"Traceback" not in client.stderr
+
+
+def test_files_changed_on_disk_count_once_the_client_reports_them(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo", {"iris.yml": IRIS})
+    client = LspClient(root)
+    try:
+        client.request("initialize", {
+            "processId": None, "rootUri": root.as_uri(),
+            "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}}})
+        client.notify("initialized", {})
+        registration = client.notifications.get(timeout=30)  # filed by the client: the server's request
+        assert registration["method"] == "client/registerCapability"
+        (watching,) = registration["params"]["registrations"]
+        assert watching["method"] == "workspace/didChangeWatchedFiles"
+        model = root / "models" / "iris.yml"
+        client.open(model, IRIS)
+        assert client.diagnostics(model, 1) == []
+        twin = root / "models" / "iris.yaml"
+        twin.write_text(IRIS)  # e.g. a checkout brings a second file naming the model, sorted first
+        client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": twin.as_uri(), "type": 1}]})
+        assert "MO206" in [d["code"] for d in client.diagnostics(model)]
+        twin.unlink()
+        client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": twin.as_uri(), "type": 3}]})
+        assert client.diagnostics(model) == []
+        (root / "modelops.yaml").write_text(CONFIG.replace("  risk:\n", "  fraud:\n"))
+        client.notify("workspace/didChangeWatchedFiles", {
+            "changes": [{"uri": (root / "modelops.yaml").as_uri(), "type": 2}]})
+        assert [d["code"] for d in client.diagnostics(model)] == ["MO202"]
+        assert client.shutdown() == 0
+    finally:
+        client.close()

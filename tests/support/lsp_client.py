@@ -65,7 +65,8 @@ class LspClient:
             message = json.loads(body)
             if "id" in message and "method" not in message:
                 self._queue(message["id"]).put(message)
-            elif "id" in message:  # a request of the server's (e.g. client/registerCapability)
+            elif "id" in message:  # a request of the server's (client/registerCapability): filed, granted
+                self.notifications.put(message)
                 self.send({"id": message["id"], "result": None})
             elif message["method"] == "textDocument/publishDiagnostics":
                 self._diagnostics_of(message["params"]["uri"]).put(message["params"])

@@ -29,6 +29,8 @@ from modelops.masking import mask_text
 
 RULES_URL = "https://modelops-gitops.github.io/modelops/rules/{code}/"
 SOURCE = "modelops"
+# Files changed on disk (a checkout, another program) that a client reports, when it watches for us.
+WATCHED = ["**/modelops.yaml", "**/models/*.yaml", "**/models/*.yml"]
 
 
 class ModelopsServer(LanguageServer):
@@ -119,6 +121,16 @@ def make_server() -> ModelopsServer:
     """The server with its features registered."""
     server = ModelopsServer()
 
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: ModelopsServer, params: types.InitializedParams) -> None:
+        workspace = ls.client_capabilities.workspace
+        watching = workspace.did_change_watched_files if workspace is not None else None
+        if watching is not None and watching.dynamic_registration:
+            ls.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
+                id="modelops-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[
+                    types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHED]))]))
+
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ModelopsServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.changed(params.text_document.uri)
@@ -143,6 +155,8 @@ def make_server() -> ModelopsServer:
             if found is not None:
                 found[0].on_disk_changed(found[1])
                 touched[found[0].root] = found[0]
+        if any(found[1] == CONFIG_FILE for change in params.changes if (found := ls.locate(change.uri))):
+            settle()
         for workspace in touched.values():
             ls.publish_all(workspace)
 
