@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from modelops.compile.project import config_from_text
 from modelops.compile.spec import RepoConfig
 from modelops.lsp.assist import completions, hover
@@ -139,3 +142,25 @@ def test_keys_of_modelops_yaml(config: RepoConfig) -> None:
 ])
 def test_a_range_covers_the_key_or_value(text: str, col: int, end: int) -> None:
     assert token_end(text, col) == end
+
+
+PIECES = st.sampled_from(["  ", "- ", "-", "name", "team", "environments", "traffic", "main", "steps",
+                          ":", ": ", "'", '"', "#", "[", "{", "x", "é", "😀", "\t", "\r"])
+SETTINGS = settings(max_examples=int(os.environ.get("MODELOPS_HYPOTHESIS_EXAMPLES", "200")), deadline=None)
+
+
+@SETTINGS
+@given(st.lists(st.lists(PIECES, max_size=8).map("".join), max_size=8), st.integers(0, 9),
+       st.integers(0, 40), st.sampled_from(["models/x.yaml", "modelops.yaml"]))
+def test_no_text_makes_hover_or_completion_raise(rows: list[str], line: int, character: int,
+                                                 shown: str) -> None:
+    text = [row + "\n" for row in rows]
+    line = min(line, len(text))
+    character = min(character, len(text[line]) if line < len(text) else 0)
+    found, _, _ = config_from_text(CONFIG)
+    hover(shown, text, line, character)
+    for offered in completions(shown, text, line, character, found):
+        assert offered.label and offered.kind in ("key", "value")
+    for row in text:
+        for col in range(len(row) + 1):
+            assert token_end(row, col) >= col

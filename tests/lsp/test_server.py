@@ -171,3 +171,18 @@ def test_files_changed_on_disk_count_once_the_client_reports_them(tmp_path: Path
         assert client.shutdown() == 0
     finally:
         client.close()
+
+
+def test_a_range_is_in_the_clients_units() -> None:
+    """Columns are code points in diagnostics and UTF-16 units on the wire (the protocol's default)."""
+    from modelops.diagnostics import Diagnostic
+    from modelops.lsp.server import to_lsp
+    from pygls.workspace import TextDocument
+
+    document = TextDocument("file:///r/models/x.yaml", "name: x\nenv: {A😀: 'é', B: ghp_x}\n")
+    found = to_lsp(Diagnostic("models/x.yaml", 2, 16, "MO100", "B: a ghp_" + "a" * 36 + " token"), document)
+    assert (found.range.start.line, found.range.start.character) == (1, 16)  # 😀 counts 2
+    assert (found.range.end.line, found.range.end.character) == (1, 17)  # a key up to its colon
+    assert found.message == "B: a ghp_**** token"  # masked as on the command line
+    beyond = to_lsp(Diagnostic("models/x.yaml", 9, 1, "MO001", "x"), document)
+    assert beyond.range.start.line == 8
