@@ -186,3 +186,17 @@ def test_a_range_is_in_the_clients_units() -> None:
     assert found.message == "B: a ghp_**** token"  # masked as on the command line
     beyond = to_lsp(Diagnostic("models/x.yaml", 9, 1, "MO001", "x"), document)
     assert beyond.range.start.line == 8
+
+
+def test_over_tcp(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo", {"iris.yaml": IRIS})
+    client = LspClient(root, tcp=True)
+    try:
+        client.initialize(root)
+        model = root / "models" / "iris.yaml"
+        client.open(model, IRIS.replace("team: risk", "team: nobody"))
+        assert [d["code"] for d in client.diagnostics(model, 1)] == ["MO202"]
+        assert client.shutdown() == 0
+        assert b"Traceback" not in client.stderr
+    finally:
+        client.close()

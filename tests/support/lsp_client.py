@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -23,10 +24,18 @@ TIMEOUT = 30.0
 class LspClient:
     """`modelops lsp` on stdio, started in `cwd` with this process's environment (PYTHONPATH too)."""
 
-    def __init__(self, cwd: Path, *args: str) -> None:
+    def __init__(self, cwd: Path, *, tcp: bool = False) -> None:
+        port = _free_port() if tcp else 0
+        args = ["--tcp", f"127.0.0.1:{port}"] if tcp else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "modelops", "lsp", *args], cwd=cwd, env=dict(os.environ),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._writer, self._reader = self.process.stdin, self.process.stdout
+        self._socket: socket.socket | None = None
+        if tcp:
+            self._socket = _connect(port, self.process)
+            stream = self._socket.makefile("rwb")
+            self._writer = self._reader = stream
         self._next_id = 0
         self._responses: dict[int, queue.Queue[dict[str, Any]]] = {}
         self.notifications: queue.Queue[dict[str, Any]] = queue.Queue()  # but diagnostics
@@ -41,12 +50,12 @@ class LspClient:
 
     def send(self, message: dict[str, Any]) -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode("utf-8")
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.process.stdin.flush()
+        assert self._writer is not None
+        self._writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self._writer.flush()
 
     def _read(self) -> None:
-        stream = self.process.stdout
+        stream = self._reader
         assert stream is not None
         while True:
             headers: dict[str, str] = {}
@@ -166,6 +175,26 @@ class LspClient:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=TIMEOUT)
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in (self.process.stdin, self.process.stdout, self._writer):
             if stream is not None and not stream.closed:
                 stream.close()
+        if self._socket is not None:
+            self._socket.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _connect(port: int, process: subprocess.Popen[bytes]) -> socket.socket:
+    """A connection to the server once it listens (it imports and binds in a second or so)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

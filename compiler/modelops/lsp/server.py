@@ -9,6 +9,7 @@ of the repository, since a change to one (a model's name, modelops.yaml) can cha
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -203,9 +204,16 @@ def serve(tcp: tuple[str, int] | None = None) -> None:
     process's own streams, not the CLI's masking wrapper: each diagnostic is masked on its own)."""
     server = make_server()
     if tcp is not None:
+        logging.getLogger("asyncio").addFilter(_quiet_exit)
         server.start_tcp(*tcp)
         return
     server.start_io(_binary(sys.__stdin__, sys.stdin), _binary(sys.__stdout__, sys.stdout))
+
+
+def _quiet_exit(record: logging.LogRecord) -> bool:
+    """Over TCP, pygls ends the process on `exit` with a SystemExit that asyncio reports as an
+    unhandled exception of the connection, traceback and all: not an error, so not logged."""
+    return not (record.exc_info and isinstance(record.exc_info[1], SystemExit))
 
 
 def _binary(original: TextIO | None, current: TextIO) -> BinaryIO:

@@ -80,7 +80,10 @@ class Workspace:
     # --- changes -----------------------------------------------------------------------------
 
     def set_text(self, shown: str, text: str) -> None:
-        """A buffer opened or changed: `text` stands for the file from now on."""
+        """A buffer opened or changed: `text` stands for the file from now on (the same text again, as
+        on save, checks nothing again)."""
+        if self._open.get(shown) == text:
+            return
         self._open[shown] = text
         self._changed(shown)
 
