@@ -3,7 +3,9 @@ while it checks only the buffer that changed."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from modelops.compile import pipeline
@@ -39,6 +41,26 @@ def check(workspace: Workspace, buffers: dict[str, str], *also: str) -> dict[str
     expected = as_validate(workspace.root, buffers)
     assert told == {shown: expected.get(shown, []) for shown in told}
     return told
+
+
+def _rule_cases() -> ModuleType:
+    """tests/compile/rules/test_checks.py: a model text for every rule, good and bad."""
+    path = Path(__file__).parents[1] / "compile" / "rules" / "test_checks.py"
+    spec = importlib.util.spec_from_file_location("rule_cases", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CASES = _rule_cases()
+RULE_TEXTS = {**{name: text for name, (text, *_) in CASES.BAD.items()}, **CASES.GOOD}
+
+
+@pytest.mark.parametrize("case", sorted(RULE_TEXTS))
+def test_every_rule_case_is_told_as_validate_reports_it(tmp_path: Path, case: str) -> None:
+    root = make_repo(tmp_path / "repo", {"iris.yaml": IRIS, "ranker.yaml": SEARCH})
+    check(Workspace(root), {"models/iris.yaml": RULE_TEXTS[case]}, "models/ranker.yaml", "modelops.yaml")
 
 
 @pytest.mark.parametrize("text", [
