@@ -8,10 +8,11 @@ checks every model again. What a file is told is what `modelops validate` report
 problems, those across models that point into it, and the render stage's (credentials in output,
 schema problems of what would be generated) once nothing anywhere fails before rendering.
 
-The rollout gate (MO405) judges the open buffers by their history; files that are not open are
-checked without it (reading the history of every file would take seconds per thousand models), so
-a MO405 of a file not open does not hold back the render stage of the open ones as it holds back
-validate's.
+Two differences, both for speed. The render stage runs for the open files (and modelops.yaml's own
+objects): a problem it blames on modelops.yaml through a model's objects shows once such a model is
+open. The rollout gate (MO405) judges the open buffers by their history; files not open are checked
+without it (reading every file's history takes seconds per thousand models), so their MO405 does not
+hold back the render stage of the open ones as it holds back validate's.
 """
 
 from __future__ import annotations
