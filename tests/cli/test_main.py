@@ -79,6 +79,7 @@ def test_user_error_under_json_output_is_the_envelope(tmp_path: Path, crd_dir: P
 @pytest.mark.parametrize(("blocked", "args", "extra"), [
     ("kubernetes", ["sync", "--env", "staging", "--plan-only"], "sync"),
     ("rich", ["diff", "HEAD"], "review"),
+    ("pygls", ["lsp"], "lsp"),
 ])
 def test_a_missing_extra_is_named_in_one_line(blocked: str, args: list[str], extra: str, tmp_path: Path,
                                               crd_dir: Path) -> None:

@@ -18,7 +18,7 @@ from support.fixtures import GIT_ENV, git
 from support.git_repos import snapshot_of_this_tree
 
 pytestmark = pytest.mark.slow
-EXTRAS_ONLY = {"kubernetes", "mlflow", "github", "rich", "ruamel", "pyarrow", "duckdb"}
+EXTRAS_ONLY = {"kubernetes", "mlflow", "github", "rich", "ruamel", "pyarrow", "duckdb", "pygls", "lsprotocol"}
 
 
 def sh(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

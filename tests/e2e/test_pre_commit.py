@@ -13,7 +13,7 @@ from support.fixtures import GIT_ENV, ROOT, copy_example_repo, git
 from support.git_repos import snapshot_of_this_tree
 
 PRE_COMMIT = str(Path(sys.executable).parent / "pre-commit")
-EXTRAS_ONLY = {"kubernetes", "mlflow", "github", "rich", "ruamel"}  # import names of the extras
+EXTRAS_ONLY = {"kubernetes", "mlflow", "github", "rich", "ruamel", "pygls"}  # import names of the extras
 
 
 def run_hook(repo: Path, hook: str, home: Path) -> subprocess.CompletedProcess:

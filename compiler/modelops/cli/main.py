@@ -20,7 +20,7 @@ from modelops.diagnostics import UserError
 # A missing optional dependency (top-level module) -> the extra that installs it.
 EXTRAS = {"kubernetes": "sync", "mlflow": "promote", "ruamel": "promote", "github": "github",
           "rich": "review", "duckdb": "compare", "pyarrow": "compare", "numpy": "compare",
-          "matplotlib": "plot"}
+          "matplotlib": "plot", "pygls": "lsp", "lsprotocol": "lsp"}
 
 
 class LazyGroup(click.Group):
@@ -110,6 +110,7 @@ cli.lazy_commands = {
     "init": "modelops.cli.commands.init:init_command",
     "compare": "modelops.cli.commands.compare:compare_command",
     "collect": "modelops.cli.commands.collect:collect_command",
+    "lsp": "modelops.cli.commands.lsp:lsp_command",
 }
 
 

@@ -156,21 +156,15 @@ def _build(
             result.models.append(summary.name)
     if config is None:
         return result
-    result.diagnostics += duplicate_names(summaries)
-    result.diagnostics += name_collisions(summaries)
-    result.diagnostics += unknown_steps(summaries)
-    result.diagnostics += unknown_pipelines(summaries)
-    result.diagnostics += check_team_caps(summaries, config)
+    result.diagnostics += across_models(summaries, config)
     if result.diagnostics:
         return result
     _collect_rendered(jobs, outcomes, result)
-    _observability(config, summaries, validator, result, config_doc)
-    _collectors(config, summaries, validator, result, config_doc)
+    _config_objects(config, summaries, validator, result, config_doc)
     for env in sorted({env.env for model in summaries for env in model.envs}):
         prefix = f"{env}/"
         resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
         result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
-    _gitops(config, summaries, validator, result, config_doc)
     result.files = dict(sorted(result.files.items()))
     owners = codeowners(summaries, config, _read_text(root / CODEOWNERS_PATH))
     if owners is not None:
@@ -209,17 +203,65 @@ def _slots(root: Path, paths: list[Path] | None, cache: RenderCache, history: Hi
 
 def _compile_model(context: _Context, job: _Job) -> _Outcome:
     """Parse, check and (when clean) render one model file: the part of a run done per model."""
-    model, errors = parse_model(job.text, job.shown, job.path)
-    if model is None or context.config is None:
-        return _Outcome(errors)
-    errors, deployed = _check(model, context.config, context.config_doc, context.history)
-    outcome = _Outcome(errors, summarize(model.spec, model.doc, deployed, context.config_doc))
-    if not errors and job.entry is None:
-        rendered = Build()
-        for env_model in deployed:
-            _render(env_model, context.validator, rendered, context.config_doc)
+    checked = check_text(job.text, job.shown, job.path, context.config, context.config_doc, context.history)
+    outcome = _Outcome(checked.errors, checked.summary)
+    if checked.summary is not None and not checked.errors and job.entry is None:
+        rendered = render_model(checked.deployed, context.validator, context.config_doc)
         outcome.files, outcome.render_errors = rendered.files, rendered.diagnostics
     return outcome
+
+
+@dataclass
+class Checked:
+    """One model file checked on its own: its problems, its summary for the checks across models
+    (None when it does not parse or validate, or without a config) and the environments that passed."""
+
+    errors: list[Diagnostic]
+    summary: ModelSummary | None = None
+    deployed: list[ResolvedModel] = field(default_factory=list)
+
+
+def check_text(text: str, shown: str, path: Path, config: RepoConfig | None, config_doc: Document | None,
+               history: HistoryReader | None = None) -> Checked:
+    """Every check of one model file's `text` (shown as `shown`) that needs no other model file, as a
+    run makes them: without a valid `config` only parsing and the spec's own validation."""
+    model, errors = parse_model(text, shown, path)
+    if model is None or config is None:
+        return Checked(errors)
+    errors, deployed = _check(model, config, config_doc, history)
+    return Checked(errors, summarize(model.spec, model.doc, deployed, config_doc), deployed)
+
+
+def across_models(summaries: list[ModelSummary], config: RepoConfig) -> list[Diagnostic]:
+    """The checks over every model's summary, in file order: names, steps, pipelines, team caps."""
+    return [*duplicate_names(summaries), *name_collisions(summaries), *unknown_steps(summaries),
+            *unknown_pipelines(summaries), *check_team_caps(summaries, config)]
+
+
+def render_model(deployed: list[ResolvedModel], validator: ManifestValidator,
+                 config_doc: Document | None = None) -> Build:
+    """The files of one model in each environment it passed in, and the problems of what they hold
+    (credentials, MO900 schema problems): the render stage of a run that is otherwise clean."""
+    rendered = Build()
+    for env_model in deployed:
+        _render(env_model, validator, rendered, config_doc)
+    return rendered
+
+
+def config_objects(config: RepoConfig, summaries: list[ModelSummary], validator: ManifestValidator,
+                   config_doc: Document | None = None) -> Build:
+    """The files made from modelops.yaml and every model's summary (observability, collectors, GitOps
+    objects) with their problems: the repository-wide render stage of a clean run."""
+    result = Build()
+    _config_objects(config, summaries, validator, result, config_doc)
+    return result
+
+
+def _config_objects(config: RepoConfig, summaries: list[ModelSummary], validator: ManifestValidator,
+                    result: Build, config_doc: Document | None) -> None:
+    _observability(config, summaries, validator, result, config_doc)
+    _collectors(config, summaries, validator, result, config_doc)
+    _gitops(config, summaries, validator, result, config_doc)
 
 
 def _check(

@@ -170,6 +170,20 @@ def load_config(root: Path) -> tuple[RepoConfig | None, Document | None, list[Di
     doc, errors = load(path, CONFIG_FILE, root)
     if doc is None:
         return None, None, errors
+    return check_config_doc(doc)
+
+
+def config_from_text(text: str) -> tuple[RepoConfig | None, Document | None, list[Diagnostic]]:
+    """modelops.yaml's `text` (an editor's unsaved buffer), validated and checked as `load_config`
+    checks the file."""
+    doc, errors = parse(text, CONFIG_FILE)
+    if doc is None:
+        return None, None, errors
+    return check_config_doc(doc)
+
+
+def check_config_doc(doc: Document) -> tuple[RepoConfig | None, Document | None, list[Diagnostic]]:
+    """A parsed modelops.yaml as a config (None with its diagnostics when it is not valid)."""
     config, errors = validate(RepoConfig, doc)
     if config is not None:
         errors = check_config(config, doc)

@@ -186,6 +186,15 @@ def read_source(path: Path, display: str, root: Path | None = None) -> tuple[str
         return None, [Diagnostic(display, 1, 1, "MO001", f"file is not UTF-8 text ({exc.reason})")]
 
 
+def buffer_source(text: str, display: str) -> tuple[str | None, list[Diagnostic]]:
+    """An editor's unsaved `text` of a file, refused as `read_source` refuses the file (MO006 over the
+    size limit)."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        return None, [Diagnostic(display, 1, 1, "MO006",
+                                 f"file is larger than the limit of {MAX_BYTES} bytes: split it")]
+    return text, []
+
+
 class _Refused(Exception):
     def __init__(self, code: str, message: str) -> None:
         self.code, self.message = code, message
