@@ -67,23 +67,64 @@ def map_forked(fn: Callable[[_Item], _Result], items: Sequence[_Item], min_items
     """`fn(item)` for every item, in order, spread over forked processes when that pays off.
 
     Results arrive while later items are still being worked on, so the caller can use them early.
+    Each worker has a pipe of its own and shares no lock with the others or the parent (a pool's
+    shared queue locks could be left held by a worker a signal killed, and the pool's shutdown then
+    waited for them forever); whatever way the run ends, the workers are killed and reaped.
     """
     count = processes(len(items), min_items)
     if count < 2:
         yield from map(fn, items)
         return
     import multiprocessing
+    from multiprocessing.connection import wait
 
     global _WORK
     _WORK = (fn, items)
+    slices = list(enumerate(_slices(len(items), count * 8)))
+    context = multiprocessing.get_context("fork")
+    workers: list[tuple[Any, Any]] = []
     try:
-        with multiprocessing.get_context("fork").Pool(count, _die_with_parent, (os.getpid(),)) as pool:
-            for failure, part in pool.imap(_run_slice, _slices(len(items), count * 8), chunksize=1):
-                if failure:
-                    raise RuntimeError(f"a modelops worker process failed:\n{failure}")
-                yield from part
+        for k in range(count):
+            receive, send = context.Pipe(duplex=False)
+            worker = context.Process(target=_work, args=(send, slices[k::count], os.getpid()), daemon=True)
+            worker.start()
+            send.close()
+            workers.append((worker, receive))
+        arrived: dict[int, list[Any]] = {}
+        expected = {receive: len(slices[k::count]) for k, (_, receive) in enumerate(workers)}
+        for index in range(len(slices)):
+            while index not in arrived:
+                for ready in wait([c for c, left in expected.items() if left]):
+                    connection: Any = ready
+                    try:
+                        number, failure, part = connection.recv()
+                    except EOFError:  # a worker ended before it sent all its slices
+                        raise RuntimeError("a modelops worker process died") from None
+                    if failure:
+                        raise RuntimeError(f"a modelops worker process failed:\n{failure}")
+                    arrived[number] = part
+                    expected[connection] -= 1
+            yield from arrived.pop(index)
     finally:
         _WORK = None
+        for worker, receive in workers:
+            if worker.is_alive():
+                worker.kill()
+            worker.join()
+            receive.close()
+
+
+def _work(send: Any, slices: list[tuple[int, tuple[int, int]]], parent: int) -> None:
+    """A worker: its share of the slices, each sent as (slice number, traceback or "", results)."""
+    _die_with_parent(parent)
+    try:
+        for number, bounds in slices:
+            failure, part = _run_slice(bounds)
+            send.send((number, failure, part))
+            if failure:
+                return
+    finally:
+        send.close()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -93,7 +134,7 @@ def _die_with_parent(parent: int) -> None:
     import ctypes
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent handles it
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's pool ends its workers silently
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a worker ends silently; the parent reaps it
     pr_set_pdeathsig = 1
     try:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
@@ -111,7 +152,7 @@ def _slices(total: int, pieces: int) -> list[tuple[int, int]]:
 
 def _run_slice(bounds: tuple[int, int]) -> tuple[str, list[Any]]:
     """(traceback or "", results): an exception travels as text, since one that cannot be rebuilt
-    in the parent would leave the pool waiting forever."""
+    in the parent would fail to arrive at all."""
     assert _WORK is not None, "map_forked's workers inherit their work by fork"
     fn, items = _WORK
     try:
