@@ -328,6 +328,15 @@ RULES: tuple[Rule, ...] = (
          "  traffic:\n    main: {artifact: {uri: s3://acme-models/eta/13}}\nAfter (13 runs as a "
          "canary first, and becomes main in a later change):\n  traffic:\n    main: {weight: 90}\n"
          "    canary: {weight: 10, artifact: {uri: s3://acme-models/eta/13}}"),
+    Rule("MO406", "policy", "a namespace of Kubernetes' own: kube-system, kube-public, kube-node-lease "
+         "or default",
+         "An environment's namespace, a model's environments.<env>.namespace and collector.namespace "
+         "may not be kube-system (the control plane's add-ons), kube-public (readable by everyone), "
+         "kube-node-lease (node heartbeats) or default (where every unqualified kubectl command acts): "
+         "a model there runs beside what the cluster itself depends on, and `sync --prune` would act "
+         "in it. List a namespace in policy.allowed_system_namespaces to allow it anyway.\n\n"
+         "Before:\n  environments:\n    staging: {namespace: default}\nAfter:\n  environments:\n"
+         "    staging: {namespace: models-staging}"),
     # --- promotion: MLflow, pull requests, rollback -----------------------------------------------
     Rule("MO501", "promotion", "MLflow unreachable, or no registry configured",
          "Set MLFLOW_TRACKING_URI or mlflow.tracking_uri in modelops.yaml (or register models in the "

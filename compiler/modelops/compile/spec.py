@@ -930,6 +930,12 @@ class Policy(_Strict):
         20, ge=1, description="Most replicas any variant may run; null: no cap (allows unbounded "
         "autoscaling where the target has it).",
     )
+    allowed_system_namespaces: list[Name] = Field(
+        default_factory=list,
+        description="Kubernetes' own namespaces (kube-system, kube-public, kube-node-lease, default) "
+        "models and collectors may deploy into anyway (empty: none of them).",
+        examples=[["default"]],
+    )
 
 
 class MlflowSettings(_Strict):
@@ -1048,7 +1054,8 @@ class RepoConfig(_Strict):
         examples=[{"risk": {"reviewers": ["@acme/risk"]}}],
     )
     policy: Policy = Field(
-        default_factory=Policy, description="What any model may use: artifact schemes and buckets, caps."
+        default_factory=Policy, description="What any model may use: artifact schemes and buckets, caps, "
+        "system namespaces."
     )
     platform_team: Owner | None = Field(
         None, description="GitHub team that co-owns protected environments, e.g. @acme/ml-platform."

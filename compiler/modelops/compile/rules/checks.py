@@ -25,6 +25,9 @@ NO_TENSORFLOW_PROTOCOL = {"sklearn", "xgboost", "mlflow", "huggingface"}
 NO_V1_PROTOCOL = {"mlflow"}
 NEEDS_NO_URI = {"custom", "huggingface"}
 SCALE_METRICS = ("cpu", "memory", "rps", "concurrency")
+# Kubernetes' own namespaces: control-plane add-ons, cluster-wide readable data, node heartbeats, and
+# the namespace every unqualified `kubectl` command acts in. Models deploy there only when policy says so.
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 _SECRET_NAME = re.compile(r"(passw|secret|token|api_?key|access_?key|credential|private_?key)", re.I)
 _MAX_EXPONENT = 10_000  # far beyond any real quantity; keeps Decimal arithmetic in range
 _QUANTITY_SUFFIX: dict[str, int | Decimal] = {
@@ -74,7 +77,18 @@ def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: st
             errors.append(doc.diagnostic(("autoupdate", "env"), "MO207", f"autoupdate.env "
                                          f"{spec.autoupdate.env!r} is not an environment this model runs "
                                          f"in ({', '.join(runs_in)})"))
+    for env, override in sorted((spec.environments or {}).items()):
+        errors += system_namespace(override.namespace, doc, ("environments", env, "namespace"), config)
     return errors
+
+
+def system_namespace(namespace: str | None, doc: Document, loc: Loc, config: RepoConfig) -> list[Diagnostic]:
+    """MO406 when `namespace` is one of Kubernetes' own and policy does not allow it."""
+    if namespace not in SYSTEM_NAMESPACES or namespace in config.policy.allowed_system_namespaces:
+        return []
+    return [doc.diagnostic(loc, "MO406", f"namespace {namespace!r} is one of Kubernetes' own "
+                           f"({', '.join(SYSTEM_NAMESPACES)}): deploy into a namespace of your own, or "
+                           "list it in policy.allowed_system_namespaces in modelops.yaml")]
 
 
 def check_config(config: RepoConfig, doc: Document) -> list[Diagnostic]:
@@ -84,6 +98,9 @@ def check_config(config: RepoConfig, doc: Document) -> list[Diagnostic]:
         problem = env.flux_url_problem()
         if problem is not None:
             errors.append(doc.diagnostic(("environments", name, "gitops", "repo_url"), "MO100", problem))
+        errors += system_namespace(env.namespace, doc, ("environments", name, "namespace"), config)
+    if config.collector is not None:
+        errors += system_namespace(config.collector.namespace, doc, ("collector", "namespace"), config)
     return errors
 
 

@@ -1,0 +1,68 @@
+"""Issue 27's refusals, as a user meets them: one line `path:line:col: CODE message` at the value to
+change, exit 1, nothing written; and the opt-out in modelops.yaml's policy that lets each through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.fixtures import CONFIG, IRIS, make_repo, run
+
+
+def compile_errors(root: Path) -> list[str]:
+    """The error lines of `modelops compile` (which must fail, write nothing and print no traceback)."""
+    done = run(root, "compile")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (root / "generated").exists()
+    *found, summary = done.stderr.splitlines()
+    assert summary == f"Found {len(found)} error{'s' if len(found) > 1 else ''}.", done.stderr
+    return found
+
+
+def compiles(root: Path) -> None:
+    done = run(root, "compile")
+    assert done.returncode == 0, done.stderr
+
+
+def with_policy(config: str, line: str) -> str:
+    return config.replace("  max_replicas: 20\n", f"  max_replicas: 20\n  {line}\n")
+
+
+# --- MO406: Kubernetes' own namespaces ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease", "default"])
+def test_an_environment_in_a_system_namespace_is_refused(tmp_path: Path, namespace: str) -> None:
+    config = CONFIG.replace("namespace: models-staging", f"namespace: {namespace}")
+    root = make_repo(tmp_path, {"iris.yaml": IRIS}, config)
+    assert compile_errors(root) == [
+        f"modelops.yaml:3:16: MO406 namespace {namespace!r} is one of Kubernetes' own (kube-system, "
+        "kube-public, kube-node-lease, default): deploy into a namespace of your own, or list it in "
+        "policy.allowed_system_namespaces in modelops.yaml"]
+
+
+def test_a_model_moving_into_kube_system_is_refused_at_its_override(tmp_path: Path) -> None:
+    model = IRIS + "environments:\n  staging: {}\n  production:\n    namespace: kube-system\n"
+    root = make_repo(tmp_path, {"iris.yaml": model}, CONFIG)
+    [line] = compile_errors(root)
+    assert line.startswith("models/iris.yaml:9:16: MO406 namespace 'kube-system' is one of Kubernetes' own")
+
+
+def test_a_collector_in_default_is_refused(tmp_path: Path) -> None:
+    config = CONFIG + "collector: {image: registry.example/modelops:1, namespace: default}\n"
+    root = make_repo(tmp_path, {"iris.yaml": IRIS}, config)
+    [line] = compile_errors(root)
+    assert line.startswith("modelops.yaml:21:60: MO406 namespace 'default' is one of Kubernetes' own")
+
+
+def test_policy_allows_a_system_namespace_by_name(tmp_path: Path) -> None:
+    config = with_policy(CONFIG.replace("namespace: models-staging", "namespace: default"),
+                         "allowed_system_namespaces: [default]")
+    model = IRIS + "environments:\n  staging: {}\n  production:\n    namespace: kube-system\n"
+    root = make_repo(tmp_path, {"iris.yaml": model}, config)
+    [line] = compile_errors(root)  # default is allowed, kube-system is not
+    assert line.startswith("models/iris.yaml:9:16: MO406 namespace 'kube-system'")
+    (root / "models" / "iris.yaml").write_text(IRIS)
+    compiles(root)
+    assert (root / "generated" / "staging" / "default" / "iris.yaml").is_file()
