@@ -337,6 +337,15 @@ RULES: tuple[Rule, ...] = (
          "in it. List a namespace in policy.allowed_system_namespaces to allow it anyway.\n\n"
          "Before:\n  environments:\n    staging: {namespace: default}\nAfter:\n  environments:\n"
          "    staging: {namespace: models-staging}"),
+    Rule("MO407", "policy", "an environment variable that changes which code the model server loads: "
+         "LD_*, PATH, PYTHONPATH or PYTHONHOME",
+         "`env` (of a model, an environment's defaults, a graph node) may not set the dynamic "
+         "loader's variables (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT: any name starting LD_), PATH, "
+         "PYTHONPATH or PYTHONHOME: each makes the server run code other than its image's, a change a "
+         "review of one line of YAML would not see. Names are matched as written (Linux's are "
+         "case-sensitive). List a name in policy.allowed_env to allow it anyway (e.g. "
+         "LD_LIBRARY_PATH for a GPU image).\n\nBefore:\n  env: {LD_PRELOAD: /tmp/hook.so}\n"
+         "After:\n  env: {}"),
     # --- promotion: MLflow, pull requests, rollback -----------------------------------------------
     Rule("MO501", "promotion", "MLflow unreachable, or no registry configured",
          "Set MLFLOW_TRACKING_URI or mlflow.tracking_uri in modelops.yaml (or register models in the "

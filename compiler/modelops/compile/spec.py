@@ -936,6 +936,11 @@ class Policy(_Strict):
         "models and collectors may deploy into anyway (empty: none of them).",
         examples=[["default"]],
     )
+    allowed_env: list[EnvName] = Field(
+        default_factory=list,
+        description="Environment variables a model may set although they change which code its server "
+        "loads (LD_*, PATH, PYTHONPATH, PYTHONHOME).", examples=[["LD_LIBRARY_PATH"]],
+    )
 
 
 class MlflowSettings(_Strict):
@@ -1055,7 +1060,7 @@ class RepoConfig(_Strict):
     )
     policy: Policy = Field(
         default_factory=Policy, description="What any model may use: artifact schemes and buckets, caps, "
-        "system namespaces."
+        "system namespaces, environment variables."
     )
     platform_team: Owner | None = Field(
         None, description="GitHub team that co-owns protected environments, e.g. @acme/ml-platform."

@@ -66,3 +66,41 @@ def test_policy_allows_a_system_namespace_by_name(tmp_path: Path) -> None:
     (root / "models" / "iris.yaml").write_text(IRIS)
     compiles(root)
     assert (root / "generated" / "staging" / "default" / "iris.yaml").is_file()
+
+
+# --- MO407: variables that change which code the server loads ------------------------------------
+
+
+@pytest.mark.parametrize("name", ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "PYTHONPATH",
+                                  "PYTHONHOME"])
+def test_a_loader_variable_in_a_model_is_refused_at_its_name(tmp_path: Path, name: str) -> None:
+    model = IRIS + f"env:\n  WORKERS: '2'\n  {name}: /tmp/x\n"
+    root = make_repo(tmp_path, {"iris.yaml": model}, CONFIG)
+    assert compile_errors(root) == [
+        f"models/iris.yaml:8:3: MO407 env {name} changes which code the model server loads (the dynamic "
+        "loader's LD_*, PATH, PYTHONPATH, PYTHONHOME): remove it, or list it in policy.allowed_env in "
+        "modelops.yaml"]
+
+
+def test_a_loader_variable_in_an_environments_defaults_points_at_modelops_yaml(tmp_path: Path) -> None:
+    config = CONFIG.replace("    namespace: models\n", "    namespace: models\n    defaults:\n"
+                            "      env: {LD_PRELOAD: /opt/hook.so}\n")
+    root = make_repo(tmp_path, {"iris.yaml": IRIS}, config)
+    [line] = compile_errors(root)
+    assert line.startswith("modelops.yaml:8:13: MO407 env LD_PRELOAD changes which code")
+
+
+def test_a_loader_variable_of_a_graph_node_is_refused(tmp_path: Path) -> None:
+    model = IRIS + ("graph:\n  nodes:\n    prep:\n      type: TRANSFORMER\n      image: acme/prep:1\n"
+                    "      children: [iris]\n      env: {PYTHONPATH: /mnt/x}\n")
+    root = make_repo(tmp_path, {"iris.yaml": model}, CONFIG)
+    [line] = compile_errors(root)
+    assert line.startswith("models/iris.yaml:12:13: MO407 env PYTHONPATH changes which code")
+
+
+def test_policy_allows_a_loader_variable_by_name_and_similar_names_pass(tmp_path: Path) -> None:
+    model = IRIS + "env:\n  LD_LIBRARY_PATH: /usr/local/cuda/lib64\n  MODEL_PATH: /mnt/models\n  path: x\n"
+    root = make_repo(tmp_path, {"iris.yaml": model}, with_policy(CONFIG, "allowed_env: [LD_LIBRARY_PATH]"))
+    compiles(root)
+    rendered = (root / "generated" / "staging" / "models-staging" / "iris.yaml").read_text()
+    assert "LD_LIBRARY_PATH" in rendered and "MODEL_PATH" in rendered

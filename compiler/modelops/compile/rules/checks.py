@@ -28,6 +28,9 @@ SCALE_METRICS = ("cpu", "memory", "rps", "concurrency")
 # Kubernetes' own namespaces: control-plane add-ons, cluster-wide readable data, node heartbeats, and
 # the namespace every unqualified `kubectl` command acts in. Models deploy there only when policy says so.
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+# Environment variables that decide which code a server runs: the dynamic loader's (LD_PRELOAD,
+# LD_LIBRARY_PATH, LD_AUDIT, ...: any LD_ prefix), the programs found (PATH), Python's modules.
+LOADER_ENV = ("PATH", "PYTHONPATH", "PYTHONHOME")
 _SECRET_NAME = re.compile(r"(passw|secret|token|api_?key|access_?key|credential|private_?key)", re.I)
 _MAX_EXPONENT = 10_000  # far beyond any real quantity; keeps Decimal arithmetic in range
 _QUANTITY_SUFFIX: dict[str, int | Decimal] = {
@@ -79,7 +82,19 @@ def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: st
                                          f"in ({', '.join(runs_in)})"))
     for env, override in sorted((spec.environments or {}).items()):
         errors += system_namespace(override.namespace, doc, ("environments", env, "namespace"), config)
+    for node, graph_node in sorted((spec.graph.nodes if spec.graph else {}).items()):
+        for key in sorted(graph_node.env or {}):
+            errors += loader_env(key, doc, ("graph", "nodes", node, "env", key), config)
     return errors
+
+
+def loader_env(name: str, doc: Document, loc: Loc, config: RepoConfig) -> list[Diagnostic]:
+    """MO407 when the variable `name` changes which code a server loads and policy does not allow it."""
+    if not (name.startswith("LD_") or name in LOADER_ENV) or name in config.policy.allowed_env:
+        return []
+    return [doc.diagnostic(loc, "MO407", f"env {name} changes which code the model server loads (the "
+                           "dynamic loader's LD_*, PATH, PYTHONPATH, PYTHONHOME): remove it, or list it "
+                           "in policy.allowed_env in modelops.yaml", key=True)]
 
 
 def system_namespace(namespace: str | None, doc: Document, loc: Loc, config: RepoConfig) -> list[Diagnostic]:
@@ -113,7 +128,7 @@ def check_model(model: ResolvedModel, config: RepoConfig) -> list[Diagnostic]:
         errors += _check_utilisation(model, variant)
         errors += _check_resources(model, variant)
         errors += _check_image(model, variant)
-        errors += _check_env(model, variant)
+        errors += _check_env(model, variant, config)
     return errors
 
 
@@ -315,10 +330,12 @@ def _check_resources(model: ResolvedModel, variant: ResolvedVariant) -> list[Dia
     return errors
 
 
-def _check_env(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
+def _check_env(model: ResolvedModel, variant: ResolvedVariant, config: RepoConfig) -> list[Diagnostic]:
     env: dict[str, Any] = variant.settings.get("env") or {}
     errors = []
     for key in sorted(env):
+        doc, loc = variant.settings.origin(("env", key))
+        errors += loader_env(key, doc or model.doc, loc, config)
         secret = find_secret(str(env[key]), key)
         if _SECRET_NAME.search(key) or secret is not None:
             what = f" ({secret.describe()})" if secret is not None else ""
