@@ -257,6 +257,17 @@ RULES: tuple[Rule, ...] = (
          "name it in artifact.secret.\n\nBefore:\n"
          "  env: {AWS_SECRET_ACCESS_KEY: abc}\nAfter:\n  artifact: {uri: s3://acme-models/iris/3, "
          "secret: iris-s3}"),
+    Rule("MO261", "secrets", "an env value that looks generated: a long random-looking run of "
+         "characters under a name that says nothing",
+         "MO260 knows credentials by their shape or their name; a generated password under a neutral "
+         "name (`env: {CONFIG: ...}`) has neither. A run of at least 32 letters, digits and + / = _ - "
+         "with lower case, upper case and digits, at least 4.0 bits of Shannon entropy per character "
+         "and few separators (paths and names have many) is refused like a credential. The message "
+         "gives its length and entropy, never the value. Diagnostics have no warning level, so this "
+         "is an error: a value that is no credential (a checksum, a build id) is let through by "
+         "naming its variable in policy.allow_high_entropy. Hex digests and UUIDs are never "
+         "refused.\n\nBefore:\n  env: {CONFIG: Zx8Qm2Lp9Vt4Rk7Wn3Hs6Jd1Fy5Gb0Ca}\nAfter:\n"
+         "  artifact: {uri: s3://acme-models/iris/3, secret: iris-config}"),
     # --- logging ------------------------------------------------------------------------------------
     Rule("MO270", "logging", "logging to Kafka without a broker",
          "Set logging.kafka.broker (host:port) in the model or in the environment's defaults.\n\n"

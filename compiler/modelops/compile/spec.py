@@ -941,6 +941,11 @@ class Policy(_Strict):
         description="Environment variables a model may set although they change which code its server "
         "loads (LD_*, PATH, PYTHONPATH, PYTHONHOME).", examples=[["LD_LIBRARY_PATH"]],
     )
+    allow_high_entropy: list[EnvName] = Field(
+        default_factory=list,
+        description="Environment variables whose long random-looking values are no credentials (e.g. a "
+        "checksum); in others such a value is refused like one (MO261).", examples=[["MODEL_CHECKSUM"]],
+    )
 
 
 class MlflowSettings(_Strict):

@@ -104,3 +104,54 @@ def test_policy_allows_a_loader_variable_by_name_and_similar_names_pass(tmp_path
     compiles(root)
     rendered = (root / "generated" / "staging" / "models-staging" / "iris.yaml").read_text()
     assert "LD_LIBRARY_PATH" in rendered and "MODEL_PATH" in rendered
+
+
+# --- MO261: a generated value under a neutral name -----------------------------------------------
+
+GENERATED = "Zx8Qm2Lp9Vt4Rk7Wn3Hs6Jd1Fy5Gb0Ca"  # 32 random-looking characters, no known token shape
+
+
+def test_a_random_looking_value_under_a_neutral_name_is_refused_and_never_shown(tmp_path: Path) -> None:
+    model = IRIS + f"env:\n  CONFIG: {GENERATED}\n"
+    root = make_repo(tmp_path, {"iris.yaml": model}, CONFIG)
+    done = run(root, "compile", "-o", "json")
+    assert done.returncode == 1
+    assert GENERATED[:4] not in done.stdout + done.stderr  # not even the first characters
+    found = compile_errors(root)
+    assert found == [
+        "models/iris.yaml:7:11: MO261 env CONFIG holds a random-looking run of 32 characters (5.0 bits "
+        "each), like a generated credential: store it in a Kubernetes Secret, or list CONFIG in "
+        "policy.allow_high_entropy in modelops.yaml if it is none"]
+    assert GENERATED[:4] not in "".join(found)
+
+
+def test_a_random_looking_value_inside_a_longer_value_and_of_a_graph_node(tmp_path: Path) -> None:
+    model = IRIS + (f"env:\n  OPTS: --threads 4 --key={GENERATED}\n"
+                    "graph:\n  nodes:\n    prep:\n      type: TRANSFORMER\n      image: acme/prep:1\n"
+                    f"      children: [iris]\n      env: {{SALT: '{GENERATED}'}}\n")
+    root = make_repo(tmp_path, {"iris.yaml": model}, CONFIG)
+    found = compile_errors(root)
+    assert [line.split(" holds")[0] for line in found] == [
+        "models/iris.yaml:7:9: MO261 env OPTS", "models/iris.yaml:14:19: MO261 env SALT"]
+
+
+@pytest.mark.parametrize("value", [
+    "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",  # a sha256 digest
+    "53d7b334-74eb-4067-bbf8-7ed9c2e61035",  # a UUID
+    "/mnt/models/Resnet50_ImageNet1K_V2/Checkpoint_Epoch120",  # a path
+    "sentence-transformers/all-MiniLM-L6-v2-Quantized2024",  # a Hugging Face model id
+    "http://logger.seldon-logs.svc.cluster.local:8080",
+    "org.apache.kafka.common.serialization.StringSerializer",
+])
+def test_ordinary_long_values_are_not_taken_for_credentials(tmp_path: Path, value: str) -> None:
+    root = make_repo(tmp_path, {"iris.yaml": IRIS + f"env:\n  SETTING: '{value}'\n"}, CONFIG)
+    compiles(root)
+
+
+def test_policy_lets_a_named_random_value_through(tmp_path: Path) -> None:
+    model = IRIS + f"env:\n  BUILD_ID: {GENERATED}\n  CONFIG: {GENERATED}\n"
+    root = make_repo(tmp_path, {"iris.yaml": model}, with_policy(CONFIG, "allow_high_entropy: [BUILD_ID]"))
+    [line] = compile_errors(root)
+    assert line.startswith("models/iris.yaml:8:11: MO261 env CONFIG ")
+    (root / "models" / "iris.yaml").write_text(IRIS + f"env:\n  BUILD_ID: {GENERATED}\n")
+    compiles(root)

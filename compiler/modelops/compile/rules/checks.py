@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from modelops.compile.resolve import ResolvedModel, ResolvedVariant
-from modelops.compile.rules.secrets import find_secret
+from modelops.compile.rules.secrets import find_secret, random_looking
 from modelops.compile.source import Document, Loc
 from modelops.compile.spec import QUANTITY_RE, ModelSpec, RepoConfig
 from modelops.diagnostics import Diagnostic
@@ -83,9 +83,23 @@ def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: st
     for env, override in sorted((spec.environments or {}).items()):
         errors += system_namespace(override.namespace, doc, ("environments", env, "namespace"), config)
     for node, graph_node in sorted((spec.graph.nodes if spec.graph else {}).items()):
-        for key in sorted(graph_node.env or {}):
+        for key, value in sorted((graph_node.env or {}).items()):
             errors += loader_env(key, doc, ("graph", "nodes", node, "env", key), config)
+            if find_secret(value, key) is None and not _SECRET_NAME.search(key):
+                errors += generated_value(key, value, doc, ("graph", "nodes", node, "env", key), config)
     return errors
+
+
+def generated_value(name: str, value: str, doc: Document, loc: Loc, config: RepoConfig) -> list[Diagnostic]:
+    """MO261 when the value of env `name` looks like a generated credential (never shown)."""
+    found = random_looking(value) if name not in config.policy.allow_high_entropy else None
+    if found is None:
+        return []
+    length, bits = found
+    return [doc.diagnostic(loc, "MO261", f"env {name} holds a random-looking run of {length} characters "
+                           f"({bits:.1f} bits each), like a generated credential: store it in a Kubernetes "
+                           f"Secret, or list {name} in policy.allow_high_entropy in modelops.yaml if it is "
+                           "none")]
 
 
 def loader_env(name: str, doc: Document, loc: Loc, config: RepoConfig) -> list[Diagnostic]:
@@ -342,4 +356,6 @@ def _check_env(model: ResolvedModel, variant: ResolvedVariant, config: RepoConfi
             errors.append(_at(model, variant, ("env", key), "MO260",
                               f"env {key} looks like a credential{what}: store it in a Kubernetes Secret "
                               "and name it in artifact.secret, never in git"))
+        else:
+            errors += generated_value(key, str(env[key]), doc or model.doc, loc, config)
     return errors
