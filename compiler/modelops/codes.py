@@ -203,6 +203,15 @@ RULES: tuple[Rule, ...] = (
          "this), local paths, credentials in URIs (name a Secret in artifact.secret), and schemes or "
          "buckets outside policy.allowed_schemes / allowed_buckets.\n\nBefore:\n"
          "  artifact: {uri: models:/iris/3}\nAfter:\n  artifact: {uri: s3://acme-models/iris/3}"),
+    Rule("MO232", "artifact", "an artifact, graph node or store URI with whitespace or a control "
+         "character",
+         "A space, tab, newline or other control character (\\x00-\\x1f, \\x7f, and Unicode's "
+         "invisible ones) has no place in a URI: it would end the URI early in the model server's "
+         "arguments, split a log line, or write lines of its own into a pull request's table. Refused "
+         "wherever the URI is written (artifact.uri at any layer, graph.nodes.<node>.uri, "
+         "stores.<store>.uri); the message names the character and its position. Percent-encode "
+         "it.\n\nBefore:\n  artifact: {uri: \"s3://acme-models/iris/3\\n# Approved\"}\nAfter:\n"
+         "  artifact: {uri: s3://acme-models/iris/3}"),
     # --- scaling ------------------------------------------------------------------------------------
     Rule("MO240", "scaling", "replicas or autoscaling.max above policy.max_replicas",
          "modelops.yaml's policy.max_replicas caps every variant.\n\nBefore:\n  replicas: 50\n"

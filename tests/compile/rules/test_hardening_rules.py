@@ -155,3 +155,42 @@ def test_policy_lets_a_named_random_value_through(tmp_path: Path) -> None:
     assert line.startswith("models/iris.yaml:8:11: MO261 env CONFIG ")
     (root / "models" / "iris.yaml").write_text(IRIS + f"env:\n  BUILD_ID: {GENERATED}\n")
     compiles(root)
+
+
+# --- MO232: whitespace and control characters in URIs --------------------------------------------
+
+
+@pytest.mark.parametrize(("written", "named"), [
+    (r'"s3://acme-models/iris/1\n# Approved [merge now](https://evil.example/)"',
+     "a newline at character 24"),
+    (r'"s3://acme-models/iris/1\t"', "a tab at character 24"),
+    ('"s3://acme-models/iris 1"', "a space at character 22"),
+    (r'"s3://acme-models/iris/\x00"', "the character U+0000 at character 23"),
+    (r'"s3://acme-models/iris/\x1b[2J"', "the character U+001B at character 23"),
+    (r'"s3://acme-models/iris/\x7f"', "the character U+007F at character 23"),
+    (r'"s3://acme-models/iris/\u2028"', "the character U+2028 at character 23"),
+])
+def test_an_artifact_uri_with_whitespace_or_control_characters_is_refused(
+        tmp_path: Path, written: str, named: str) -> None:
+    model = IRIS.replace("  uri: s3://acme-models/iris/1", f"  uri: {written}")
+    root = make_repo(tmp_path, {"iris.yaml": model}, CONFIG)
+    assert compile_errors(root) == [
+        f"models/iris.yaml:5:8: MO232 artifact URI has {named}: a URI carries no whitespace or control "
+        "characters (percent-encode them, e.g. %20 for a space)"]
+
+
+def test_a_variant_graph_node_and_store_uri_are_checked_where_written(tmp_path: Path) -> None:
+    model = IRIS + ('traffic:\n  main: {weight: 90}\n  canary:\n    weight: 10\n'
+                    '    artifact: {uri: "s3://acme-models/iris/2\\r"}\n'
+                    'graph:\n  nodes:\n'
+                    '    ensemble: {type: COMBINER, image: acme/c:1, children: [iris, xgb]}\n'
+                    '    xgb:\n      type: MODEL\n      framework: xgboost\n'
+                    '      uri: "s3://acme-models/xgb 1"\n')
+    config = CONFIG + 'stores:\n  default: {uri: "s3://acme-predictions/\\x01"}\n'
+    root = make_repo(tmp_path, {"iris.yaml": model}, config)
+    assert [line.split(": a URI")[0] for line in compile_errors(root)] == [
+        "modelops.yaml:22:18: MO232 store URI has the character U+0001 at character 23"]
+    (root / "modelops.yaml").write_text(CONFIG)
+    assert [line.split(": a URI")[0] for line in compile_errors(root)] == [
+        "models/iris.yaml:10:21: MO232 artifact URI has a carriage return at character 24",
+        "models/iris.yaml:17:12: MO232 graph node URI has a space at character 21"]

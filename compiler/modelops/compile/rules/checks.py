@@ -83,6 +83,8 @@ def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: st
     for env, override in sorted((spec.environments or {}).items()):
         errors += system_namespace(override.namespace, doc, ("environments", env, "namespace"), config)
     for node, graph_node in sorted((spec.graph.nodes if spec.graph else {}).items()):
+        if graph_node.uri is not None:
+            errors += uri_characters(graph_node.uri, "graph node URI", doc, ("graph", "nodes", node, "uri"))
         for key, value in sorted((graph_node.env or {}).items()):
             errors += loader_env(key, doc, ("graph", "nodes", node, "env", key), config)
             if find_secret(value, key) is None and not _SECRET_NAME.search(key):
@@ -100,6 +102,21 @@ def generated_value(name: str, value: str, doc: Document, loc: Loc, config: Repo
                            f"({bits:.1f} bits each), like a generated credential: store it in a Kubernetes "
                            f"Secret, or list {name} in policy.allow_high_entropy in modelops.yaml if it is "
                            "none")]
+
+
+_NAMED = {" ": "a space", "\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
+
+
+def uri_characters(uri: str, what: str, doc: Document, loc: Loc) -> list[Diagnostic]:
+    """MO232 for the first whitespace or control character of `uri` (it would split or end the URI in
+    a log line, a YAML-reading tool, a Markdown table)."""
+    at = next((i for i, c in enumerate(uri) if c.isspace() or not c.isprintable()), None)
+    if at is None:
+        return []
+    char = uri[at]
+    name = _NAMED.get(char, f"the character U+{ord(char):04X}")
+    return [doc.diagnostic(loc, "MO232", f"{what} has {name} at character {at + 1}: a URI carries no "
+                           "whitespace or control characters (percent-encode them, e.g. %20 for a space)")]
 
 
 def loader_env(name: str, doc: Document, loc: Loc, config: RepoConfig) -> list[Diagnostic]:
@@ -128,6 +145,8 @@ def check_config(config: RepoConfig, doc: Document) -> list[Diagnostic]:
         if problem is not None:
             errors.append(doc.diagnostic(("environments", name, "gitops", "repo_url"), "MO100", problem))
         errors += system_namespace(env.namespace, doc, ("environments", name, "namespace"), config)
+    for name, store in sorted(config.stores.items()):
+        errors += uri_characters(store.uri, "store URI", doc, ("stores", name, "uri"))
     if config.collector is not None:
         errors += system_namespace(config.collector.namespace, doc, ("collector", "namespace"), config)
     return errors
@@ -188,6 +207,10 @@ def _check_artifact(model: ResolvedModel, variant: ResolvedVariant, config: Repo
             return []
         return [_at(model, variant, ("artifact",), "MO230", f"variant {variant.name!r} has no "
                     f"artifact.uri: the {model.spec.framework} server needs the model's storage URI")]
+    doc, loc = variant.settings.origin(("artifact", "uri"))
+    refused = uri_characters(uri, "artifact URI", doc or model.doc, loc)
+    if refused:
+        return refused
     problem = uri_problem(uri, config)
     return [_at(model, variant, ("artifact", "uri"), "MO231", problem)] if problem else []
 
