@@ -89,6 +89,9 @@ def test_a_link_keeps_its_text_and_its_address() -> None:
     [opened] = [t for t in tokens(text) if t.type == "link_open"]
     assert opened.attrs["href"] == "https://mlflow.example/#/models/a%20b)/versions/3"
     assert text.startswith("[iris\\]\\](https://evil.example/) v3](<")
+    assert link("board", "https://grafana.example/d/x?a=1&b=2") == "[board](https://grafana.example/d/x?a=1&b=2)"
+    [opened] = [t for t in tokens(link("x", "https://e.example/a\n# b")) if t.type == "link_open"]
+    assert opened.attrs["href"] == "https://e.example/a%0A#%20b"
 
 
 # --- where user text reaches Markdown ---------------------------------------------------------------

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from urllib.parse import quote
 
 _LITERAL = str.maketrans({
     "\\": "\\\\", "`": "\\`", "|": "\\|", "[": "\\[", "]": "\\]", "<": "&lt;",
 })
 _LINE_BREAK = re.compile(r"\r\n|[\r\n]")
 _BACKTICKS = re.compile(r"`+")
+_UNSAFE_IN_URL = re.compile(r"[\s<>\x00-\x1f\x7f]")
 
 
 def _one_line(text: object) -> str:
@@ -43,9 +45,10 @@ def code(text: object) -> str:
 
 
 def link(text: object, url: str) -> str:
-    """A link: `text` literal, `url` in angle brackets with what would end it percent-encoded."""
-    address = _one_line(url).replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
-    return f"[{inline(text)}](<{address}>)"
+    """A link: `text` literal; `url` percent-encoded where it would end the link (whitespace, control
+    characters, `<`, `>`), and in angle brackets when it holds parentheses."""
+    address = _UNSAFE_IN_URL.sub(lambda found: quote(found.group()), url)
+    return f"[{inline(text)}]({f'<{address}>' if '(' in address or ')' in address else address})"
 
 
 def fence(text: str, info: str = "") -> list[str]:
