@@ -203,6 +203,15 @@ RULES: tuple[Rule, ...] = (
          "this), local paths, credentials in URIs (name a Secret in artifact.secret), and schemes or "
          "buckets outside policy.allowed_schemes / allowed_buckets.\n\nBefore:\n"
          "  artifact: {uri: models:/iris/3}\nAfter:\n  artifact: {uri: s3://acme-models/iris/3}"),
+    Rule("MO232", "artifact", "an artifact, graph node or store URI with whitespace or a control "
+         "character",
+         "A space, tab, newline or other control character (\\x00-\\x1f, \\x7f, and Unicode's "
+         "invisible ones) has no place in a URI: it would end the URI early in the model server's "
+         "arguments, split a log line, or write lines of its own into a pull request's table. Refused "
+         "wherever the URI is written (artifact.uri at any layer, graph.nodes.<node>.uri, "
+         "stores.<store>.uri); the message names the character and its position. Percent-encode "
+         "it.\n\nBefore:\n  artifact: {uri: \"s3://acme-models/iris/3\\n# Approved\"}\nAfter:\n"
+         "  artifact: {uri: s3://acme-models/iris/3}"),
     # --- scaling ------------------------------------------------------------------------------------
     Rule("MO240", "scaling", "replicas or autoscaling.max above policy.max_replicas",
          "modelops.yaml's policy.max_replicas caps every variant.\n\nBefore:\n  replicas: 50\n"
@@ -257,6 +266,17 @@ RULES: tuple[Rule, ...] = (
          "name it in artifact.secret.\n\nBefore:\n"
          "  env: {AWS_SECRET_ACCESS_KEY: abc}\nAfter:\n  artifact: {uri: s3://acme-models/iris/3, "
          "secret: iris-s3}"),
+    Rule("MO261", "secrets", "an env value that looks generated: a long random-looking run of "
+         "characters under a name that says nothing",
+         "MO260 knows credentials by their shape or their name; a generated password under a neutral "
+         "name (`env: {CONFIG: ...}`) has neither. A run of at least 32 letters, digits and + / = _ - "
+         "with lower case, upper case and digits, at least 4.0 bits of Shannon entropy per character "
+         "and few separators (paths and names have many) is refused like a credential. The message "
+         "gives its length and entropy, never the value. Diagnostics have no warning level, so this "
+         "is an error: a value that is no credential (a checksum, a build id) is let through by "
+         "naming its variable in policy.allow_high_entropy. Hex digests and UUIDs are never "
+         "refused.\n\nBefore:\n  env: {CONFIG: Zx8Qm2Lp9Vt4Rk7Wn3Hs6Jd1Fy5Gb0Ca}\nAfter:\n"
+         "  artifact: {uri: s3://acme-models/iris/3, secret: iris-config}"),
     # --- logging ------------------------------------------------------------------------------------
     Rule("MO270", "logging", "logging to Kafka without a broker",
          "Set logging.kafka.broker (host:port) in the model or in the environment's defaults.\n\n"
@@ -328,6 +348,24 @@ RULES: tuple[Rule, ...] = (
          "  traffic:\n    main: {artifact: {uri: s3://acme-models/eta/13}}\nAfter (13 runs as a "
          "canary first, and becomes main in a later change):\n  traffic:\n    main: {weight: 90}\n"
          "    canary: {weight: 10, artifact: {uri: s3://acme-models/eta/13}}"),
+    Rule("MO406", "policy", "a namespace of Kubernetes' own: kube-system, kube-public, kube-node-lease "
+         "or default",
+         "An environment's namespace, a model's environments.<env>.namespace and collector.namespace "
+         "may not be kube-system (the control plane's add-ons), kube-public (readable by everyone), "
+         "kube-node-lease (node heartbeats) or default (where every unqualified kubectl command acts): "
+         "a model there runs beside what the cluster itself depends on, and `sync --prune` would act "
+         "in it. List a namespace in policy.allowed_system_namespaces to allow it anyway.\n\n"
+         "Before:\n  environments:\n    staging: {namespace: default}\nAfter:\n  environments:\n"
+         "    staging: {namespace: models-staging}"),
+    Rule("MO407", "policy", "an environment variable that changes which code the model server loads: "
+         "LD_*, PATH, PYTHONPATH or PYTHONHOME",
+         "`env` (of a model, an environment's defaults, a graph node) may not set the dynamic "
+         "loader's variables (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT: any name starting LD_), PATH, "
+         "PYTHONPATH or PYTHONHOME: each makes the server run code other than its image's, a change a "
+         "review of one line of YAML would not see. Names are matched as written (Linux's are "
+         "case-sensitive). List a name in policy.allowed_env to allow it anyway (e.g. "
+         "LD_LIBRARY_PATH for a GPU image).\n\nBefore:\n  env: {LD_PRELOAD: /tmp/hook.so}\n"
+         "After:\n  env: {}"),
     # --- promotion: MLflow, pull requests, rollback -----------------------------------------------
     Rule("MO501", "promotion", "MLflow unreachable, or no registry configured",
          "Set MLFLOW_TRACKING_URI or mlflow.tracking_uri in modelops.yaml (or register models in the "

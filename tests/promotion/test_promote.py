@@ -13,9 +13,9 @@ import pytest
 import yaml
 from modelops.compile.spec import MlflowSettings
 from modelops.diagnostics import UserError
+from modelops.markdown import table as markdown_table
 from modelops.promotion.edit import Pin, pin_text
 from modelops.promotion.promote import Request, promote
-from modelops.promotion.pullrequest import markdown_table
 from modelops.promotion.registry import (
     ModelVersion,
     RegistryError,

@@ -9,15 +9,9 @@ from modelops.promotion.pullrequest import (
     BODY_MARKER,
     body,
     compare_url,
-    markdown_table,
     promotion_branch,
     review_markdown,
 )
-
-
-def test_a_markdown_table_escapes_pipes_inside_cells() -> None:
-    assert markdown_table([("gate", "result"), ("query: a | b", "pass")]) == [
-        "| gate | result |", "|---|---|", "| query: a \\| b | pass |"]
 
 
 def test_the_body_is_marker_summary_review_what_follows_and_who_opened_it() -> None:

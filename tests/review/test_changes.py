@@ -391,3 +391,14 @@ def test_a_model_moved_to_another_target_says_so(platforms: Path) -> None:
     assert change["details"][0] == "target seldon-v2 -> kserve"
     assert not any(d.startswith(("main:", "canary:", "Model", "Experiment", "InferenceService"))
                    for d in change["details"])
+
+
+def test_the_terminal_table_shows_rich_markup_in_names_as_text(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelops.review.changes import ModelChange, Review, print_terminal
+
+    monkeypatch.setenv("COLUMNS", "200")
+    change = ModelChange("staging", "models", "[link=https://evil.example/]x[/link]", "added", ["[red]y"])
+    print_terminal(Review([change], ""), show_diff=False)
+    out = capsys.readouterr().out
+    assert "[link=https://evil.example/]x[/link]" in out and "[red]y" in out

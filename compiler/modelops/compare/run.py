@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelops.compare import query, stats
 from modelops.diagnostics import UserError
+from modelops.markdown import inline, table
 
 if TYPE_CHECKING:
     from modelops.compile.resolve import ResolvedModel, ResolvedVariant
@@ -220,22 +221,16 @@ def rows(comparison: Comparison) -> list[tuple[str, str]]:
 def markdown(comparison: Comparison) -> str:
     """The comparison as a Markdown table (pull request bodies, `-o markdown`)."""
     c = comparison
-    lines = [f"**Predictions: {c.trial} against {c.main}** ({c.task})", "", "| | |", "| --- | --- |"]
-    lines += [f"| {_cell(what)} | {_cell(value)} |" for what, value in rows(comparison)]
+    trial, main = inline(c.trial), inline(c.main)
+    lines = [f"**Predictions: {trial} against {main}** ({inline(c.task)})", ""]
+    lines += table([("", ""), *rows(comparison)])
     if c.task == "classification" and c.statistics.get("flips"):
-        lines += ["", f"Flip matrix (rows {c.main}, columns {c.trial}):", ""]
+        lines += ["", f"Flip matrix (rows {main}, columns {trial}):", ""]
         classes = sorted({k for row in c.statistics["flips"].values() for k in row}
                          | set(c.statistics["flips"]))
-        lines.append("| | " + " | ".join(map(_cell, classes)) + " |")
-        lines.append("|---" * (len(classes) + 1) + "|")
-        for a in classes:
-            row = c.statistics["flips"].get(a, {})
-            lines.append(f"| {_cell(a)} | " + " | ".join(str(row.get(b, 0)) for b in classes) + " |")
+        flips = [(a, *(c.statistics["flips"].get(a, {}).get(b, 0) for b in classes)) for a in classes]
+        lines += table([("", *classes), *flips])
     return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def for_model(models: list[ResolvedModel], name: str, env: str, trial: str | None,

@@ -948,6 +948,22 @@ class Policy(_Strict):
         20, ge=1, description="Most replicas any variant may run; null: no cap (allows unbounded "
         "autoscaling where the target has it).",
     )
+    allowed_system_namespaces: list[Name] = Field(
+        default_factory=list,
+        description="Kubernetes' own namespaces (kube-system, kube-public, kube-node-lease, default) "
+        "models and collectors may deploy into anyway (empty: none of them).",
+        examples=[["default"]],
+    )
+    allowed_env: list[EnvName] = Field(
+        default_factory=list,
+        description="Environment variables a model may set although they change which code its server "
+        "loads (LD_*, PATH, PYTHONPATH, PYTHONHOME).", examples=[["LD_LIBRARY_PATH"]],
+    )
+    allow_high_entropy: list[EnvName] = Field(
+        default_factory=list,
+        description="Environment variables whose long random-looking values are no credentials (e.g. a "
+        "checksum); in others such a value is refused like one (MO261).", examples=[["MODEL_CHECKSUM"]],
+    )
 
 
 class MlflowSettings(_Strict):
@@ -1066,7 +1082,8 @@ class RepoConfig(_Strict):
         examples=[{"risk": {"reviewers": ["@acme/risk"]}}],
     )
     policy: Policy = Field(
-        default_factory=Policy, description="What any model may use: artifact schemes and buckets, caps."
+        default_factory=Policy, description="What any model may use: artifact schemes and buckets, caps, "
+        "system namespaces, environment variables."
     )
     platform_team: Owner | None = Field(
         None, description="GitHub team that co-owns protected environments, e.g. @acme/ml-platform."

@@ -169,8 +169,10 @@ def _registry_error(exc: RegistryError, target: Target) -> UserError:
 def _link(registry: Registry, name: str, version: int | None) -> str:
     if version is None:
         return "—"
+    from modelops.markdown import inline, link
+
     url = registry.ui_link(name, version)
-    return f"[{name} v{version}]({url})" if url else f"{name} v{version}"
+    return link(f"{name} v{version}", url) if url else inline(f"{name} v{version}")
 
 
 def _rollout_text(request: Request) -> str:
@@ -182,7 +184,7 @@ def _rollout_text(request: Request) -> str:
 
 
 def _summary(target: Target, request: Request, found: _Candidate, warning: str | None) -> str:
-    from modelops.promotion.pullrequest import markdown_table
+    from modelops.markdown import code, inline, table
     from modelops.promotion.registry import metric_rows
 
     candidate, current, registry = found.version, found.current, found.registry
@@ -191,12 +193,12 @@ def _summary(target: Target, request: Request, found: _Candidate, warning: str |
         f"{_link(registry, found.name, candidate.version)} (deployed: "
         f"{_link(registry, found.name, current.version if current else None)}).",
         "",
-        *([f"> [!WARNING]\n> {warning[0].upper()}{warning[1:]}.", ""] if warning else []),
-        f"Pinned storage URI: `{found.pin.uri}`",
+        *([f"> [!WARNING]\n> {inline(warning[0].upper() + warning[1:])}.", ""] if warning else []),
+        f"Pinned storage URI: {code(found.pin.uri)}",
         "",
         "#### Metrics (from the MLflow runs behind the versions)",
         "",
-        *markdown_table(metric_rows(current, candidate)),
+        *table(metric_rows(current, candidate)),
     ]
     return "\n".join(lines)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from urllib.parse import quote
 
 from modelops.diagnostics import Diagnostic, UserError
 from modelops.git.github import DEFAULT_API, github_client
+from modelops.markdown import inline
 
 if TYPE_CHECKING:
     from modelops.compile.spec import GitHubSettings, RepoConfig
@@ -128,15 +128,6 @@ def enable_auto_merge(settings: GitHubSettings, repository: str, number: int) ->
 
 # --- the body ---------------------------------------------------------------------------------------
 
-def markdown_table(rows: Sequence[Sequence[str]]) -> list[str]:
-    """A Markdown table: the first row is the header; `|` inside a cell is escaped."""
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-    header, *body = rows
-    return [line(header), "|" + "---|" * len(header), *(line(cells) for cells in body)]
-
-
 def review_markdown(before: dict[str, str], after: dict[str, str]) -> str:
     """What changes in the cluster between two generated/ trees, for the body (`review.changes`)."""
     from modelops.review.changes import MARKER, review, to_markdown
@@ -147,9 +138,10 @@ def review_markdown(before: dict[str, str], after: dict[str, str]) -> str:
 
 def body(summary: str, review: str, after: str, *, team: str, command: str) -> str:
     """The body: the marker, what is proposed and why, what changes in the cluster, what follows
-    (`after`, may be empty), and who opened it."""
+    (`after`, may be empty), and who opened it. `summary` and `after` are Markdown: their makers
+    write what they did not author through `modelops.markdown`."""
     lines = [BODY_MARKER, summary.rstrip("\n"), "", review.rstrip("\n"), ""]
     if after:
         lines += [after.rstrip("\n"), ""]
-    lines.append(f"Team: {team}. Opened by `modelops {command}`.")
+    lines.append(f"Team: {inline(team)}. Opened by `modelops {command}`.")
     return "\n".join(lines) + "\n"

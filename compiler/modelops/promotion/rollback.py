@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelops.markdown import code, inline
 from modelops.promotion.edit import Pin
 from modelops.promotion.propose import Origin, Outcome, Proposal, Target, propose
 from modelops.promotion.registry import mlflow_ref, pinned
@@ -48,7 +49,7 @@ def _abort(target: Target, now: Pin, running: list[ResolvedVariant], aborted: st
     tag = f"v{trial_version}" if trial_version is not None else "trial"
     outcome.branch = f"rollback/{spec.name}-{env}-abort-{tag}"
     summary = (f"Abort the {trials} of **{spec.name}** in **{env}**: main keeps "
-               f"{now.label()} (`{now.uri}`) and takes all the traffic.")
+               f"{inline(now.label())} ({code(now.uri)}) and takes all the traffic.")
     return Proposal(outcome, aborted, f"Abort the {trials} of {spec.name} in {env}", summary,
                     labels=["rollback"], command="rollback")
 
@@ -69,8 +70,9 @@ def _back(target: Target, now: Pin, running: list[ResolvedVariant], aborted: str
         outcome.notes.append(f"the {_trials(running)} in {env} is dropped as well")
     tag = f"v{previous.version}" if previous.version is not None else seen[:8]
     outcome.branch = f"rollback/{spec.name}-{env}-{tag}"
-    summary = (f"Roll back **{spec.name}** in **{env}**: main goes from {now.label()} (`{now.uri}`) "
-               f"back to {previous.label()} (`{previous.uri}`), as deployed in commit {seen[:12]}.{dropped}")
+    summary = (f"Roll back **{spec.name}** in **{env}**: main goes from {inline(now.label())} "
+               f"({code(now.uri)}) back to {inline(previous.label())} ({code(previous.uri)}), as deployed "
+               f"in commit {seen[:12]}.{dropped}")
     return Proposal(outcome, pin_text(aborted, env, target.envs, previous, "main"),
                     f"Roll back {spec.name} in {env} to {previous.label()}", summary, labels=["rollback"],
                     command="rollback")

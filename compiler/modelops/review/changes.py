@@ -18,6 +18,7 @@ from modelops.compile.emit.tree import load_documents, stale_diff
 from modelops.compile.generators.gitops import FOLDER as GITOPS_FOLDER
 from modelops.compile.targets import target_of
 from modelops.compile.targets.contract import Description, VariantDescription
+from modelops.markdown import fence, inline
 
 
 @dataclass
@@ -211,23 +212,17 @@ def to_markdown(result: Review, title: str = "What this change does to the clust
     lines.append(", ".join(f"{n} model deployment(s) {s}" for s, n in counts.items() if n) + ".")
     lines += ["", "| environment | model | change | details |", "|---|---|---|---|"]
     for change in result.changes:
-        details = "<br>".join(_escape(d) for d in change.details) or "—"
-        lines.append(f"| {change.env} | {change.model} | {change.status} | {details} |")
+        details = "<br>".join(inline(d) for d in change.details) or "—"
+        lines.append(f"| {inline(change.env)} | {inline(change.model)} | {change.status} | {details} |")
     files = sum(line.startswith("+++ ") for line in result.raw_diff.splitlines())
     lines += [
         "",
         f"<details><summary>YAML diff of generated/ ({files} file(s))</summary>",
         "",
-        "```diff",
-        result.raw_diff.rstrip("\n"),
-        "```",
+        *fence(result.raw_diff.rstrip("\n"), "diff"),
         "</details>",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def to_json(result: Review) -> dict[str, Any]:
@@ -243,6 +238,7 @@ def to_json(result: Review) -> dict[str, Any]:
 
 def print_terminal(result: Review, show_diff: bool) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.syntax import Syntax
     from rich.table import Table
 
@@ -254,7 +250,9 @@ def print_terminal(result: Review, show_diff: bool) -> None:
     for column in ("environment", "model", "change", "details"):
         table.add_column(column)
     for change in result.changes:
-        table.add_row(change.env, change.model, change.status, "\n".join(change.details))
+        # rich reads `[...]` as markup (styles, terminal links): user text is escaped, as in Markdown
+        table.add_row(escape(change.env), escape(change.model), change.status,
+                      escape("\n".join(change.details)))
     console.print(table)
     if show_diff:
         console.print(Syntax(result.raw_diff, "diff", theme="ansi_dark"))

@@ -27,26 +27,30 @@ if TYPE_CHECKING:
 
 def dashboard_link(model: ResolvedModel) -> str:
     from modelops.compile.generators.dashboard import link, uid
+    from modelops.markdown import code
+    from modelops.markdown import link as markdown_link
 
     base, board, name = model.env_config.grafana_url, uid(model.env), model.spec.name
-    path = link(model.env, name, model.namespace)
-    return f"[{board}: {name}]({base.rstrip('/')}{path})" if base else f"Grafana dashboard `{board}`"
+    if not base:
+        return f"Grafana dashboard {code(board)}"
+    return markdown_link(f"{board}: {name}", base.rstrip("/") + link(model.env, name, model.namespace))
 
 
 def body(model: ResolvedModel, headline: str, evidence: Evidence, gates: list[Gate],
          comparison: Comparison | None = None) -> str:
     """The PR summary: what is decided and why, in numbers a reviewer can check on the dashboard."""
-    from modelops.promotion.pullrequest import markdown_table
+    from modelops.markdown import fence, table
 
     lines = [headline, "", "#### Evidence (Prometheus, the recorded series the dashboard shows)", "",
-             *markdown_table([HEADER, *(row(v) for v in evidence.variants.values())]), "",
-             *markdown_table([("gate", "result", "detail"), *((g.name, g.mark, g.detail) for g in gates)])]
+             *table([HEADER, *(row(v) for v in evidence.variants.values())]), "",
+             *table([("gate", "result", "detail"), *((g.name, g.mark, g.detail) for g in gates)])]
     if comparison is not None:
         from modelops.compare.run import markdown
 
         lines += ["", "#### Predictions (the collector's store)", "", markdown(comparison).rstrip()]
-    lines += ["", "<details><summary>PromQL</summary>", "", "```promql", *evidence.queries,
-              *[g.name.removeprefix("query: ") for g in gates if g.name.startswith("query: ")], "```", "",
+    asked = [g.name.removeprefix("query: ") for g in gates if g.name.startswith("query: ")]
+    queries = [*evidence.queries, *asked]
+    lines += ["", "<details><summary>PromQL</summary>", "", *fence("\n".join(queries), "promql"), "",
               "</details>", "", f"Dashboard: {dashboard_link(model)}"]
     return "\n".join(lines) + "\n"
 
@@ -77,27 +81,29 @@ def deliver(origin: Origin, model: ResolvedModel, trial: ResolvedVariant, policy
 def _change(model: ResolvedModel, trial: ResolvedVariant, policy: Rollout, action: str,
             target: tuple[str, int | None], reason: str) -> tuple[Edit, str, str]:
     """The edit, the title and the headline of `action` (abort, or advance to `target`)."""
+    from modelops.markdown import inline
     from modelops.promotion.edit import abort_text, pin_text
     from modelops.promotion.registry import pinned
     from modelops.rollout.decide import describe
 
     name, env, pin, now = model.spec.name, model.env, pinned(trial), describe(trial)
+    label = inline(pin.label())  # the version, or (unpinned) the artifact URI
     role, weight = target
     if action == "abort":
         return (lambda text, envs: abort_text(text, env, envs), f"Abort the {now} of {name} in {env}",
-                f"Abort the **{now}** ({pin.label()}) of **{name}** in **{env}**: a gate is red "
-                f"({reason}). Main keeps its artifact and takes all the traffic.")
+                f"Abort the **{now}** ({label}) of **{name}** in **{env}**: a gate is red "
+                f"({inline(reason)}). Main keeps its artifact and takes all the traffic.")
     if trial.shadow:
         return (lambda text, envs: pin_text(abort_text(text, env, envs), env, envs, pin, "canary", weight),
                 f"Rollout: {name} shadow ({pin.label()}) becomes a {weight}% canary in {env}",
-                f"The shadow **{pin.label()}** of **{name}** in **{env}** becomes a canary at "
-                f"{weight}%: {reason}.")
+                f"The shadow **{label}** of **{name}** in **{env}** becomes a canary at "
+                f"{weight}%: {inline(reason)}.")
     if role == "main":
         return (lambda text, envs: pin_text(text, env, envs, pin, "main"),
                 f"Rollout: {name} canary ({pin.label()}) becomes main in {env}",
-                f"The canary **{pin.label()}** of **{name}** in **{env}** passed every step "
-                f"({', '.join(f'{s}%' for s in policy.steps)}) and becomes main: {reason}.")
+                f"The canary **{label}** of **{name}** in **{env}** passed every step "
+                f"({', '.join(f'{s}%' for s in policy.steps)}) and becomes main: {inline(reason)}.")
     return (lambda text, envs: pin_text(text, env, envs, pin, "canary", weight),
             f"Rollout: {name} canary ({pin.label()}) {trial.weight}% -> {weight}% in {env}",
-            f"Raise the canary **{pin.label()}** of **{name}** in **{env}** from {trial.weight}% "
-            f"to {weight}%: {reason}.")
+            f"Raise the canary **{label}** of **{name}** in **{env}** from {trial.weight}% "
+            f"to {weight}%: {inline(reason)}.")

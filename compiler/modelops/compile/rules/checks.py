@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from modelops.compile.resolve import ResolvedModel, ResolvedVariant
-from modelops.compile.rules.secrets import find_secret
+from modelops.compile.rules.secrets import find_secret, random_looking
 from modelops.compile.source import Document, Loc
 from modelops.compile.spec import QUANTITY_RE, ModelSpec, RepoConfig
 from modelops.diagnostics import Diagnostic
@@ -25,6 +25,12 @@ NO_TENSORFLOW_PROTOCOL = {"sklearn", "xgboost", "mlflow", "huggingface"}
 NO_V1_PROTOCOL = {"mlflow"}
 NEEDS_NO_URI = {"custom", "huggingface"}
 SCALE_METRICS = ("cpu", "memory", "rps", "concurrency")
+# Kubernetes' own namespaces: control-plane add-ons, cluster-wide readable data, node heartbeats, and
+# the namespace every unqualified `kubectl` command acts in. Models deploy there only when policy says so.
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+# Environment variables that decide which code a server runs: the dynamic loader's (LD_PRELOAD,
+# LD_LIBRARY_PATH, LD_AUDIT, ...: any LD_ prefix), the programs found (PATH), Python's modules.
+LOADER_ENV = ("PATH", "PYTHONPATH", "PYTHONHOME")
 _SECRET_NAME = re.compile(r"(passw|secret|token|api_?key|access_?key|credential|private_?key)", re.I)
 _MAX_EXPONENT = 10_000  # far beyond any real quantity; keeps Decimal arithmetic in range
 _QUANTITY_SUFFIX: dict[str, int | Decimal] = {
@@ -74,7 +80,61 @@ def check_spec(spec: ModelSpec, doc: Document, config: RepoConfig, file_stem: st
             errors.append(doc.diagnostic(("autoupdate", "env"), "MO207", f"autoupdate.env "
                                          f"{spec.autoupdate.env!r} is not an environment this model runs "
                                          f"in ({', '.join(runs_in)})"))
+    for env, override in sorted((spec.environments or {}).items()):
+        errors += system_namespace(override.namespace, doc, ("environments", env, "namespace"), config)
+    for node, graph_node in sorted((spec.graph.nodes if spec.graph else {}).items()):
+        if graph_node.uri is not None:
+            errors += uri_characters(graph_node.uri, "graph node URI", doc, ("graph", "nodes", node, "uri"))
+        for key, value in sorted((graph_node.env or {}).items()):
+            errors += loader_env(key, doc, ("graph", "nodes", node, "env", key), config)
+            if find_secret(value, key) is None and not _SECRET_NAME.search(key):
+                errors += generated_value(key, value, doc, ("graph", "nodes", node, "env", key), config)
     return errors
+
+
+def generated_value(name: str, value: str, doc: Document, loc: Loc, config: RepoConfig) -> list[Diagnostic]:
+    """MO261 when the value of env `name` looks like a generated credential (never shown)."""
+    found = random_looking(value) if name not in config.policy.allow_high_entropy else None
+    if found is None:
+        return []
+    length, bits = found
+    return [doc.diagnostic(loc, "MO261", f"env {name} holds a random-looking run of {length} characters "
+                           f"({bits:.1f} bits each), like a generated credential: store it in a Kubernetes "
+                           f"Secret, or list {name} in policy.allow_high_entropy in modelops.yaml if it is "
+                           "none")]
+
+
+_NAMED = {" ": "a space", "\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
+
+
+def uri_characters(uri: str, what: str, doc: Document, loc: Loc) -> list[Diagnostic]:
+    """MO232 for the first whitespace or control character of `uri` (it would split or end the URI in
+    a log line, a YAML-reading tool, a Markdown table)."""
+    at = next((i for i, c in enumerate(uri) if c.isspace() or not c.isprintable()), None)
+    if at is None:
+        return []
+    char = uri[at]
+    name = _NAMED.get(char, f"the character U+{ord(char):04X}")
+    return [doc.diagnostic(loc, "MO232", f"{what} has {name} at character {at + 1}: a URI carries no "
+                           "whitespace or control characters (percent-encode them, e.g. %20 for a space)")]
+
+
+def loader_env(name: str, doc: Document, loc: Loc, config: RepoConfig) -> list[Diagnostic]:
+    """MO407 when the variable `name` changes which code a server loads and policy does not allow it."""
+    if not (name.startswith("LD_") or name in LOADER_ENV) or name in config.policy.allowed_env:
+        return []
+    return [doc.diagnostic(loc, "MO407", f"env {name} changes which code the model server loads (the "
+                           "dynamic loader's LD_*, PATH, PYTHONPATH, PYTHONHOME): remove it, or list it "
+                           "in policy.allowed_env in modelops.yaml", key=True)]
+
+
+def system_namespace(namespace: str | None, doc: Document, loc: Loc, config: RepoConfig) -> list[Diagnostic]:
+    """MO406 when `namespace` is one of Kubernetes' own and policy does not allow it."""
+    if namespace not in SYSTEM_NAMESPACES or namespace in config.policy.allowed_system_namespaces:
+        return []
+    return [doc.diagnostic(loc, "MO406", f"namespace {namespace!r} is one of Kubernetes' own "
+                           f"({', '.join(SYSTEM_NAMESPACES)}): deploy into a namespace of your own, or "
+                           "list it in policy.allowed_system_namespaces in modelops.yaml")]
 
 
 def check_config(config: RepoConfig, doc: Document) -> list[Diagnostic]:
@@ -84,6 +144,11 @@ def check_config(config: RepoConfig, doc: Document) -> list[Diagnostic]:
         problem = env.flux_url_problem()
         if problem is not None:
             errors.append(doc.diagnostic(("environments", name, "gitops", "repo_url"), "MO100", problem))
+        errors += system_namespace(env.namespace, doc, ("environments", name, "namespace"), config)
+    for name, store in sorted(config.stores.items()):
+        errors += uri_characters(store.uri, "store URI", doc, ("stores", name, "uri"))
+    if config.collector is not None:
+        errors += system_namespace(config.collector.namespace, doc, ("collector", "namespace"), config)
     return errors
 
 
@@ -96,7 +161,7 @@ def check_model(model: ResolvedModel, config: RepoConfig) -> list[Diagnostic]:
         errors += _check_utilisation(model, variant)
         errors += _check_resources(model, variant)
         errors += _check_image(model, variant)
-        errors += _check_env(model, variant)
+        errors += _check_env(model, variant, config)
     return errors
 
 
@@ -142,6 +207,10 @@ def _check_artifact(model: ResolvedModel, variant: ResolvedVariant, config: Repo
             return []
         return [_at(model, variant, ("artifact",), "MO230", f"variant {variant.name!r} has no "
                     f"artifact.uri: the {model.spec.framework} server needs the model's storage URI")]
+    doc, loc = variant.settings.origin(("artifact", "uri"))
+    refused = uri_characters(uri, "artifact URI", doc or model.doc, loc)
+    if refused:
+        return refused
     problem = uri_problem(uri, config)
     return [_at(model, variant, ("artifact", "uri"), "MO231", problem)] if problem else []
 
@@ -298,14 +367,18 @@ def _check_resources(model: ResolvedModel, variant: ResolvedVariant) -> list[Dia
     return errors
 
 
-def _check_env(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagnostic]:
+def _check_env(model: ResolvedModel, variant: ResolvedVariant, config: RepoConfig) -> list[Diagnostic]:
     env: dict[str, Any] = variant.settings.get("env") or {}
     errors = []
     for key in sorted(env):
+        doc, loc = variant.settings.origin(("env", key))
+        errors += loader_env(key, doc or model.doc, loc, config)
         secret = find_secret(str(env[key]), key)
         if _SECRET_NAME.search(key) or secret is not None:
             what = f" ({secret.describe()})" if secret is not None else ""
             errors.append(_at(model, variant, ("env", key), "MO260",
                               f"env {key} looks like a credential{what}: store it in a Kubernetes Secret "
                               "and name it in artifact.secret, never in git"))
+        else:
+            errors += generated_value(key, str(env[key]), doc or model.doc, loc, config)
     return errors

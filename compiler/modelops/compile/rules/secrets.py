@@ -7,7 +7,9 @@ gitleaks is a Go binary. A match is reported masked: at most its first 4 charact
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -50,6 +52,30 @@ def find_secret(value: str, key: str = "") -> Found | None:
     if match.start() < offset:  # the match began in the name: show nothing of the value
         return Found(pattern.label, mask(needle, False), needle)
     return Found(pattern.label, mask(needle, pattern.show), needle)
+
+
+# A generated credential without a known shape (MO261): a run of at least 32 base64 / URL-safe
+# characters with a lower-case letter, an upper-case letter and a digit, at least 4 bits of Shannon
+# entropy per character, and at most one separator (/ _ -) per 10 characters (paths and names have
+# one every few; random strings seldom do). Hex digests and UUIDs (no upper case, at most 4 bits) pass.
+_RANDOM_RUN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
+MIN_BITS = 4.0
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy of `text`, in bits per character."""
+    counts = Counter(text).values()
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts) if text else 0.0
+
+
+def random_looking(value: str) -> tuple[int, float] | None:
+    """(length, bits per character) of the first run of `value` that looks generated, else None."""
+    for run in _RANDOM_RUN.findall(value):
+        mixed = all(any(test(c) for c in run) for test in (str.islower, str.isupper, str.isdigit))
+        separators = sum(c in "/_-" for c in run)
+        if mixed and separators * 10 <= len(run) and (bits := entropy(run)) >= MIN_BITS:
+            return len(run), bits
+    return None
 
 
 def string_leaves(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str, str]]:
