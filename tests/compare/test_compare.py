@@ -8,20 +8,6 @@ from pathlib import Path
 import pytest
 from support import fixtures, prediction_store
 
-CONFIG = """\
-environments:
-  production:
-    namespace: models
-teams:
-  risk:
-    reviewers: ["@acme/risk-ds"]
-policy:
-  allowed_schemes: [s3]
-stores:
-  default: {uri: "file://STORE"}
-collector: {image: registry.example/modelops:0.4.0}
-"""
-
 MODEL = """\
 name: iris
 team: risk
@@ -42,7 +28,7 @@ traffic:
 def repo(tmp_path: Path) -> Path:
     store = tmp_path / "store"
     root = tmp_path / "repo"
-    fixtures.make_repo(root, {"iris.yaml": MODEL}, CONFIG.replace("STORE", str(store)))
+    fixtures.make_repo(root, {"iris.yaml": MODEL}, prediction_store.CONFIG.replace("STORE", str(store)))
     return root
 
 

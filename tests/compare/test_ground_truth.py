@@ -10,20 +10,6 @@ from pathlib import Path
 import pytest
 from support import collector_events, fixtures, prediction_store
 
-CONFIG = """\
-environments:
-  production:
-    namespace: models
-teams:
-  risk:
-    reviewers: ["@acme/risk-ds"]
-policy:
-  allowed_schemes: [s3]
-stores:
-  default: {uri: "file://STORE"}
-collector: {image: registry.example/modelops:0.4.0}
-"""
-
 MODEL = """\
 name: iris
 team: risk
@@ -43,7 +29,7 @@ traffic:
 def repo(tmp_path: Path, margin: float = 0.0) -> Path:
     root = tmp_path / "repo"
     fixtures.make_repo(root, {"iris.yaml": MODEL.replace("MARGIN", str(margin))},
-                       CONFIG.replace("STORE", str(tmp_path / "store")))
+                       prediction_store.CONFIG.replace("STORE", str(tmp_path / "store")))
     return root
 
 

@@ -9,6 +9,21 @@ from typing import Any
 
 from modelops.columns import partition_path
 
+# modelops.yaml of a repository whose models store predictions in the folder STORE (replace it)
+CONFIG = """\
+environments:
+  production:
+    namespace: models
+teams:
+  risk:
+    reviewers: ["@acme/risk-ds"]
+policy:
+  allowed_schemes: [s3]
+stores:
+  default: {uri: "file://STORE"}
+collector: {image: registry.example/modelops:0.4.0}
+"""
+
 
 def write(store: Path, model: str, variant: str, rows: list[dict[str, Any]], name: str = "part-0") -> None:
     """One Parquet file of `rows` (missing columns null) under model=/variant=/date=today."""

@@ -112,56 +112,44 @@ def query(url: str, promql: str) -> list[dict[str, Any]]:
 @contextmanager
 def prometheus(workdir: Path, generated: Path, traffic: Iterable[Traffic]) -> Iterator[str]:
     """Prometheus' base URL, once every variant's request rate is recorded."""
-    binary = shutil.which("prometheus")
-    assert binary, "prometheus is not installed (Debian package prometheus; .ci/run installs it)"
     exporter = Exporter(traffic)
     groups = rule_groups(generated)
     assert groups, f"no PrometheusRule under {generated}"
     (workdir / "rules.yml").write_text(yaml.safe_dump({"groups": groups}))
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(workdir / "rules.yml")],
-        "scrape_configs": [{"job_name": "seldon", "honor_labels": True,
-                            "static_configs": [{"targets": [exporter.address]}]}],
-    }))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (workdir / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
+    config = {"rule_files": [str(workdir / "rules.yml")],
+              "scrape_configs": [{"job_name": "seldon", "honor_labels": True,
+                                  "static_configs": [{"targets": [exporter.address]}]}]}
     try:
-        _wait(url, process, workdir, {(t.model, t.variant) for t in exporter.traffic})
-        yield url
+        with _running(workdir, config) as (url, process):
+            _wait(url, process, workdir, {(t.model, t.variant) for t in exporter.traffic})
+            yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         exporter.close()
 
 
 @contextmanager
 def scraping(workdir: Path, targets: list[str]) -> Iterator[str]:
     """A Prometheus scraping `targets` (host:port) every second, without rules: its base URL."""
+    config = {"scrape_configs": [{"job_name": "targets", "static_configs": [{"targets": targets}]}]}
+    with _running(workdir, config) as (url, _):
+        yield url
+
+
+@contextmanager
+def _running(workdir: Path, config: dict[str, Any]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Debian's prometheus on 127.0.0.1 with `config` (scraping and evaluating every second)."""
     binary = shutil.which("prometheus")
     assert binary, "prometheus is not installed (Debian package prometheus; .ci/run installs it)"
     (workdir / "prometheus.yml").write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "targets", "static_configs": [{"targets": targets}]}],
-    }))
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, **config}))
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     with (workdir / "prometheus.log").open("w") as log:
         process = subprocess.Popen(
             [binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
              f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         try:
-            yield url
+            yield f"http://127.0.0.1:{port}", process
         finally:
             process.terminate()
             try:
