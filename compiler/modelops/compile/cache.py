@@ -47,7 +47,7 @@ from modelops.compile.emit.tree import (
 
 FOLDER = CACHE_FOLDER
 FILE = "render.json"
-FORMAT = 6
+FORMAT = 7
 KEY_FILE = "cache-key"
 _TEMPORARY = f".{FILE}.tmp-"
 
@@ -55,6 +55,7 @@ _TEMPORARY = f".{FILE}.tmp-"
 class Entry(TypedDict):
     files: dict[str, str]  # path under generated/ -> text
     summary: dict[str, Any]  # ModelSummary.to_json()
+    digest: str  # modelops.compile.summary.shared_digest(summary)
 
 
 class RenderCache:
@@ -83,8 +84,10 @@ class RenderCache:
             self.used[key] = entry
         return entry
 
-    def put(self, key: str, files: dict[str, str], summary: dict[str, Any]) -> None:
-        self.used[key] = {"files": files, "summary": summary}
+    def put(self, key: str, files: dict[str, str], summary: dict[str, Any], digest: str) -> Entry:
+        entry: Entry = {"files": files, "summary": summary, "digest": digest}
+        self.used[key] = entry
+        return entry
 
     def save(self) -> None:
         """Keep this run's entries only; best effort (a read-only checkout still compiles)."""
@@ -117,7 +120,7 @@ class RenderCache:
         entries = data.get("entries")
         if not isinstance(entries, dict):
             return {}
-        return {key: {"files": entry["files"], "summary": entry["summary"]}
+        return {key: {"files": entry["files"], "summary": entry["summary"], "digest": entry["digest"]}
                 for key, entry in entries.items() if _well_formed(entry)}
 
 
@@ -127,6 +130,8 @@ def _well_formed(entry: object) -> bool:
         return False
     files, summary = entry.get("files"), entry.get("summary")
     if not isinstance(files, dict) or not isinstance(summary, dict):
+        return False
+    if not isinstance(entry.get("digest"), str):
         return False
     return all(isinstance(text, str) and safe_name(name) for name, text in files.items())
 

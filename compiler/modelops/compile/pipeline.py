@@ -42,6 +42,7 @@ from modelops.compile.summary import (
     ModelSummary,
     duplicate_names,
     name_collisions,
+    shared_digest,
     summarize,
     unknown_pipelines,
     unknown_steps,
@@ -58,6 +59,7 @@ class Build:
     repo_files: dict[str, str] = field(default_factory=dict)  # outside generated/, e.g. CODEOWNERS
     diagnostics: list[Diagnostic] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # model file -> summary.shared_digest
 
 
 def build(
@@ -141,7 +143,7 @@ def _build(
             on_rendered(outcome.files)
         if on_progress is not None:
             on_progress(len(outcomes), len(jobs))
-    _cache_clean_models(jobs, outcomes, cache)
+    _cache_clean_models(jobs, outcomes, cache, result)
     summaries: list[ModelSummary] = []
     in_order = iter(outcomes)
     for slot in slots:
@@ -196,6 +198,7 @@ def _slots(root: Path, paths: list[Path] | None, cache: RenderCache, history: Hi
         if entry is not None and history is None:  # the rollout gate needs every model resolved
             slots.append(ModelSummary.from_json(entry["summary"]))
             result.files.update(entry["files"])
+            result.digests[shown] = entry["digest"]
         else:
             slots.append(_Job(path, shown, text, key, entry))
     return slots
@@ -280,13 +283,17 @@ def _check(
     return errors, deployed
 
 
-def _cache_clean_models(jobs: list[_Job], outcomes: list[_Outcome], cache: RenderCache) -> None:
+def _cache_clean_models(jobs: list[_Job], outcomes: list[_Outcome], cache: RenderCache,
+                        result: Build) -> None:
     """Cache every model that passed its own checks, also when the run fails elsewhere: fixing one
-    broken model should not re-render the thousand others."""
+    broken model should not re-render the thousand others. Their digests go into `result`."""
     for job, outcome in zip(jobs, outcomes, strict=True):
         summary = outcome.summary
-        if job.entry is None and summary is not None and not outcome.errors and not outcome.render_errors:
-            cache.put(job.key, outcome.files, summary.to_json())
+        if job.entry is not None:
+            result.digests[job.shown] = job.entry["digest"]
+        elif summary is not None and not outcome.errors and not outcome.render_errors:
+            data = summary.to_json()
+            result.digests[job.shown] = cache.put(job.key, outcome.files, data, shared_digest(data))["digest"]
     cache.save()
 
 

@@ -14,6 +14,10 @@ have read an older text). "Clearly older" is RACY_NS, the kernel's timestamp tic
 or COARSE_NS on file systems that keep whole seconds. ctime cannot be set from user space, so an
 edit that restores mtime and size is still seen.
 
+The record also keeps each model file's shared digest (modelops.compile.summary.shared_digest), so
+that when only a few model files changed and every output is as recorded, `since_last` names them
+and modelops.compile.incremental may compile them alone; `refresh` then records what that run left.
+
 The record is verified like the render cache (an HMAC keyed outside the repository), written through
 the confined writer, read without following symlinks; a symlink or special file anywhere among the
 inputs or outputs means no shortcut (the full run reports it). MODELOPS_NO_CACHE=1 switches it off.
@@ -37,7 +41,8 @@ from modelops.compile.emit.tree import GENERATED, cache_enabled, replace_beneath
 from modelops.compile.layout import CONFIG_FILE, MODELS_DIR
 
 FILE = "unchanged.json"
-FORMAT = 1
+FORMAT = 2
+MOST_CHANGED = 64  # with more model files changed, the whole run (and its render cache) does as well
 RACY_NS = 50_000_000  # 50 ms: Linux stamps files with a clock of one jiffy (at most 10 ms)
 COARSE_NS = 2_000_000_000  # file systems with whole-second (FAT: two-second) timestamps
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
@@ -53,28 +58,57 @@ class Verdict:
     files: int
 
 
+@dataclass(frozen=True)
+class Delta:
+    """Model files edited since the last clean run, everything else (modelops.yaml, the compiler, the
+    set of model files, every output) as it recorded."""
+
+    changed: list[str]  # the edited model files (repository paths), in order
+    verdict: Verdict  # what the recorded run reported
+    record: dict[str, Any]
+    inputs: dict[str, Stat]  # the stat data of every input now
+
+
 def unchanged(root: Path, crd_dir: Path | None) -> Verdict | None:
     """The recorded verdict when every input and output is as the record has it, else None."""
+    found = since_last(root, crd_dir)
+    return found if isinstance(found, Verdict) else None
+
+
+def since_last(root: Path, crd_dir: Path | None) -> Verdict | Delta | None:
+    """The recorded verdict when nothing changed; the edited model files when only a few did (at
+    most MOST_CHANGED, each with a recorded digest); None when the whole run must answer."""
     key = secret() if cache_enabled() else None
     record = _load(root, key) if key else None
     if record is None or record.get("fingerprint") != _fingerprint(root, crd_dir):
         return None
-    if _inputs(root) != {name: tuple(value) for name, value in record["inputs"].items()}:
+    inputs = _inputs(root)
+    recorded = {name: tuple(value) for name, value in record["inputs"].items()}
+    if inputs is None or inputs.keys() != recorded.keys() or inputs[CONFIG_FILE] != recorded[CONFIG_FILE]:
         return None
-    outputs: dict[str, list[Any]] = record["outputs"]
+    changed = sorted(name for name, found in inputs.items() if found != recorded[name])
+    digests = record.get("digests") or {}
+    if len(changed) > MOST_CHANGED or any(name not in digests for name in changed):
+        return None
+    if not _outputs_as_recorded(root, record["outputs"]):
+        return None
+    verdict = Verdict(list(record["models"]), int(record["files"]))
+    return Delta(changed, verdict, record, inputs) if changed else verdict
+
+
+def _outputs_as_recorded(root: Path, outputs: dict[str, list[Any]]) -> bool:
     found = _outputs(root, [name for name in outputs if not name.startswith(f"{GENERATED}/")])
     if found is None or found.keys() != outputs.keys():
-        return None
-    for name, (ino, size, mtime, ctime, sha) in outputs.items():
-        if found[name] != (ino, size, mtime, ctime) or (sha and _sha_of(root / name) != sha):
-            return None
-    return Verdict(list(record["models"]), int(record["files"]))
+        return False
+    return all(found[name] == (ino, size, mtime, ctime) and not (sha and _sha_of(root / name) != sha)
+               for name, (ino, size, mtime, ctime, sha) in outputs.items())
 
 
 def record(root: Path, crd_dir: Path | None, started_ns: int, models: list[str],
-           wanted: dict[str, str]) -> None:
+           wanted: dict[str, str], digests: dict[str, str]) -> None:
     """Record a clean run that started at `started_ns` and left exactly `wanted` (repository path ->
-    text) on disk; best effort, and nothing is recorded when an input changed during the run."""
+    text) on disk, with its model files' shared `digests`; best effort, and nothing is recorded when
+    an input changed during the run."""
     key = secret() if cache_enabled() else None
     if key is None:
         return
@@ -84,12 +118,36 @@ def record(root: Path, crd_dir: Path | None, started_ns: int, models: list[str],
         return
     if any(_racy(ctime, started_ns) for _, _, _, ctime in inputs.values()):
         return
-    body = json.dumps({
+    _write(root, key, {
         "format": FORMAT, "fingerprint": _fingerprint(root, crd_dir), "models": models, "files": len(wanted),
-        "inputs": inputs,
+        "inputs": inputs, "digests": digests,
         "outputs": {name: [*found, _sha(wanted[name]) if _racy(found[3], started_ns) else ""]
                     for name, found in outputs.items()},
-    }, separators=(",", ":"), sort_keys=True).encode("utf-8", "surrogatepass")
+    })
+
+
+def refresh(root: Path, delta: Delta, started_ns: int, touched: list[str]) -> None:
+    """Record that a run started at `started_ns` compiled `delta`'s edited model files alone and left
+    the outputs `touched` (repository paths: written, or linked anew) as they are now; best effort."""
+    key = secret() if cache_enabled() else None
+    if key is None or any(_racy(delta.inputs[name][3], started_ns) for name in delta.changed):
+        return
+    outputs = dict(delta.record["outputs"])
+    for name in touched:
+        try:
+            info = os.lstat(root / name)
+        except OSError:
+            return
+        if not stat.S_ISREG(info.st_mode):
+            return
+        found = _stat(info)
+        outputs[name] = [*found, _sha_of(root / name) if _racy(found[3], started_ns) else ""]
+    inputs = {**delta.record["inputs"], **{name: list(delta.inputs[name]) for name in delta.changed}}
+    _write(root, key, {**delta.record, "inputs": inputs, "outputs": outputs})
+
+
+def _write(root: Path, key: bytes, data: dict[str, Any]) -> None:
+    body = json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8", "surrogatepass")
     with contextlib.suppress(OSError):  # a read-only checkout still compiles
         replace_beneath(root, f"{FOLDER}/{FILE}", digest(key, body).encode() + b"\n" + body)
 

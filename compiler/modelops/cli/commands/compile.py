@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from modelops.cli.options import crd_dir_option, output_option, repo_option, repo_root, resolve_crd_dir
 from modelops.cli.report import report
+
+if TYPE_CHECKING:
+    from modelops.compile.unchanged import Delta
 
 
 @click.command(name="compile")
@@ -29,14 +33,48 @@ def compile_command(check: bool, repo: Path | None, crd_dir: Path | None, output
 def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None:
     import time
 
-    from modelops.compile.unchanged import unchanged
+    from modelops.compile.unchanged import Verdict, since_last
 
     started = time.time_ns()
-    verdict = unchanged(root, crd_dir)
-    if verdict is not None:  # nothing changed since the last clean run: its answer, from stat data
-        _report(check, output, verdict.models, verdict.files, [], "")
+    since = since_last(root, crd_dir)
+    if isinstance(since, Verdict):  # nothing changed since the last clean run: its answer, from stat data
+        _report(check, output, since.models, since.files, [], "")
+        return
+    if since is not None and _compile_changed(root, check, crd_dir, output, since, started):
         return
     _compile_all(root, check, crd_dir, output, started)
+
+
+def _compile_changed(root: Path, check: bool, crd_dir: Path | None, output: str, delta: Delta,
+                     started: int) -> bool:
+    """A few model files edited since the last clean run, compiled alone when that answers for the
+    whole run (modelops.compile.incremental); False when the whole run must answer."""
+    from modelops.compile.emit.tree import GENERATED, patch_tree, read_files, spare_tree, stale_diff
+    from modelops.compile.incremental import render_changed
+    from modelops.compile.unchanged import refresh
+
+    files = render_changed(root, delta, resolve_crd_dir(crd_dir, root))
+    if files is None:
+        return False
+    wanted = {f"{GENERATED}/{name}": text for name, text in files.items()}
+    current = read_files(root, list(wanted))
+    changed = sorted(name for name in wanted if current.get(name) != wanted[name])
+    models, count = delta.verdict.models, delta.verdict.files
+    if check:
+        if not changed:
+            refresh(root, delta, started, [])
+        _report(check, output, models, count, changed, stale_diff(current, wanted, prefix=""))
+        return True
+    touched: list[str] = []
+    if changed:
+        patched = patch_tree(root / GENERATED, spare_tree(root),
+                             {name[len(GENERATED) + 1:]: wanted[name] for name in changed})
+        if patched is None:
+            return False
+        touched = [f"{GENERATED}/{name}" for name in patched]
+    refresh(root, delta, started, touched)
+    _report(check, output, models, count, changed, "")
+    return True
 
 
 def _compile_all(root: Path, check: bool, crd_dir: Path | None, output: str, started: int) -> None:
@@ -75,11 +113,11 @@ def _compile_all(root: Path, check: bool, crd_dir: Path | None, output: str, sta
     if check:
         diff = stale_diff(current, wanted, prefix="")
         if not changed:
-            record(root, crd_dir, started, result.models, wanted)
+            record(root, crd_dir, started, result.models, wanted, result.digests)
         _report(check, output, result.models, len(wanted), changed, diff)
         return
     write_repo_files(root, result.repo_files)
-    record(root, crd_dir, started, result.models, wanted)
+    record(root, crd_dir, started, result.models, wanted, result.digests)
     _report(check, output, result.models, len(wanted), changed, "")
 
 

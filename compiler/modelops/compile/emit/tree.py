@@ -437,6 +437,47 @@ def replace_tree(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def patch_tree(target: Path, spare: Path | None, changed: dict[str, str]) -> list[str] | None:
+    """Make `target` hold its files with the texts in `changed` (names it holds, relative to it),
+    atomically: the spare tree (see replace_tree) is patched to hold that and swapped in. Returns the
+    names whose files are new or were linked anew (their stat data changed); None, with nothing
+    changed, when there is no usable spare tree (replace_tree then makes a whole one)."""
+    if spare is None or not spare.is_dir() or spare.is_symlink() or spare.parent.is_symlink():
+        return None
+    with diagnosed(f"{target.name}/"):
+        _remove_leftovers(target)
+        try:
+            touched = _patch(spare, target, changed)
+        except OSError:
+            shutil.rmtree(spare, ignore_errors=True)
+            return None
+        _exchange(spare, target)
+    return touched
+
+
+def _patch(spare: Path, target: Path, changed: dict[str, str]) -> list[str]:
+    """Turn `spare` into `target` with `changed` written; the names of the files it replaced."""
+    have, live = _plain_inodes(spare), _inodes(target)
+    missing = sorted(changed.keys() - live.keys())
+    if missing:
+        raise OSError(errno.ENOENT, "a changed file is not in the tree", missing[0])
+    _remove_files(spare, sorted(have.keys() - live.keys()))
+    touched = []
+    for name, inode in live.items():
+        if name not in changed and have.get(name) == inode:
+            continue
+        if name in have:
+            os.unlink(spare / name)
+        else:
+            (spare / name).parent.mkdir(parents=True, exist_ok=True)
+        if name in changed:
+            _create(spare / name, changed[name])
+        else:
+            os.link(target / name, spare / name)
+        touched.append(name)
+    return touched
+
+
 def _staging_prefix(target: Path) -> str:
     """Staging trees carry their run's process id, so that a run only removes those of dead runs."""
     return f"{target.name}.tmp-{os.getpid()}-"
@@ -568,8 +609,7 @@ def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: di
     if not spare.is_dir() or spare.is_symlink() or spare.parent.is_symlink():
         return None
     try:
-        _plain_tree(spare)
-        have, live = _inodes(spare), _inodes(target)
+        have, live = _plain_inodes(spare), _inodes(target)
         _remove_files(spare, sorted(have.keys() - files.keys()))
         for name, text in files.items():
             inode = have.get(name)
@@ -586,12 +626,15 @@ def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: di
     return spare
 
 
-def _plain_tree(root: Path) -> None:
-    """OSError unless everything under `root` is a plain file or folder (a symlink in the spare
-    tree would let a patch write through it)."""
+def _plain_inodes(root: Path) -> dict[str, int]:
+    """`_inodes(root)`, or OSError unless everything under `root` is a plain file or folder (a
+    symlink in the spare tree would let a patch write through it)."""
+    found = {}
     for name, entry in _walk(root):
         if not entry.is_file(follow_symlinks=False):
             raise OSError(errno.ELOOP, "not a plain file", name)
+        found[name] = entry.inode()
+    return found
 
 
 def _inodes(root: Path) -> dict[str, int]:
