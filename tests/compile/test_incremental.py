@@ -140,12 +140,19 @@ def test_a_hand_edited_output_is_restored_when_another_model_changes(root: Path,
     assert_same_as_a_fresh_clone(root, tmp_path)
 
 
-def test_without_a_spare_tree_the_whole_run_writes(root: Path, tmp_path: Path) -> None:
-    shutil.rmtree(root / ".modelops-cache" / "previous-generated")
+def test_without_a_spare_tree_one_is_linked_and_patched(tmp_path: Path) -> None:
+    root = fixtures.copy_example_repo(tmp_path / "repo", commit=False, codeowners=True)
+    assert fixtures.run(root, "compile", crd_dir=None).returncode == 0  # a fresh clone: nothing to replace
+    assert not (root / ".modelops-cache" / "previous-generated").exists()
+    cache_written = (root / RENDER_CACHE).stat().st_mtime_ns
     edit(root, "iris-classifier/v3", "iris-classifier/v4")
     code, report, stderr = compile_json(root)
     assert code == 0 and report["changed"], stderr
+    assert (root / RENDER_CACHE).stat().st_mtime_ns == cache_written
     assert_same_as_a_fresh_clone(root, tmp_path)
+    assert unchanged(root, None) is not None
+    code, report, _ = compile_json(root, "--check")
+    assert code == 0 and not report["stale"]
 
 
 def test_two_edits_in_a_row_each_give_the_fresh_bytes(root: Path, tmp_path: Path) -> None:

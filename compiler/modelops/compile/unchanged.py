@@ -9,9 +9,10 @@ recorded one, with nothing read, parsed or rendered; else the whole run happens 
 
 As in git's index, a file changed again within the same clock tick would keep its stat data, so a
 file whose ctime is not clearly older than the start of the recording run is "racy": its SHA-256 is
-recorded too and checked by reading it (an output), or nothing is recorded (an input: the run may
-have read an older text). "Clearly older" is RACY_NS, the kernel's timestamp tick with room to spare,
-or COARSE_NS on file systems that keep whole seconds. ctime cannot be set from user space, so an
+recorded too and checked by reading it (an output: once it matched and its stat data are settled, the
+record drops the hash), or nothing is recorded (an input: the run may have read an older text).
+"Clearly older" is RACY_NS, the kernel's timestamp tick with room to spare, or COARSE_NS on file
+systems that keep whole seconds. ctime cannot be set from user space, so an
 edit that restores mtime and size is still seen.
 
 The record also keeps each model file's shared digest (modelops.compile.summary.shared_digest), so
@@ -31,6 +32,7 @@ import hmac
 import json
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,18 +92,33 @@ def since_last(root: Path, crd_dir: Path | None) -> Verdict | Delta | None:
     digests = record.get("digests") or {}
     if len(changed) > MOST_CHANGED or any(name not in digests for name in changed):
         return None
-    if not _outputs_as_recorded(root, record["outputs"]):
+    settled = _verified_outputs(root, record["outputs"])
+    if settled is None:
         return None
+    if settled and key:  # their hashes need not be read again
+        for name in settled:
+            record["outputs"][name][4] = ""
+        _write(root, key, record)
     verdict = Verdict(list(record["models"]), int(record["files"]))
     return Delta(changed, verdict, record, inputs) if changed else verdict
 
 
-def _outputs_as_recorded(root: Path, outputs: dict[str, list[Any]]) -> bool:
+def _verified_outputs(root: Path, outputs: dict[str, list[Any]]) -> list[str] | None:
+    """None unless every output is as recorded; else the racy ones whose hash matched and whose stat
+    data are no longer racy (a later change would show in them)."""
     found = _outputs(root, [name for name in outputs if not name.startswith(f"{GENERATED}/")])
     if found is None or found.keys() != outputs.keys():
-        return False
-    return all(found[name] == (ino, size, mtime, ctime) and not (sha and _sha_of(root / name) != sha)
-               for name, (ino, size, mtime, ctime, sha) in outputs.items())
+        return None
+    settled, now = [], time.time_ns()
+    for name, (ino, size, mtime, ctime, sha) in outputs.items():
+        if found[name] != (ino, size, mtime, ctime):
+            return None
+        if sha:
+            if _sha_of(root / name) != sha:
+                return None
+            if not _racy(ctime, now):
+                settled.append(name)
+    return settled
 
 
 def record(root: Path, crd_dir: Path | None, started_ns: int, models: list[str],
@@ -147,7 +164,7 @@ def refresh(root: Path, delta: Delta, started_ns: int, touched: list[str]) -> No
 
 
 def _write(root: Path, key: bytes, data: dict[str, Any]) -> None:
-    body = json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8", "surrogatepass")
+    body = json.dumps(data, separators=(",", ":")).encode("utf-8", "surrogatepass")
     with contextlib.suppress(OSError):  # a read-only checkout still compiles
         replace_beneath(root, f"{FOLDER}/{FILE}", digest(key, body).encode() + b"\n" + body)
 

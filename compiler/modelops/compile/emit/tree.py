@@ -427,6 +427,8 @@ def replace_tree(
                 _exchange(staging, target)
             else:
                 os.rename(staging, target)
+                if spare is not None:  # the next run patches a tree of links instead of making one
+                    _spare_of_links(target, spare)
                 return
         except BaseException:
             if patched is None:
@@ -440,19 +442,41 @@ def replace_tree(
 def patch_tree(target: Path, spare: Path | None, changed: dict[str, str]) -> list[str] | None:
     """Make `target` hold its files with the texts in `changed` (names it holds, relative to it),
     atomically: the spare tree (see replace_tree) is patched to hold that and swapped in. Returns the
-    names whose files are new or were linked anew (their stat data changed); None, with nothing
-    changed, when there is no usable spare tree (replace_tree then makes a whole one)."""
-    if spare is None or not spare.is_dir() or spare.is_symlink() or spare.parent.is_symlink():
+    names whose files are new or were linked anew (their stat data changed). Without a spare tree
+    one is made of hard links to `target`'s files. None, with nothing changed, when there can be no
+    spare tree (the cache is off, a symlink, no hard links): replace_tree then makes a whole one."""
+    if spare is None or spare.is_symlink() or spare.parent.is_symlink():
         return None
     with diagnosed(f"{target.name}/"):
         _remove_leftovers(target)
         try:
-            touched = _patch(spare, target, changed)
+            linked = [] if spare.exists() else _link_tree(target, spare)  # a link changes ctime
+            touched = list(dict.fromkeys([*linked, *_patch(spare, target, changed)]))
         except OSError:
             shutil.rmtree(spare, ignore_errors=True)
             return None
         _exchange(spare, target)
     return touched
+
+
+def _spare_of_links(target: Path, spare: Path) -> None:
+    """Best effort: a spare tree of hard links to `target`'s files (none when links fail)."""
+    if spare.parent.is_symlink() or spare.is_symlink():
+        return
+    shutil.rmtree(spare, ignore_errors=True)
+    try:
+        _link_tree(target, spare)
+    except OSError:
+        shutil.rmtree(spare, ignore_errors=True)
+
+
+def _link_tree(source: Path, copy: Path) -> list[str]:
+    """A new tree at `copy` whose files are hard links to those of `source`; their names."""
+    names = [name for name, _ in _walk(source)]
+    for name in names:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        os.link(source / name, copy / name)
+    return names
 
 
 def _patch(spare: Path, target: Path, changed: dict[str, str]) -> list[str]:
