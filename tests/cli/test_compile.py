@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+from modelops.compile.unchanged import FILE as UNCHANGED_RECORD
 from support.cli import (
     ROOT,
     assert_no_traceback,
@@ -86,10 +87,11 @@ def test_deleted_model_leaves_stale_files_until_compiled(work: Path, crd_dir: Pa
 
 
 def _stats(root: Path) -> dict[str, tuple[int, int]]:
+    """mtime and inode of every file but the unchanged-tree record (which a run may settle)."""
     return {
         p.relative_to(root).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != UNCHANGED_RECORD
     }
 
 

@@ -1,9 +1,10 @@
-"""An unchanged repository is confirmed from stat data (.modelops-cache/unchanged.json), and any
+"""An unchanged repository is confirmed from stat data (.modelops-cache/unchanged.marshal), and any
 change a user can make to an input or an output still gets the whole run's answer."""
 
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import shutil
 from pathlib import Path
@@ -86,9 +87,9 @@ def test_every_change_gets_the_whole_run(root: Path, change: str) -> None:
 def test_a_forged_record_is_ignored(root: Path) -> None:
     record = root / RECORD
     mac, _, body = record.read_bytes().partition(b"\n")
-    data = json.loads(body)
+    data = marshal.loads(body)
     data["models"] = ["forged"]
-    record.write_bytes(mac + b"\n" + json.dumps(data).encode())
+    record.write_bytes(mac + b"\n" + marshal.dumps(data))
     assert unchanged(root, None) is None
     code, stdout, _ = check(root)
     assert code == 0 and "up to date" in stdout  # the whole run, which records afresh

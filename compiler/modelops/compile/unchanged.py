@@ -1,7 +1,7 @@
 """Confirm from stat data alone that nothing changed since the last clean compile.
 
 A compile that leaves generated/ current (and a `compile --check` that finds it so) records what it
-saw in `.modelops-cache/unchanged.json`: the stat data (inode, size, mtime, ctime) of modelops.yaml,
+saw in `.modelops-cache/unchanged.marshal`: the stat data (inode, size, mtime, ctime) of modelops.yaml,
 of every model file and of every output file (generated/ and the files beside it, CODEOWNERS), the
 compiler's fingerprint (its code, library versions and the schema files used) and what it reported.
 The next run compares stat data only: when every input and output is as recorded, the answer is the
@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
+import marshal
 import os
 import stat
 import time
@@ -42,8 +42,8 @@ from modelops.compile.emit.schemas import MissingSchemaFolder, SchemaSet
 from modelops.compile.emit.tree import GENERATED, cache_enabled, replace_beneath
 from modelops.compile.layout import CONFIG_FILE, MODELS_DIR
 
-FILE = "unchanged.json"
-FORMAT = 2
+FILE = "unchanged.marshal"  # marshal: read and written ten times faster than JSON, and HMAC-verified
+FORMAT = 3
 MOST_CHANGED = 64  # with more model files changed, the whole run (and its render cache) does as well
 RACY_NS = 50_000_000  # 50 ms: Linux stamps files with a clock of one jiffy (at most 10 ms)
 COARSE_NS = 2_000_000_000  # file systems with whole-second (FAT: two-second) timestamps
@@ -85,7 +85,7 @@ def since_last(root: Path, crd_dir: Path | None) -> Verdict | Delta | None:
     if record is None or record.get("fingerprint") != _fingerprint(root, crd_dir):
         return None
     inputs = _inputs(root)
-    recorded = {name: tuple(value) for name, value in record["inputs"].items()}
+    recorded: dict[str, Stat] = record["inputs"]
     if inputs is None or inputs.keys() != recorded.keys() or inputs[CONFIG_FILE] != recorded[CONFIG_FILE]:
         return None
     changed = sorted(name for name, found in inputs.items() if found != recorded[name])
@@ -95,12 +95,14 @@ def since_last(root: Path, crd_dir: Path | None) -> Verdict | Delta | None:
     settled = _verified_outputs(root, record["outputs"])
     if settled is None:
         return None
-    if settled and key:  # their hashes need not be read again
-        for name in settled:
-            record["outputs"][name][4] = ""
-        _write(root, key, record)
+    for name in settled:  # their hashes need not be read again
+        record["outputs"][name][4] = ""
     verdict = Verdict(list(record["models"]), int(record["files"]))
-    return Delta(changed, verdict, record, inputs) if changed else verdict
+    if changed:
+        return Delta(changed, verdict, record, inputs)  # `refresh` records them settled
+    if settled and key:
+        _write(root, key, record)
+    return verdict
 
 
 def _verified_outputs(root: Path, outputs: dict[str, list[Any]]) -> list[str] | None:
@@ -159,12 +161,12 @@ def refresh(root: Path, delta: Delta, started_ns: int, touched: list[str]) -> No
             return
         found = _stat(info)
         outputs[name] = [*found, _sha_of(root / name) if _racy(found[3], started_ns) else ""]
-    inputs = {**delta.record["inputs"], **{name: list(delta.inputs[name]) for name in delta.changed}}
+    inputs = {**delta.record["inputs"], **{name: delta.inputs[name] for name in delta.changed}}
     _write(root, key, {**delta.record, "inputs": inputs, "outputs": outputs})
 
 
 def _write(root: Path, key: bytes, data: dict[str, Any]) -> None:
-    body = json.dumps(data, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    body = marshal.dumps(data)
     with contextlib.suppress(OSError):  # a read-only checkout still compiles
         replace_beneath(root, f"{FOLDER}/{FILE}", digest(key, body).encode() + b"\n" + body)
 
@@ -262,8 +264,8 @@ def _load(root: Path, key: bytes) -> dict[str, Any] | None:
             mac, body = stream.readline().rstrip(b"\n"), stream.read()
         if not hmac.compare_digest(mac, digest(key, body).encode()):
             return None
-        data = json.loads(body)
-    except (OSError, ValueError):
+        data = marshal.loads(body)
+    except (OSError, ValueError, EOFError, TypeError):
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None

@@ -67,8 +67,11 @@ def _compile_changed(root: Path, check: bool, crd_dir: Path | None, output: str,
         return True
     touched: list[str] = []
     if changed:
+        start = len(GENERATED) + 1
+        live = {name[start:]: found[0] for name, found in delta.record["outputs"].items()
+                if name.startswith(f"{GENERATED}/")}  # as since_last saw them
         patched = patch_tree(root / GENERATED, spare_tree(root),
-                             {name[len(GENERATED) + 1:]: wanted[name] for name in changed})
+                             {name[start:]: wanted[name] for name in changed}, live)
         if patched is None:
             return False
         touched = [f"{GENERATED}/{name}" for name in patched]

@@ -439,9 +439,11 @@ def replace_tree(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def patch_tree(target: Path, spare: Path | None, changed: dict[str, str]) -> list[str] | None:
+def patch_tree(target: Path, spare: Path | None, changed: dict[str, str],
+               live: dict[str, int] | None = None) -> list[str] | None:
     """Make `target` hold its files with the texts in `changed` (names it holds, relative to it),
-    atomically: the spare tree (see replace_tree) is patched to hold that and swapped in. Returns the
+    atomically: the spare tree (see replace_tree) is patched to hold that and swapped in (`live`:
+    the inode number of each of `target`'s files, when the caller has just seen them). Returns the
     names whose files are new or were linked anew (their stat data changed). Without a spare tree
     one is made of hard links to `target`'s files. None, with nothing changed, when there can be no
     spare tree (the cache is off, a symlink, no hard links): replace_tree then makes a whole one."""
@@ -451,7 +453,7 @@ def patch_tree(target: Path, spare: Path | None, changed: dict[str, str]) -> lis
         _remove_leftovers(target)
         try:
             linked = [] if spare.exists() else _link_tree(target, spare)  # a link changes ctime
-            touched = list(dict.fromkeys([*linked, *_patch(spare, target, changed)]))
+            touched = list(dict.fromkeys([*linked, *_patch(spare, target, changed, live)]))
         except OSError:
             shutil.rmtree(spare, ignore_errors=True)
             return None
@@ -479,9 +481,10 @@ def _link_tree(source: Path, copy: Path) -> list[str]:
     return names
 
 
-def _patch(spare: Path, target: Path, changed: dict[str, str]) -> list[str]:
+def _patch(spare: Path, target: Path, changed: dict[str, str], live: dict[str, int] | None) -> list[str]:
     """Turn `spare` into `target` with `changed` written; the names of the files it replaced."""
-    have, live = _plain_inodes(spare), _inodes(target)
+    have = _plain_inodes(spare)
+    live = _inodes(target) if live is None else live
     missing = sorted(changed.keys() - live.keys())
     if missing:
         raise OSError(errno.ENOENT, "a changed file is not in the tree", missing[0])
