@@ -168,15 +168,15 @@ def test_control_characters_in_keys_are_escaped(tmp_path: Path) -> None:
 def _tamper(root: Path, change: object) -> None:
     """Edit the cache's entries as someone who can write the checkout but lacks the key would."""
     path = root / FOLDER / FILE
-    digest, _, body = path.read_text().partition("\n")
+    body, _, digest = path.read_text().rpartition("\n")
     data = json.loads(body)
     for entry in data["entries"].values():
         change(entry)  # type: ignore[operator]
-    path.write_text(digest + "\n" + json.dumps(data))
+    path.write_text(json.dumps(data) + "\n" + digest)
 
 
 def _entries(root: Path) -> dict[str, object]:
-    return json.loads((root / FOLDER / FILE).read_text().partition("\n")[2])["entries"]
+    return json.loads((root / FOLDER / FILE).read_text().rpartition("\n")[0])["entries"]
 
 
 def test_an_edited_cache_cannot_make_check_pass_on_a_hand_edited_tree(example: Path) -> None:

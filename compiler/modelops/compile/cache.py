@@ -13,22 +13,24 @@ all models rewrites it with the entries of this run only; a run over a few files
 does not use it, since loading it costs more than rendering them. MODELOPS_NO_CACHE=1 switches it off.
 
 The cache is verified before it is used, since anyone who can write the checkout can write it:
-its first line is an HMAC-SHA256 of the rest of the file, keyed with a secret kept outside the
-repository (`$XDG_CACHE_HOME/modelops/cache-key`, made on first use), and every cached file name
-must lie inside generated/. A file that fails the HMAC or is not the expected JSON is ignored whole
-(every model is rendered again), an entry naming a file outside generated/ is ignored; without a
-key there is no cache. One HMAC over the file costs a few milliseconds for 1,000 models, where one
-per entry cost ten times as much on every compile.
+its last line is an HMAC-SHA256 of the rest of the file (written in chunks as it is made), keyed
+with a secret kept outside the repository (`$XDG_CACHE_HOME/modelops/cache-key`, made on first
+use), and every cached file name must lie inside generated/. A file that fails the HMAC or is not
+the expected JSON is ignored whole (every model is rendered again), an entry naming a file outside
+generated/ is ignored; without a key there is no cache. One HMAC over the file costs a few
+milliseconds for 1,000 models, where one per entry cost ten times as much on every compile.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import platform
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -47,7 +49,7 @@ from modelops.compile.emit.tree import (
 
 FOLDER = CACHE_FOLDER
 FILE = "render.json"
-FORMAT = 7
+FORMAT = 8
 KEY_FILE = "cache-key"
 _TEMPORARY = f".{FILE}.tmp-"
 
@@ -93,11 +95,8 @@ class RenderCache:
         """Keep this run's entries only; best effort (a read-only checkout still compiles)."""
         if self.secret is None or self.used.keys() == self.entries.keys():
             return
-        # json.dumps uses the C encoder; json.dump to a stream does not.
-        body = json.dumps({"format": FORMAT, "entries": self.used}, separators=(",", ":")).encode(
-            "utf-8", "surrogatepass")
         try:
-            replace_beneath(self.root, f"{FOLDER}/{FILE}", digest(self.secret, body).encode() + b"\n" + body)
+            replace_beneath(self.root, f"{FOLDER}/{FILE}", _signed(self.secret, self.used))
             _remove_leftovers(self.path.parent)
         except OSError:
             pass
@@ -109,7 +108,7 @@ class RenderCache:
         try:  # never read through a symlink
             handle = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(handle, "rb") as stream:
-                mac, body = stream.readline().rstrip(b"\n"), stream.read()
+                body, _, mac = stream.read().rpartition(b"\n")
             if not hmac.compare_digest(mac, digest(self.secret, body).encode()):
                 return {}
             data = json.loads(body)
@@ -122,6 +121,22 @@ class RenderCache:
             return {}
         return {key: {"files": entry["files"], "summary": entry["summary"], "digest": entry["digest"]}
                 for key, entry in entries.items() if _well_formed(entry)}
+
+
+def _signed(key: bytes, entries: dict[str, Entry]) -> Iterator[bytes]:
+    """The cache file in chunks, one entry each (the whole file at once would double a large
+    compile's peak memory): the JSON, a newline, its HMAC."""
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    head = f'{{"format":{FORMAT},"entries":{{'.encode()
+    chunks = itertools.chain([head], (
+        # json.dumps uses the C encoder; json.dump to a stream does not.
+        f'{"," if index else ""}{json.dumps(key)}:{json.dumps(entry, separators=(",", ":"))}'.encode(
+            "utf-8", "surrogatepass")
+        for index, (key, entry) in enumerate(entries.items())), [b"}}"])
+    for chunk in chunks:
+        mac.update(chunk)
+        yield chunk
+    yield b"\n" + mac.hexdigest().encode()
 
 
 def _well_formed(entry: object) -> bool:

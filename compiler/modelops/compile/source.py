@@ -166,6 +166,9 @@ def parse(text: str, path: str) -> tuple[Document | None, list[Diagnostic]]:
         ]
     except RecursionError:
         return None, [Diagnostic(path, 1, 1, "MO006", "document is nested too deeply")]
+    finally:  # the constructor memoises every node it built: keep no file's nodes past its parse
+        _scalar_constructor.constructed_objects.clear()
+        _scalar_constructor.recursive_objects.clear()
     if builder.errors:
         return None, builder.errors
     return doc, []

@@ -20,7 +20,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -274,9 +274,10 @@ def confined(root: Path, folder: str) -> None:
         os.close(open_folder(root, folder, create=False))
 
 
-def replace_beneath(root: Path, name: str, data: bytes) -> None:
+def replace_beneath(root: Path, name: str, data: bytes | Iterable[bytes]) -> None:
     """Replace `root/name` atomically (a sibling written, then renamed over it), its folders made
-    where missing; never through a symlink (UnsafeWrite); OSError as it comes, no temporary left."""
+    where missing; never through a symlink (UnsafeWrite); OSError as it comes, no temporary left.
+    `data` may come in chunks, written as they are made."""
     folder, _, last = name.rpartition("/")
     fd = open_folder(root, folder, create=True)
     try:
@@ -285,7 +286,8 @@ def replace_beneath(root: Path, name: str, data: bytes) -> None:
                          dir_fd=fd)
         try:
             try:
-                _write_all(handle, data)
+                for chunk in [data] if isinstance(data, bytes) else data:
+                    _write_all(handle, chunk)
                 os.fchmod(handle, 0o644)
             finally:
                 os.close(handle)
