@@ -171,6 +171,15 @@ def generate(root: Path, n: int, seed: int = 8, corpus: str = "equal") -> list[s
     return names
 
 
+def add_model(root: Path, i: int, corpus: str = "equal") -> Path:
+    """Write one more model file (index `i`, past the corpus); its path. Adding a model changes the
+    shared files (kustomizations, observability, CODEOWNERS), so a compile cannot take it alone."""
+    spec = model_spec(i, random.Random(i), corpus)
+    path = root / "models" / f"{spec['name']}.yaml"
+    path.write_text(model_text(spec))
+    return path
+
+
 def change_model(path: Path, step: int) -> None:
     """Edit one model as a promotion would: bump its main artifact version."""
     spec = yaml.safe_load(path.read_text())

@@ -68,6 +68,7 @@ STEPS = [
     ("check", "compile --check, unchanged tree"),
     ("change", "compile after changing one model"),
     ("again", "... and after changing another (Kapitan: its change time)"),
+    ("add", "compile after adding a model (shared files change)"),
     ("one", "validate one file (cold)"),
     ("help", "--help (cold start)"),
 ]
@@ -114,6 +115,10 @@ def bench(n: int, repeat: int, kapitan: bool, workdir: Path, kind: str = "equal"
         # 3b. the editing loop: the previous compile left a spare tree to patch
         corpus.change_model(repo / models[len(models) // 4], round_)
         timer.run("modelops", "again", [*modelops, "compile"], repo)
+        # 3c. a new model: the shared files change, so the whole run answers (with its render cache)
+        added = corpus.add_model(repo, n + round_, kind)
+        timer.run("modelops", "add", [*modelops, "compile"], repo)
+        added.unlink()
         # 4. the editor / pre-commit case: one file, cold
         timer.run("modelops", "one", [*modelops, "validate", one], repo)
         if floor_on:
@@ -147,7 +152,7 @@ def report(n: int, repeat: int, timer: Timer, kind: str = "equal") -> None:
     rows = [columns]
     for step, label in STEPS:
         ours, theirs, floor = (timer.median(tool, step) for tool in ("modelops", "kapitan", "floor"))
-        if step == "again":  # Kapitan recompiles the same way every time; so does the floor
+        if step in ("again", "add"):  # Kapitan recompiles the same way every time; so does the floor
             theirs, floor = timer.median("kapitan", "change"), timer.median("floor", "change")
         rows.append((label, _seconds(ours), _seconds(theirs), _seconds(floor), _ratio(ours, theirs),
                      _ratio(ours, floor)))
