@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from modelops.compile.pipeline import build
-from modelops.compile.rules.secrets import find_secret
+from modelops.compile.rules.secrets import find_secret, named_strings, string_leaves
 from support.fixtures import CONFIG, IRIS
 
 BASE = IRIS
@@ -96,3 +98,19 @@ def test_the_message_shows_at_most_four_characters():
 ])
 def test_ordinary_values_pass(value):
     assert find_secret(value, "url") is None
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["name", "value", "env", "password", "x"]), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(JSON)
+@settings(max_examples=300, deadline=None)
+def test_the_quick_scan_reads_the_strings_every_check_reads(value: object) -> None:
+    """The quick scan of a file flattens its strings on its own (for speed): it must see each one,
+    under the name the full check gives it, or a credential could slip past both."""
+    assert named_strings(value, []) == [f"{name}={text}" for _, name, text in string_leaves(value)]
