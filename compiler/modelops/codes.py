@@ -486,6 +486,11 @@ RULES: tuple[Rule, ...] = (
          "give a writable folder, in a pod a volume that outlives the container."),
     Rule("MO822", "collector", "the collector cannot listen on its host and port",
          "Another process holds `--port` (default 8080), or `--host` is no address of this machine."),
+    Rule("MO823", "collector", "the Kafka options cannot be used",
+         "`--kafka-broker HOST:PORT` needs topics (`--kafka-topic`, repeatable, or `--kafka-models FILE`, "
+         "the JSON compile generates: `{\"topics\": {topic: {\"model\", \"variant\", \"versions\"}}}`), "
+         "and the topics need a broker; the message quotes what could not be read. An unreachable broker "
+         "is not this error: the consumer retries and logs it."),
     # --- output -------------------------------------------------------------------------------------
     # --- predictions: the store and comparisons -------------------------------------------------
     Rule("MO900", "output", "a generated object failed schema validation: a modelops bug, please "
