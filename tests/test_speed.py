@@ -157,8 +157,8 @@ def test_help_imports_nothing_heavy() -> None:
 
 
 def test_subcommands_load_only_when_run(repo, crd_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """compile and validate import neither mlflow, kubernetes, PyGithub, Kafka nor protobuf, nor promote, sync and
-    the rest; --help still lists them and they run."""
+    """compile and validate import neither mlflow, kubernetes, PyGithub, Kafka nor protobuf, nor
+    promote, sync and the rest; --help still lists them and they run."""
     root = repo({"iris.yaml": "name: iris\nteam: risk\nframework: sklearn\n"
                               "artifact: {uri: s3://acme-models/iris/1}\n"})
     code = (
