@@ -165,3 +165,22 @@ def test_messages_consumed_but_not_spooled_are_read_again(tmp_path: Path, broker
         _until(lambda: _counter(restarted, "written_total") == 30, "the 30 events read again")
         assert restarted.stop() == 0
     assert sorted(row["request_id"] for row in stored_rows(store)) == sorted(f"c-{i}" for i in range(30))
+
+
+def test_kafka_option_mistakes_are_one_line_each(tmp_path: Path) -> None:
+    import subprocess
+
+    from support.collector_events import MODELOPS
+
+    (tmp_path / "models.json").write_text('{"topic": []}')
+    cases = [("--kafka-topic", "seldon.models.model.iris.outputs"),
+             ("--kafka-broker", "127.0.0.1:1", "--kafka-models", str(tmp_path / "models.json"))]
+    found = []
+    for args in cases:
+        done = subprocess.run([MODELOPS, "collect", "--store", str(tmp_path / "store"), "--spool",
+                               str(tmp_path / "spool"), "--port", "0", *args], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+        found.append(done.stderr.split(": ", 1)[1].strip())
+    assert found == ["MO823 --kafka-topic and --kafka-models need --kafka-broker",
+                     "MO823 cannot read the Kafka models file: not a topics file (KeyError: 'topics')"]
