@@ -82,7 +82,7 @@ def core2_topic(model: str, side: str, namespace: str = "models") -> str:
 # datatype 2, shape 3 (packed int64), contents 5; InferTensorContents fp32_contents 6 (packed float).
 
 
-def _varint(value: int) -> bytes:
+def wire_varint(value: int) -> bytes:
     out = bytearray()
     while True:
         byte, value = value & 0x7F, value >> 7
@@ -91,15 +91,15 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-def _field(number: int, payload: bytes) -> bytes:
+def wire_field(number: int, payload: bytes) -> bytes:
     """A length-delimited field (strings, bytes, messages, packed repeated scalars)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+    return wire_varint(number << 3 | 2) + wire_varint(len(payload)) + payload
 
 
-def _tensor(name: str, datatype: str, shape: list[int], contents: bytes = b"") -> bytes:
-    packed_shape = b"".join(_varint(d) for d in shape)
-    return (_field(1, name.encode()) + _field(2, datatype.encode()) + _field(3, packed_shape)
-            + (_field(5, contents) if contents else b""))
+def wire_tensor(name: str, datatype: str, shape: list[int], contents: bytes = b"") -> bytes:
+    packed_shape = b"".join(wire_varint(d) for d in shape)
+    return (wire_field(1, name.encode()) + wire_field(2, datatype.encode()) + wire_field(3, packed_shape)
+            + (wire_field(5, contents) if contents else b""))
 
 
 def v2_response(model: str, rows: list[list[float]], raw: bool = True) -> bytes:
@@ -107,13 +107,14 @@ def v2_response(model: str, rows: list[list[float]], raw: bool = True) -> bytes:
     endian) or InferTensorContents.fp32_contents."""
     flat = struct.pack(f"<{sum(map(len, rows))}f", *(value for row in rows for value in row))
     shape = [len(rows), len(rows[0])]
+    name = wire_field(1, model.encode())
     if raw:
-        return _field(1, model.encode()) + _field(5, _tensor("predict", "FP32", shape)) + _field(6, flat)
-    return _field(1, model.encode()) + _field(5, _tensor("predict", "FP32", shape, _field(6, flat)))
+        return name + wire_field(5, wire_tensor("predict", "FP32", shape)) + wire_field(6, flat)
+    return name + wire_field(5, wire_tensor("predict", "FP32", shape, wire_field(6, flat)))
 
 
 def v2_request(model: str, rows: list[list[float]]) -> bytes:
     """A `ModelInferRequest` of one FP64 input, raw_input_contents."""
     flat = struct.pack(f"<{sum(map(len, rows))}d", *(value for row in rows for value in row))
-    return (_field(1, model.encode()) + _field(5, _tensor("x", "FP64", [len(rows), len(rows[0])]))
-            + _field(7, flat))
+    return (wire_field(1, model.encode()) + wire_field(5, wire_tensor("x", "FP64", [len(rows), len(rows[0])]))
+            + wire_field(7, flat))
