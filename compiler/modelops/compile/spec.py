@@ -285,7 +285,8 @@ class Logging(_Strict):
     )
     store: Name | None = Field(
         None, description="Save the predictions in this store of modelops.yaml's `stores` (through the "
-        "environment's collector), for `modelops compare`; not together with `url` or `kafka`.",
+        "environment's collector), for `modelops compare`; not together with `url`, nor with `kafka` but "
+        "on seldon-v1 (the collector consumes the topic).",
         examples=["default"],
     )
 
