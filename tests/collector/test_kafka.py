@@ -91,7 +91,7 @@ def test_seldon_v1_and_core_2_messages_are_stored_and_compared(tmp_path: Path, b
         _until(lambda: _counter(running, "written_total") == len(messages) - 1, "every event stored")
         assert _counter(running, "refused_total") == 1
         assert running.stop() == 0
-    assert "refused Kafka message seldon.models.model.fraud.outputs[0]@" in running.log.read_text()
+    assert "refused Kafka message seldon.models.model.fraud.outputs[" in running.log.read_text()
 
     rows = stored_rows(store)
     fraud = sorted(((r["variant"], r["kind"], r["request_id"], r["index"], r["output"], r["version"],

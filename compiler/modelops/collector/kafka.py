@@ -145,13 +145,16 @@ class KafkaSource(threading.Thread):
             return None
 
     def _spool(self, events: list[Event]) -> bool:
-        records = [e.to_record() for e in events]
+        records, held = [e.to_record() for e in events], False
         while True:
             try:
                 self.spool.append_many(records)
                 return True
             except SpoolFull:
-                self.metrics.count("refused_total", reason="spool_full")
+                if not held:  # once per batch, however long it waits
+                    self.metrics.count("refused_total", len(records), reason="spool_full")
+                    log(f"the spool is full: {len(records)} Kafka messages wait, uncommitted")
+                    held = True
                 if self.stopping.wait(FULL_SPOOL_WAIT):
                     return False
             except SpoolClosed:
