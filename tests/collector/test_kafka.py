@@ -184,3 +184,11 @@ def test_kafka_option_mistakes_are_one_line_each(tmp_path: Path) -> None:
         found.append(done.stderr.split(": ", 1)[1].strip())
     assert found == ["MO823 --kafka-topic and --kafka-models need --kafka-broker",
                      "MO823 cannot read the Kafka models file: not a topics file (KeyError: 'topics')"]
+
+
+def test_the_consumers_security_settings_come_from_modelops_kafka_variables() -> None:
+    from modelops.collector.kafka import client_settings
+
+    environ = {"MODELOPS_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "MODELOPS_KAFKA_SASL_PASSWORD": "s3cret",
+               "KAFKA_PORT": "tcp://10.0.0.7:9092", "MODELOPS_KAFKA_": "x"}  # a Service named kafka
+    assert client_settings(environ) == {"security.protocol": "SASL_SSL", "sasl.password": "s3cret"}

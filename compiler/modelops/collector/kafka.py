@@ -11,8 +11,10 @@ nothing, so the group hands the messages out again. confluent-kafka is imported 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,8 @@ from modelops.collector.metrics import Metrics
 from modelops.collector.spool import Spool, SpoolClosed, SpoolFull
 from modelops.diagnostics import Diagnostic, UserError
 
+ENV_PREFIX = "MODELOPS_KAFKA_"  # MODELOPS_KAFKA_SASL_PASSWORD -> sasl.password (not KAFKA_: Kubernetes
+# sets KAFKA_PORT and the like for a Service named kafka)
 BATCH = 500
 POLL_SECONDS = 0.5
 FULL_SPOOL_WAIT = 1.0
@@ -56,6 +60,13 @@ def load_routes(path: Path) -> dict[str, Route]:
     raise UserError([Diagnostic(str(path), 1, 1, "MO823", f"cannot read the Kafka models file: {problem}")])
 
 
+def client_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """librdkafka settings from `MODELOPS_KAFKA_*` variables (security.protocol, sasl.*, ssl.*: a
+    Secret's keys in the collector pod), e.g. MODELOPS_KAFKA_SASL_MECHANISM -> sasl.mechanism."""
+    return {name[len(ENV_PREFIX):].lower().replace("_", "."): value
+            for name, value in environ.items() if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX)}
+
+
 class KafkaSource(threading.Thread):
     """Consumes the configured topics into the spool until `stop`."""
 
@@ -74,7 +85,8 @@ class KafkaSource(threading.Thread):
     def _consumer(self) -> Any:
         from confluent_kafka import Consumer, KafkaException
 
-        settings = {"bootstrap.servers": self.config.broker, "group.id": self.config.group,
+        settings = {**client_settings(os.environ), "bootstrap.servers": self.config.broker,
+                    "group.id": self.config.group,
                     "enable.auto.commit": False, "auto.offset.reset": "earliest",
                     "session.timeout.ms": SESSION_MS, "max.poll.interval.ms": POLL_INTERVAL_MS,
                     "error_cb": lambda error: log(f"kafka: {error}")}

@@ -1062,6 +1062,11 @@ class CollectorKafka(_Strict):
         "Core 2 installation, and the default broker of a Seldon v1 model logging to Kafka with a store.",
         examples=["seldon-kafka-bootstrap.seldon-mesh:9092"],
     )
+    secret: Name | None = Field(
+        None, description="Kubernetes Secret with the consumer's settings as MODELOPS_KAFKA_* variables "
+        "(MODELOPS_KAFKA_SECURITY_PROTOCOL, MODELOPS_KAFKA_SASL_MECHANISM, MODELOPS_KAFKA_SASL_USERNAME, "
+        "MODELOPS_KAFKA_SASL_PASSWORD: librdkafka's names, upper case, dots as underscores).",
+    )
 
 
 class Collector(_Strict):

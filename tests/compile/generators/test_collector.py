@@ -185,6 +185,16 @@ def test_core2_stores_through_one_step_pipelines_and_a_pipeline_mirror(tmp_path:
     assert ("Pipeline", "iris-pipeline") in described.described
 
 
+def test_the_kafka_secret_reaches_the_collector_by_reference(tmp_path: Path) -> None:
+    text = config("seldon-v2", BROKER).replace(f"broker: {BROKER}",
+                                               f"broker: {BROKER}\n    secret: kafka-sasl")
+    result = compile_models(tmp_path, text, {"iris": CORE2})
+    assert messages(result) == []
+    container = documents(result.files[COLLECTOR_FILE])[1]["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"secretRef": {"name": "predictions-s3"}},
+                                    {"secretRef": {"name": "kafka-sasl"}}]
+
+
 def test_core2_storing_without_the_collectors_broker_is_one_line(tmp_path: Path) -> None:
     result = compile_models(tmp_path, config("seldon-v2"), {"iris": CORE2})
     assert [m.split(": ", 1)[1] for m in messages(result)] == [

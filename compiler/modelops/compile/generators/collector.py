@@ -147,6 +147,8 @@ def _consume_kafka(deployment: dict[str, Any], config_map: dict[str, Any], group
     pod["spec"]["volumes"].append({"name": "kafka", "configMap": {"name": config_map["metadata"]["name"]}})
     digest = hashlib.sha256(config_map["data"][KAFKA_MODELS_FILE].encode()).hexdigest()[:16]
     pod["metadata"]["annotations"] = {ANNOTATION_KAFKA_MODELS: digest}
+    if collector.kafka.secret:
+        container.setdefault("envFrom", []).append({"secretRef": {"name": collector.kafka.secret}})
 
 
 def _resources(collector: Collector) -> dict[str, Any]:
