@@ -17,6 +17,7 @@ import hashlib
 import json
 from typing import Any
 
+from modelops.compile.emit.block_yaml import Literal
 from modelops.compile.generators.kafka_routes import Route, topics_file
 from modelops.compile.generators.payload_logging import COLLECTOR_PORT, collector_name
 from modelops.compile.resolve import Merged
@@ -132,7 +133,7 @@ def _deployment(meta: dict[str, Any], selector: dict[str, str], env: str, store:
 def _kafka_config_map(meta: dict[str, Any], topics: list[Route]) -> dict[str, Any]:
     text = json.dumps(topics_file(topics), indent=2, sort_keys=True) + "\n"
     return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {**meta, "name": f"{meta['name']}-kafka"}, "data": {KAFKA_MODELS_FILE: text}}
+            "metadata": {**meta, "name": f"{meta['name']}-kafka"}, "data": {KAFKA_MODELS_FILE: Literal(text)}}
 
 
 def _consume_kafka(deployment: dict[str, Any], config_map: dict[str, Any], group: str,
