@@ -233,3 +233,12 @@ def test_seldon_v1_kafka_store_mistakes_are_one_line_each(tmp_path: Path) -> Non
         "modelops.yaml (the executor then logs there)",
         f"MO804 logging.kafka.broker 'other:9092' is not the collector's broker {BROKER!r}: remove it (the "
         "executor logs to the collector's)"]
+
+
+def test_a_stored_variants_pipeline_counts_in_the_name_budget(tmp_path: Path) -> None:
+    name = "a" * 50  # the shadow's Model `<name>-shadow` fits in 63 characters, its Pipeline does not
+    text = CORE2.replace("name: iris", f"name: {name}").replace("iris/", f"{name}/")
+    result = compile_models(tmp_path, config("seldon-v2", BROKER), {name: text})
+    assert [m.split(": ", 1)[1] for m in messages(result)] == [
+        f"MO210 Pipeline of variant 'shadow' name '{name}-shadow-pipeline' is 66 characters, 3 over "
+        "Kubernetes' 63: shorten the model or variant name"]
