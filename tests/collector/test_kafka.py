@@ -192,3 +192,34 @@ def test_the_consumers_security_settings_come_from_modelops_kafka_variables() ->
     environ = {"MODELOPS_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "MODELOPS_KAFKA_SASL_PASSWORD": "s3cret",
                "KAFKA_PORT": "tcp://10.0.0.7:9092", "MODELOPS_KAFKA_": "x"}  # a Service named kafka
     assert client_settings(environ) == {"security.protocol": "SASL_SSL", "sasl.password": "s3cret"}
+
+
+def test_a_batch_the_spool_fails_to_take_is_read_again(tmp_path: Path, broker: Broker) -> None:
+    from modelops.collector.kafka import KafkaConfig, KafkaSource
+    from modelops.collector.metrics import Metrics
+    from modelops.collector.spool import Spool, read
+
+    produce(broker.address, [(V1_TOPIC, _answer(0), seldon_v1("response", f"d-{i}", "main"))
+                             for i in range(5)])
+    spool = Spool(tmp_path / "spool", 1 << 20)
+    real, calls = spool.append_many, []
+
+    def failing_once(records: list[bytes]) -> None:
+        calls.append(len(records))
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        real(records)
+
+    spool.append_many = failing_once  # type: ignore[method-assign]
+    source = KafkaSource(KafkaConfig(broker.address, (V1_TOPIC,), "failing"), spool, Metrics(lambda: 0))
+    source.start()
+    try:
+        _until(lambda: spool.events >= 5, "the 5 messages spooled after the failure")
+        time.sleep(1)  # nothing more arrives: the failed batch was not also kept
+    finally:
+        source.stop(30)
+    spool.close()
+    assert len(calls) >= 2 and spool.events == 5
+    records = [r for path in sorted((tmp_path / "spool").glob("*.seg")) for r in read(path)]
+    assert sorted(json.loads(r.partition(b"\n")[0])["request_id"] for r in records) == [
+        f"d-{i}" for i in range(5)]

@@ -106,8 +106,14 @@ class KafkaSource(threading.Thread):
         try:
             while not self.stopping.is_set():
                 messages = self.consumer.consume(BATCH, timeout=POLL_SECONDS)
-                if messages and not self._take(messages):
-                    break
+                try:
+                    if messages and not self._take(messages):
+                        break
+                except Exception as exc:  # the spool's disk, say: read the batch again, commit nothing
+                    log(f"kafka: {len(messages)} messages not taken ({type(exc).__name__}: {exc}); "
+                        "reading them again")
+                    self._rewind(messages)
+                    self.stopping.wait(FULL_SPOOL_WAIT)
         finally:
             self.consumer.close()  # commits nothing: auto-commit is off
 
@@ -136,6 +142,21 @@ class KafkaSource(threading.Thread):
         for (model, variant), amount in Counter((e.model, e.variant) for e in events).items():
             self.metrics.count("received_total", amount, model=model, variant=variant)
         return True
+
+    def _rewind(self, messages: list[Any]) -> None:
+        """Seek each partition back to the batch's first message, so the next poll returns it again."""
+        from confluent_kafka import TopicPartition
+
+        first: dict[tuple[str, int], int] = {}
+        for message in messages:
+            if message.error() is None:
+                key = (message.topic(), message.partition())
+                first[key] = min(first.get(key, message.offset()), message.offset())
+        for (topic, partition), offset in first.items():
+            try:
+                self.consumer.seek(TopicPartition(topic, partition, offset))
+            except Exception as exc:  # no longer assigned: its new owner reads it from the committed offset
+                log(f"kafka: cannot seek {topic}[{partition}] back ({exc})")
 
     def _problem(self, text: str) -> None:
         """Log a consumer error once (a topic Core 2 has not created yet is reported on every poll)."""
