@@ -8,12 +8,12 @@ WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY compiler ./compiler
 RUN pip wheel --no-deps --wheel-dir /wheels . \
- && pip wheel --wheel-dir /wheels "$(ls /wheels/modelops_gitops-*.whl)[collector,compare]"
+ && pip wheel --wheel-dir /wheels "$(ls /wheels/modelops_gitops-*.whl)[collector,kafka,compare]"
 
 FROM python:3.11-slim
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY --from=build /wheels /wheels
-RUN pip install --no-index --find-links /wheels "$(ls /wheels/modelops_gitops-*.whl)[collector,compare]" \
+RUN pip install --no-index --find-links /wheels "$(ls /wheels/modelops_gitops-*.whl)[collector,kafka,compare]" \
  && rm -rf /wheels \
  && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin modelops \
  && mkdir -p /var/spool/modelops && chown modelops /var/spool/modelops

@@ -159,8 +159,8 @@ def test_help_imports_nothing_heavy() -> None:
 
 
 def test_subcommands_load_only_when_run(repo, crd_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """compile and validate import neither mlflow, kubernetes nor PyGithub, nor promote, sync and
-    the rest; --help still lists them and they run."""
+    """compile and validate import neither mlflow, kubernetes, PyGithub, Kafka nor protobuf, nor
+    promote, sync and the rest; --help still lists them and they run."""
     root = repo({"iris.yaml": "name: iris\nteam: risk\nframework: sklearn\n"
                               "artifact: {uri: s3://acme-models/iris/1}\n"})
     code = (
@@ -171,7 +171,8 @@ def test_subcommands_load_only_when_run(repo, crd_dir: Path) -> None:  # type: i
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('modelops.promotion', "
         "'modelops.cluster', 'modelops.review')) or m.startswith('modelops.cli.commands.') and m not in "
         "('modelops.cli.commands.compile', 'modelops.cli.commands.validate') "
-        "or m.split('.')[0] in ('mlflow', 'kubernetes', 'github', 'rich'))))"
+        "or m.split('.')[0] in ('mlflow', 'kubernetes', 'github', 'rich', 'confluent_kafka', 'pyarrow') "
+        "or m.startswith('google.protobuf'))))"
     )
     environment = {**os.environ, "MODELOPS_CRD_DIR": str(crd_dir)}
     done = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True,

@@ -465,7 +465,8 @@ RULES: tuple[Rule, ...] = (
          "(`collector.image`).\n\nBefore:\n  logging: {mode: all, store: defualt}\nAfter:\n"
          "  logging: {mode: all, store: default}"),
     Rule("MO801", "predictions", "logging.store together with url or kafka, or with mode request",
-         "The environment's collector is the sink of a store, and it needs the responses.\n\n"
+         "The environment's collector is the sink of a store, and it needs the responses (kafka "
+         "together with a store is for seldon-v1's Kafka logger only: the collector consumes its topic).\n\n"
          "Before:\n  logging: {mode: request, store: default, url: http://sink}\nAfter:\n"
          "  logging: {mode: all, store: default}"),
     Rule("MO802", "predictions", "compare without stored predictions",
@@ -477,6 +478,13 @@ RULES: tuple[Rule, ...] = (
          "`modelops compare` needs the model's store (modelops.yaml), a shadow or canary beside main, and "
          "paired predictions in the window (`--since`).\n\nBefore:\n  modelops compare iris --env "
          "prod --since 1m\nAfter:\n  modelops compare iris --env prod --since 24h"),
+    Rule("MO804", "predictions", "predictions stored through Kafka without the collector's broker",
+         "A seldon-v2 model's predictions reach the store through Core 2's Kafka topics, and a seldon-v1 "
+         "model with logging.kafka and a store logs to a topic the collector consumes: modelops.yaml "
+         "names that Kafka once, `collector.kafka.broker`, and a model's own logging.kafka.broker must "
+         "not name another.\n\nBefore:\n  collector: {image: registry.example/modelops:0.4.0}\nAfter:\n"
+         "  collector:\n    image: registry.example/modelops:0.4.0\n"
+         "    kafka: {broker: seldon-kafka-bootstrap.seldon-mesh:9092}"),
     Rule("MO820", "collector", "the store URI cannot be opened",
          "`--store` takes s3://bucket/prefix (endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), "
          "gs://, abfs://, file:///path or a local folder; the message quotes pyarrow's reason. A store "
@@ -486,6 +494,11 @@ RULES: tuple[Rule, ...] = (
          "give a writable folder, in a pod a volume that outlives the container."),
     Rule("MO822", "collector", "the collector cannot listen on its host and port",
          "Another process holds `--port` (default 8080), or `--host` is no address of this machine."),
+    Rule("MO823", "collector", "the Kafka options cannot be used",
+         "`--kafka-broker HOST:PORT` needs topics (`--kafka-topic`, repeatable, or `--kafka-models FILE`, "
+         "the JSON compile generates: `{\"topics\": {topic: {\"model\", \"variant\", \"versions\"}}}`), "
+         "and the topics need a broker; the message quotes what could not be read. An unreachable broker "
+         "is not this error: the consumer retries and logs it."),
     # --- output -------------------------------------------------------------------------------------
     # --- predictions: the store and comparisons -------------------------------------------------
     Rule("MO900", "output", "a generated object failed schema validation: a modelops bug, please "

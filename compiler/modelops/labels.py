@@ -22,3 +22,4 @@ LABEL_METRICS = "modelops.io/metrics"  # on Seldon Core v1's metrics Service, fo
 
 ANNOTATION_SOURCE = "modelops.io/source"  # the model file an object was compiled from
 ANNOTATION_ROLLED_OUT = "modelops.io/rolled-out-version"  # KServe Serverless: the version main runs
+ANNOTATION_KAFKA_MODELS = "modelops.io/kafka-models-hash"  # the collector pod's topics file (rolls it)

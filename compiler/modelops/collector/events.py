@@ -1,5 +1,6 @@
 """One logged event as the collector keeps it: read from a CloudEvents 1.0 binary-mode HTTP request
-(Seldon Core v1 executor, KServe agent), and written to / read from a spool record."""
+(Seldon Core v1 executor, KServe agent) or a Kafka message (Seldon Core v1's Kafka logger mode,
+Seldon Core 2's topics), and written to / read from a spool record."""
 
 from __future__ import annotations
 
@@ -63,10 +64,7 @@ def from_http(query: dict[str, str], headers: dict[str, str], body: bytes, now: 
     model = query.get("model") or headers.get("ce-inferenceservicename")
     endpoint = headers.get("ce-endpoint") if source == "seldon-v1" else None
     variant = query.get("variant") or endpoint or (LABELS_VARIANT if source == "modelops" else "main")
-    for what, value in (("model", model), ("variant", variant)):
-        if not value or not NAME.match(value):
-            raise Malformed(f"no usable {what} name ({value!r}): give ?{what}= or Ce-Inferenceservicename")
-    assert model is not None
+    model, variant = _names(model, variant, "give ?model= or Ce-Inferenceservicename")
     protocol = _protocol(headers.get("ce-protocol"), source, body)
     request_id = _request_id(headers, source)
     if source == "modelops" and not request_id:
@@ -76,6 +74,14 @@ def from_http(query: dict[str, str], headers: dict[str, str], body: bytes, now: 
                  namespace=headers.get("ce-namespace") or None, source=source, kind=kind,
                  protocol=protocol, request_id=request_id,
                  event_id=headers.get("ce-id") or None, time=_time(headers.get("ce-time"), now), body=body)
+
+
+def _names(model: str | None, variant: str | None, hint: str) -> tuple[str, str]:
+    for what, value in (("model", model), ("variant", variant)):
+        if not value or not NAME.match(value):
+            raise Malformed(f"no usable {what} name ({value!r}): {hint}")
+    assert model is not None and variant is not None
+    return model, variant
 
 
 def _protocol(declared: str | None, source: str, body: bytes) -> str:
@@ -124,3 +130,63 @@ def _time(ce_time: str | None, now: datetime) -> str:
             raise Malformed(f"Ce-Time {ce_time!r} has no time zone")
         return parsed.astimezone(UTC).isoformat()
     return now.astimezone(UTC).isoformat()
+
+
+# --- Kafka ---------------------------------------------------------------------------------------
+
+CORE2_TOPIC = re.compile(r"^seldon\.(?P<namespace>[^.]+)\.model\.(?P<model>.+)\.(?P<side>inputs|outputs)$")
+CORE2_KINDS = {"inputs": "request", "outputs": "response"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a topic's messages are (from `--kafka-models`): the model, and the variant unless the
+    messages say it themselves (Seldon v1's `endpoint` header), with each variant's version."""
+
+    model: str
+    variant: str | None = None
+    versions: tuple[tuple[str, str], ...] = ()
+
+    def version(self, variant: str) -> str | None:
+        return dict(self.versions).get(variant)
+
+
+def from_kafka(topic: str, headers: dict[str, str], value: bytes, now: datetime,
+               route: Route | None = None) -> Event:
+    """The event of one Kafka message; `headers` keys lower-case, `now` the message's time. A Core 2
+    topic (`seldon.<ns>.model.<m>.inputs|outputs`) holds V2 protobuf or JSON; any other topic is
+    Seldon v1's Kafka logger (its CloudEvents attributes as headers, without `ce-`). Raises Malformed."""
+    core2 = CORE2_TOPIC.match(topic)
+    if core2 is None:
+        return _seldon_v1_kafka(headers, value, now, route)
+    kind = CORE2_KINDS[core2["side"]]
+    model, variant = _names(route.model if route else core2["model"], (route.variant if route else None)
+                            or "main", "list the topic in --kafka-models")
+    return Event(model=model, variant=variant, version=route.version(variant) if route else None,
+                 namespace=core2["namespace"], source="seldon-v2", kind=kind, protocol="v2",
+                 request_id=headers.get("x-request-id") or None, event_id=None,
+                 time=now.astimezone(UTC).isoformat(), body=_v2_json(value, kind))
+
+
+def _seldon_v1_kafka(headers: dict[str, str], value: bytes, now: datetime, route: Route | None) -> Event:
+    ce = {f"ce-{name}": text for name, text in headers.items() if not name.startswith("ce-")}
+    ce.update({name: text for name, text in headers.items() if name.startswith("ce-")})
+    query: dict[str, str] = {}
+    if route is not None:
+        variant = route.variant or ce.get("ce-endpoint") or "main"
+        query = {"model": route.model, "variant": variant, "version": route.version(variant) or ""}
+    if "ce-time" not in ce:
+        ce["ce-time"] = now.astimezone(UTC).isoformat()
+    return from_http(query, ce, value, now)
+
+
+def _v2_json(value: bytes, kind: str) -> bytes:
+    """A Core 2 message as V2 JSON: as it is when it is JSON (the REST gateway), else protobuf."""
+    if isinstance(parse_json(value), dict):
+        return value
+    from modelops.collector.v2proto import Undecodable, to_json
+
+    try:
+        return json.dumps(to_json(value, kind), separators=(",", ":")).encode()
+    except Undecodable as exc:
+        raise Malformed(str(exc)) from None

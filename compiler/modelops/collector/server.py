@@ -1,5 +1,6 @@
-"""The collector's HTTP side and its lifecycle: POST /v1/events, GET /healthz, GET /metrics; `run`
-replays the spool, serves until SIGTERM or SIGINT, then flushes the spool to the store."""
+"""The collector's HTTP side and its lifecycle: POST /v1/events, GET /healthz, GET /metrics (and the
+Kafka consumer, `kafka.py`, when given a broker); `run` replays the spool, serves until SIGTERM or
+SIGINT, then flushes the spool to the store."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from modelops.collector import log
 from modelops.collector.events import Malformed, from_http
 from modelops.collector.headers import parse_request
+from modelops.collector.kafka import KafkaConfig, KafkaSource
 from modelops.collector.metrics import Metrics
 from modelops.collector.spool import Spool, SpoolClosed, SpoolFull
 from modelops.collector.writer import Writer
@@ -38,6 +40,7 @@ class Config:
     max_spool_bytes: int = 256 * 1024 * 1024
     flush_rows: int = 10_000
     flush_seconds: float = 10.0
+    kafka: KafkaConfig | None = None
 
 
 class Collector:
@@ -60,6 +63,7 @@ class Collector:
         self.metrics = Metrics(lambda: self.spool.events, config.environment)
         self.writer = Writer(self.spool, store, self.metrics, config.environment, config.flush_rows,
                              config.flush_seconds)
+        self.kafka = KafkaSource(config.kafka, self.spool, self.metrics) if config.kafka else None
         try:
             self.http = _Server((config.host, config.port), _handler(self))
         except OSError as exc:
@@ -80,12 +84,16 @@ class Collector:
         self.writer.start()
         threading.Thread(target=self.http.serve_forever, name="modelops-collector-http", daemon=True).start()
         log(f"listening on {self.host}:{self.port}")
+        if self.kafka is not None:
+            self.kafka.start()
 
     def stop(self) -> bool:
         """Stop taking events, store what is spooled; True when nothing is left in the spool."""
         self.http.shutdown()
         self.http.server_close()
         deadline = time.monotonic() + FLUSH_SECONDS_ON_STOP
+        if self.kafka is not None:
+            self.kafka.stop(FLUSH_SECONDS_ON_STOP / 2)
         while self.in_flight and time.monotonic() < deadline:
             time.sleep(0.01)
         done = self.writer.flush(deadline)

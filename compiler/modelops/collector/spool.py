@@ -87,18 +87,26 @@ class Spool:
 
     def append(self, record: bytes) -> None:
         """Return once `record` is durable; SpoolFull when it does not fit, SpoolClosed when stopping."""
-        data = HEADER.pack(len(record), zlib.crc32(record)) + record
+        self.append_many([record])
+
+    def append_many(self, records: list[bytes]) -> None:
+        """Return once every record is durable (one fsync for them all); SpoolFull when they do not
+        all fit (nothing is written then), SpoolClosed when stopping."""
+        framed = [HEADER.pack(len(r), zlib.crc32(r)) + r for r in records]
+        if not framed:
+            return
         with self._lock:
             if self._closed:
                 raise SpoolClosed()
-            if self._bytes + len(data) > self.max_bytes:
+            if self._bytes + sum(map(len, framed)) > self.max_bytes:
                 raise SpoolFull()
-            if self._current is not None and self._current.size + len(data) > self.segment_bytes:
-                self._seal_locked()
-            segment = self._current or self._open()
-            os.write(segment.fd, data)
-            segment.events, segment.size = segment.events + 1, segment.size + len(data)
-            self._bytes, self._events = self._bytes + len(data), self._events + 1
+            for data in framed:
+                if self._current is not None and self._current.size + len(data) > self.segment_bytes:
+                    self._seal_locked()
+                segment = self._current or self._open()
+                os.write(segment.fd, data)
+                segment.events, segment.size = segment.events + 1, segment.size + len(data)
+                self._bytes, self._events = self._bytes + len(data), self._events + 1
             mine = segment.events
         self._sync(segment, mine)
 

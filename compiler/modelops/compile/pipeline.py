@@ -22,6 +22,7 @@ from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
 from modelops.compile.generators.codeowners import codeowners
 from modelops.compile.generators.collector import collector_files
 from modelops.compile.generators.gitops import gitops_objects
+from modelops.compile.generators.kafka_routes import Route
 from modelops.compile.parallel import map_forked
 from modelops.compile.project import CONFIG_FILE as CONFIG_FILE
 from modelops.compile.project import MODELS_DIR as MODELS_DIR
@@ -362,11 +363,11 @@ def _collectors(
     config_doc: Document | None,
 ) -> None:
     """The prediction collector of every environment and store the models save predictions to."""
-    used: dict[str, set[str]] = {}
+    used: dict[str, dict[str, list[Route]]] = {}
     for model in models:
         for env in model.envs:
             if env.store:
-                used.setdefault(env.env, set()).add(env.store)
+                used.setdefault(env.env, {}).setdefault(env.store, []).extend(env.topics)
     for path, objects in collector_files(config, used).items():
         _check_config_objects(objects, path, validator, result, config_doc)
         result.files[path] = header(CONFIG_FILE) + to_documents(objects)

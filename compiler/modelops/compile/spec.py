@@ -285,7 +285,8 @@ class Logging(_Strict):
     )
     store: Name | None = Field(
         None, description="Save the predictions in this store of modelops.yaml's `stores` (through the "
-        "environment's collector), for `modelops compare`; not together with `url` or `kafka`.",
+        "environment's collector), for `modelops compare`; not together with `url`, nor with `kafka` but "
+        "on seldon-v1 (the collector consumes the topic).",
         examples=["default"],
     )
 
@@ -1052,6 +1053,22 @@ class Store(_Strict):
     )
 
 
+class CollectorKafka(_Strict):
+    """The Kafka the collector consumes: Seldon Core 2's topics and Seldon v1's Kafka logger topics."""
+
+    broker: str = Field(
+        pattern=KAFKA_BROKERS_RE,
+        description="Bootstrap broker(s), host:port, comma-separated for several: the Kafka of the Seldon "
+        "Core 2 installation, and the default broker of a Seldon v1 model logging to Kafka with a store.",
+        examples=["seldon-kafka-bootstrap.seldon-mesh:9092"],
+    )
+    secret: Name | None = Field(
+        None, description="Kubernetes Secret with the consumer's settings as MODELOPS_KAFKA_* variables "
+        "(MODELOPS_KAFKA_SECURITY_PROTOCOL, MODELOPS_KAFKA_SASL_MECHANISM, MODELOPS_KAFKA_SASL_USERNAME, "
+        "MODELOPS_KAFKA_SASL_PASSWORD: librdkafka's names, upper case, dots as underscores).",
+    )
+
+
 class Collector(_Strict):
     """The collector modelops generates per environment and store (`modelops collect` in a pod)."""
 
@@ -1067,6 +1084,10 @@ class Collector(_Strict):
         None, description="Namespace of the collector (default: the environment's namespace)."
     )
     resources: Resources | None = Field(None, description="The collector container's requests and limits.")
+    kafka: CollectorKafka | None = Field(
+        None, description="Consume Kafka too: needed by seldon-v2 models storing predictions (Core 2 writes "
+        "them to its topics) and by seldon-v1 models logging to Kafka with a store.",
+    )
 
 
 class RepoConfig(_Strict):

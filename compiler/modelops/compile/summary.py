@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from modelops.compile.generators.kafka_routes import Route, routes
 from modelops.compile.generators.observability import info_series
 from modelops.compile.resolve import ResolvedModel
 from modelops.compile.source import Document
@@ -38,6 +39,7 @@ class EnvSummary:
     def info(self) -> list[dict[str, str]]:
         return [dict(labels) for labels in self.observed]
     store: str = ""  # the prediction store it saves to ("" none)
+    topics: tuple[Route, ...] = ()  # the Kafka topics its stored predictions arrive on
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ class ModelSummary:
             "name_at": list(self.name_at), "team_at": list(self.team_at),
             "envs": [
                 [e.env, e.namespace, e.target, e.protected, e.most_replicas,
-                 [list(n) for n in e.derived_names], list(e.namespace_at), e.info(), e.store]
+                 [list(n) for n in e.derived_names], list(e.namespace_at), e.info(), e.store,
+                 [list(t) for t in e.topics]]
                 for e in self.envs
             ],
             "steps": [list(step) for step in self.steps],
@@ -76,8 +79,8 @@ class ModelSummary:
         envs = tuple(
             EnvSummary(env, namespace, target, protected, replicas, tuple(map(tuple, names)),
                        (str(at[0]), int(at[1]), int(at[2])), tuple(tuple(i.items()) for i in info),
-                       str(store))
-            for env, namespace, target, protected, replicas, names, at, info, store in data["envs"]
+                       str(store), tuple(tuple(map(str, t)) for t in topics))  # type: ignore[misc]
+            for env, namespace, target, protected, replicas, names, at, info, store, topics in data["envs"]
         )
         steps = tuple((str(m), int(line), int(col)) for m, line, col in data.get("steps", ()))
         pipelines = tuple((str(p), int(line), int(col)) for p, line, col in data.get("pipelines", ()))
@@ -114,6 +117,7 @@ def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],
             namespace_at=namespace_position(model, config_doc),
             observed=observed(model),
             store=stored_in(model),
+            topics=tuple(routes(model)),
         )
         for model in deployed
     )

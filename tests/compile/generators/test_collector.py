@@ -7,17 +7,22 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
-from support.expressivity import compile_models, messages, one
+from support.expressivity import compile_models, messages, objects, one
 from support.generated_files import documents
 
+BROKER = "seldon-kafka-bootstrap.seldon-mesh:9092"
 
-def config(target: str) -> str:
+
+def config(target: str, kafka: str | None = None) -> str:
+    collector: dict[str, Any] = {"image": "registry.example/modelops:0.4.0", "replicas": 2}
+    if kafka:
+        collector["kafka"] = {"broker": kafka}
     return yaml.safe_dump({
         "environments": {"staging": {"namespace": "models-staging", "target": target}},
         "teams": {"risk": {"reviewers": ["@acme/risk-ds"]}},
         "policy": {"allowed_schemes": ["s3"]},
         "stores": {"default": {"uri": "s3://acme-predictions/", "secret": "predictions-s3"}},
-        "collector": {"image": "registry.example/modelops:0.4.0", "replicas": 2},
+        "collector": collector,
     }, sort_keys=False)
 
 
@@ -74,7 +79,7 @@ def test_the_collector_pod_fits_the_image_the_dockerfile_builds(tmp_path: Path) 
     pod = documents(result.files[COLLECTOR_FILE])[0]["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert container["command"] == ["modelops", "collect"]
-    assert 'ENTRYPOINT ["modelops"]' in dockerfile and "[collector,compare]" in dockerfile
+    assert 'ENTRYPOINT ["modelops"]' in dockerfile and "[collector,kafka,compare]" in dockerfile
     assert f"USER {container['securityContext']['runAsUser']}" in dockerfile
     spool = container["volumeMounts"][0]["mountPath"]
     assert f"VOLUME {spool}" in dockerfile
@@ -136,7 +141,104 @@ def test_store_mistakes_are_one_line_each(tmp_path: Path) -> None:
     ]
 
 
-def test_core2_cannot_store_predictions_yet(tmp_path: Path) -> None:
-    model = MODEL.split("traffic:")[0]
-    result = compile_models(tmp_path, config("seldon-v2"), {"iris": model})
-    assert [m.split(": ", 1)[1][:34] for m in messages(result)] == ["MO301 logging.store is not support"]
+def _kafka(result: Any) -> tuple[list[str], dict[str, Any]]:
+    """The collector's arguments and its --kafka-models topics file."""
+    import json
+
+    objects = documents(result.files[COLLECTOR_FILE])
+    assert [o["kind"] for o in objects][:2] == ["ConfigMap", "Deployment"]
+    pod = objects[1]["spec"]["template"]
+    assert pod["metadata"]["annotations"]["modelops.io/kafka-models-hash"]
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["kafka"]["configMap"]["name"] == objects[0]["metadata"]["name"]
+    assert objects[0]["metadata"]["name"] == "modelops-collector-default-kafka"
+    return pod["spec"]["containers"][0]["args"], json.loads(objects[0]["data"]["models.json"])
+
+
+CORE2 = MODEL.replace("framework: sklearn\n", "framework: sklearn\nprotocol: v2\n")
+
+
+def test_core2_stores_through_one_step_pipelines_and_a_pipeline_mirror(tmp_path: Path) -> None:
+    from modelops.compile.targets import seldon_v2
+
+    result = compile_models(tmp_path, config("seldon-v2", BROKER), {"iris": CORE2})
+    assert messages(result) == []  # every object valid against the bundled CRD schemas (else MO900)
+    pipelines = {p["metadata"]["name"]: p["spec"] for p in objects(result, "iris", "Pipeline")}
+    assert set(pipelines) == {"iris-pipeline", "iris-shadow-pipeline"}
+    assert pipelines["iris-shadow-pipeline"] == {"steps": [{"name": "iris-shadow"}],
+                                                 "output": {"steps": ["iris-shadow"]}}
+    experiment = one(result, "iris", "Experiment")["spec"]
+    assert experiment == {"default": "iris-pipeline", "resourceType": "pipeline",
+                          "candidates": [{"name": "iris-pipeline", "weight": 100}],
+                          "mirror": {"name": "iris-shadow-pipeline", "percent": 100}}
+    args, models = _kafka(result)
+    assert args[args.index("--kafka-broker") + 1] == BROKER
+    assert args[args.index("--kafka-group") + 1] == "modelops-collector-default-staging"
+    shadow = models["topics"]["seldon.models-staging.model.iris-shadow.outputs"]
+    assert (shadow["model"], shadow["variant"], list(shadow["versions"])) == ("iris", "shadow", ["shadow"])
+    assert sorted(models["topics"]) == sorted(f"seldon.models-staging.model.{m}.{side}" for m in
+                                              ("iris", "iris-shadow") for side in ("inputs", "outputs"))
+    described = seldon_v2.describe(documents(result.files["staging/models-staging/iris.yaml"]))
+    roles = {v.name: (v.role, v.mirror, v.logging) for v in described.variants}
+    assert roles == {"main": ("main", None, "all, stored: clients call pipeline iris-pipeline"),
+                     "shadow": ("shadow", 100, "all, stored: clients call pipeline iris-shadow-pipeline")}
+    assert ("Pipeline", "iris-pipeline") in described.described
+
+
+def test_the_kafka_secret_reaches_the_collector_by_reference(tmp_path: Path) -> None:
+    text = config("seldon-v2", BROKER).replace(f"broker: {BROKER}",
+                                               f"broker: {BROKER}\n    secret: kafka-sasl")
+    result = compile_models(tmp_path, text, {"iris": CORE2})
+    assert messages(result) == []
+    container = documents(result.files[COLLECTOR_FILE])[1]["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"secretRef": {"name": "predictions-s3"}},
+                                    {"secretRef": {"name": "kafka-sasl"}}]
+
+
+def test_core2_storing_without_the_collectors_broker_is_one_line(tmp_path: Path) -> None:
+    result = compile_models(tmp_path, config("seldon-v2"), {"iris": CORE2})
+    assert [m.split(": ", 1)[1] for m in messages(result)] == [
+        "MO804 seldon-v2 writes predictions to Kafka: the collector needs the broker, set "
+        "collector.kafka.broker (host:port of Core 2's Kafka) in modelops.yaml"]
+
+
+V1_KAFKA = MODEL.replace("logging: {mode: all, store: default}",
+                         "logging: {mode: all, store: default, kafka: {}}")
+
+
+def test_seldon_v1_logs_to_kafka_and_the_collector_consumes_the_topic(tmp_path: Path) -> None:
+    result = compile_models(tmp_path, config("seldon-v1", BROKER), {"iris": V1_KAFKA})
+    assert messages(result) == []
+    predictors = one(result, "iris", "SeldonDeployment")["spec"]["predictors"]
+    for predictor in predictors:
+        assert predictor["svcOrchSpec"]["env"] == [
+            {"name": "LOGGER_KAFKA_BROKER", "value": BROKER},
+            {"name": "LOGGER_KAFKA_TOPIC", "value": "modelops.staging.iris"}]
+        assert "url" not in predictor["graph"]["logger"]
+    args, models = _kafka(result)
+    assert args[args.index("--kafka-broker") + 1] == BROKER
+    route = models["topics"]["modelops.staging.iris"]
+    assert route["model"] == "iris" and "variant" not in route
+    assert set(route["versions"]) == {"main", "shadow"}
+
+
+def test_seldon_v1_kafka_store_mistakes_are_one_line_each(tmp_path: Path) -> None:
+    other = V1_KAFKA.replace("kafka: {}", "kafka: {broker: 'other:9092'}")
+    found = []
+    for name, broker, text in (("a", None, V1_KAFKA), ("b", BROKER, other)):
+        result = compile_models(tmp_path / name, config("seldon-v1", broker), {"iris": text})
+        found += [m.split(": ", 1)[1] for m in messages(result)]
+    assert found == [
+        "MO804 logging.kafka with a store: the collector consumes the topic, set collector.kafka.broker in "
+        "modelops.yaml (the executor then logs there)",
+        f"MO804 logging.kafka.broker 'other:9092' is not the collector's broker {BROKER!r}: remove it (the "
+        "executor logs to the collector's)"]
+
+
+def test_a_stored_variants_pipeline_counts_in_the_name_budget(tmp_path: Path) -> None:
+    name = "a" * 50  # the shadow's Model `<name>-shadow` fits in 63 characters, its Pipeline does not
+    text = CORE2.replace("name: iris", f"name: {name}").replace("iris/", f"{name}/")
+    result = compile_models(tmp_path, config("seldon-v2", BROKER), {name: text})
+    assert [m.split(": ", 1)[1] for m in messages(result)] == [
+        f"MO210 Pipeline of variant 'shadow' name '{name}-shadow-pipeline' is 66 characters, 3 over "
+        "Kubernetes' 63: shorten the model or variant name"]

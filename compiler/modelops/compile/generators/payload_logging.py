@@ -3,6 +3,9 @@
 `logging` merges like every setting; modelops.yaml may name a default sink that models switch on
 with `mode`. A sink or `sample` written in a model file while the mode is `none` does nothing and is
 an error, as are Kafka without a broker and an HTTP `url` together with `kafka`.
+
+A store with `kafka` (Seldon Core v1 only): the executor logs to the topic on the collector's broker
+(`collector.kafka.broker`), and the environment's collector consumes that topic into the store.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ KAFKA_BROKER_ENV = "LOGGER_KAFKA_BROKER"
 KAFKA_TOPIC_ENV = "LOGGER_KAFKA_TOPIC"
 # Targets whose logger takes a sampling percentage (Seldon Core 2: Model.spec.logger.percent).
 SAMPLING_TARGETS = frozenset({"seldon-v2"})
+KAFKA_STORE_TARGET = "seldon-v1"  # the target whose Kafka logger a collector consumes into a store
 
 
 @dataclass(frozen=True)
@@ -44,15 +48,15 @@ def sink(model: ResolvedModel) -> Sink | None:
     mode = logging.get("mode", "none")
     if mode == "none":
         return None
-    kafka = logging.get("kafka")
+    kafka, store = logging.get("kafka"), logging.get("store")
     if kafka is not None:
         return Sink(
             mode=mode,
-            kafka_broker=kafka.get("broker"),
+            kafka_broker=kafka.get("broker") or (collector_broker(model) if store else None),
             kafka_topic=kafka.get("topic") or default_topic(model),
             sample=logging.get("sample"),
+            store=store,
         )
-    store = logging.get("store")
     if store is not None:
         return Sink(mode=mode, url=collector_url(model, store), sample=logging.get("sample"), store=store)
     return Sink(mode=mode, url=logging.get("url"), sample=logging.get("sample"))
@@ -61,6 +65,12 @@ def sink(model: ResolvedModel) -> Sink | None:
 COLLECTOR_PORT = 8080
 REQUEST_ID_HEADER = "X-Request-Id"
 COLLECTOR_PATH = "/v1/events"
+
+
+def collector_broker(model: ResolvedModel) -> str | None:
+    """The Kafka the environment's collector consumes (`collector.kafka.broker`), if any."""
+    collector = model.collector
+    return collector.kafka.broker if collector is not None and collector.kafka is not None else None
 
 
 def collector_name(store: str) -> str:
@@ -82,7 +92,7 @@ def logger_url(model: ResolvedModel, variant: str, version: str) -> str | None:
     """The URL a variant's logger posts to: the sink's, naming model, variant and version when the
     collector stores them (KServe's events do not say which variant sent them)."""
     found = sink(model)
-    if found is None or found.store is None:
+    if found is None or found.store is None or found.kafka_topic is not None:
         return found.url if found else None
     query = urlencode({"model": model.spec.name, "variant": variant, "version": version})
     return f"{found.url}?{query}"
@@ -111,7 +121,7 @@ def check(model: ResolvedModel, target: str) -> list[Diagnostic]:
 
     url, kafka = logging.get("url"), logging.get("kafka")
     errors += _compare_problems(model)
-    _store_problems(model, at)
+    _store_problems(model, target, at)
     if logging.get("mode", "none") == "none":
         for key in ("url", "kafka", "sample", "store"):
             if key in logging and _in_model_file(model, ("logging", key)):
@@ -121,7 +131,7 @@ def check(model: ResolvedModel, target: str) -> list[Diagnostic]:
     if url is not None and not url.startswith(("http://", "https://")):
         shown = f"{url!r} " if find_secret(url) is None else ""
         at(("logging", "url"), "MO273", f"logging.url {shown}must be an http:// or https:// URL")
-    if kafka is not None and not kafka.get("broker"):
+    if kafka is not None and not kafka.get("broker") and not logging.get("store"):  # a store's: MO804
         at(("logging", "kafka"), "MO270", "logging.kafka needs a broker (host:port): set it here or "
            "in the environment's defaults in modelops.yaml")
     if url is not None and kafka is not None:
@@ -155,9 +165,9 @@ def _compare_problems(model: ResolvedModel) -> list[Diagnostic]:
                                  "logging: {mode: all, store: <a store of modelops.yaml>}")]
 
 
-def _store_problems(model: ResolvedModel, at: Callable[[Loc, str, str], None]) -> None:
+def _store_problems(model: ResolvedModel, target: str, at: Callable[[Loc, str, str], None]) -> None:
     """MO800 a store modelops.yaml does not have (or no collector); MO801 a store with another sink or
-    without responses."""
+    without responses; MO804 a store through Kafka the collector does not consume."""
     logging = model.settings.get("logging") or {}
     store, mode = logging.get("store"), logging.get("mode", "none")
     if store is None or mode == "none":
@@ -170,9 +180,18 @@ def _store_problems(model: ResolvedModel, at: Callable[[Loc, str, str], None]) -
         at(("logging", "store"), "MO800", "logging.store needs a collector: set collector.image in "
            "modelops.yaml")
     for key in ("url", "kafka"):
-        if logging.get(key) is not None:
+        if logging.get(key) is not None and not (key == "kafka" and target == KAFKA_STORE_TARGET):
             at(("logging", key), "MO801", f"logging sets both store and {key}: the collector is the "
                f"sink of a store (`{key}: null` drops an inherited one)")
+    kafka = logging.get("kafka")
+    if kafka is not None and target == KAFKA_STORE_TARGET and model.collector is not None:
+        broker = collector_broker(model)
+        if broker is None:
+            at(("logging", "kafka"), "MO804", "logging.kafka with a store: the collector consumes the "
+               "topic, set collector.kafka.broker in modelops.yaml (the executor then logs there)")
+        elif kafka.get("broker") not in (None, broker):
+            at(("logging", "kafka", "broker"), "MO804", f"logging.kafka.broker {kafka['broker']!r} is not "
+               f"the collector's broker {broker!r}: remove it (the executor logs to the collector's)")
     if mode == "request":
         at(("logging", "mode"), "MO801", "logging.mode request stores no predictions: use response "
            "or all with a store")

@@ -6,6 +6,11 @@ serving variants or a shadow, the Experiment `<model>-experiment` takes over the
 traffic (`default`), splits it by relative `candidates` weights and copies it to the shadow
 (`mirror`, 100 percent).
 
+Stored predictions (`logging.store`): Core 2 writes payloads to Kafka only for Pipelines, so every
+variant gets a one-step Pipeline `<Model>-pipeline` and the Experiment splits and mirrors traffic
+between those (`resourceType: pipeline`; a model-level mirror stores nothing). Clients then call the
+main pipeline (`/v2/pipelines/<model>-pipeline/infer`); the collector consumes the Models' topics.
+
 Core 2 loads models onto shared Servers, so server-level settings (cpu, gpu, probes, env, a
 logging URL) are refused with MO301 instead of being dropped. Autoscaling is a standalone HPA per
 Model on the `infer_rps` Object metric (needs prometheus-adapter), with the Model's
@@ -49,6 +54,7 @@ from modelops.labels import LABEL_NAME, LABEL_VARIANT, LABEL_VERSION
 NAME = "seldon-v2"
 API_VERSION = "mlops.seldon.io/v1alpha1"
 RPS_METRIC = "infer_rps"
+PIPELINE_SUFFIX = "-pipeline"
 SERVER_POD_LABELS = {LABEL_NAME: "seldon-server"}
 METRICS_PATH = "/metrics"
 # Server capabilities a Model asks for (MLServer: sklearn, xgboost, lightgbm, mlflow, huggingface;
@@ -74,6 +80,17 @@ def model_name(model: ResolvedModel, variant: ResolvedVariant) -> str:
     return f"{model.spec.name}-{variant.name}"
 
 
+def pipeline_name(model: ResolvedModel, variant: ResolvedVariant) -> str:
+    """The one-step Pipeline of a variant whose predictions are stored: `<Model>-pipeline`."""
+    return f"{model_name(model, variant)}{PIPELINE_SUFFIX}"
+
+
+def stores(model: ResolvedModel) -> bool:
+    """Whether the model's predictions go to a store (through its Pipelines' Kafka topics)."""
+    found = payload_logging.sink(model)
+    return found is not None and found.store is not None
+
+
 def experiment_name(model: ResolvedModel) -> str:
     """`names.experiment`, else `<model>-experiment`."""
     chosen = model.spec.names.experiment if model.spec.names else None
@@ -86,6 +103,8 @@ def _needs_experiment(model: ResolvedModel) -> bool:
 
 def derived_names(model: ResolvedModel) -> list[tuple[str, str]]:
     names = [(model_name(model, v), f"Model of variant {v.name!r}") for v in model.variants]
+    if stores(model):
+        names += [(pipeline_name(model, v), f"Pipeline of variant {v.name!r}") for v in model.variants]
     if _needs_experiment(model):
         names.append((experiment_name(model), "Experiment"))
     return names + pipeline_names(model)
@@ -108,6 +127,11 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
     for variant in model.variants:
         errors += _check_variant(model, variant)
     errors += payload_logging.check(model, NAME)
+    if stores(model) and model.collector is not None and model.collector.kafka is None:
+        doc, loc = model.settings.origin(("logging", "store"))
+        errors.append((doc or model.doc).diagnostic(
+            loc, "MO804", "seldon-v2 writes predictions to Kafka: the collector needs the broker, set "
+            "collector.kafka.broker (host:port of Core 2's Kafka) in modelops.yaml"))
     errors += refuse_graph(model)
     errors += refuse_kserve_only(model)
     errors += check_pipelines(model)
@@ -158,17 +182,15 @@ def _check_variant(model: ResolvedModel, variant: ResolvedVariant) -> list[Diagn
     if mode != "none" and settings.get("logging", "kafka"):
         refuse(("logging", "kafka"), "logging.kafka",
                "Core 2 writes payloads to the Kafka of its installation, in topics it names")
-    if mode != "none" and settings.get("logging", "store"):
-        refuse(("logging", "store"), "logging.store",
-               "the collector does not read Core 2's Kafka topics yet: store predictions from "
-               "seldon-v1 or kserve")
     return errors
 
 
 def render(model: ResolvedModel) -> list[dict[str, Any]]:
     objects = [_model(model, v) for v in model.variants]
+    if stores(model):
+        objects += [_pipeline(model, v) for v in model.variants]
     if _needs_experiment(model):
-        objects.append(_experiment(model))
+        objects.append(_experiment(model, stores(model)))
     objects += [
         _hpa(model, v) for v in model.variants
         if v.settings.get("autoscaling") is not None and not native_scaling(v.settings)
@@ -233,19 +255,30 @@ def requirements(model: ResolvedModel) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def _experiment(model: ResolvedModel) -> dict[str, Any]:
+def _pipeline(model: ResolvedModel, variant: ResolvedVariant) -> dict[str, Any]:
+    """A variant's one-step Pipeline: through it, Core 2 writes the Model's Kafka topics."""
+    meta = metadata(model, pipeline_name(model, variant))
+    meta["labels"][LABEL_VARIANT] = variant.name
+    step = model_name(model, variant)
+    return {"apiVersion": API_VERSION, "kind": "Pipeline", "metadata": meta,
+            "spec": {"steps": [{"name": step}], "output": {"steps": [step]}}}
+
+
+def _experiment(model: ResolvedModel, pipelines: bool = False) -> dict[str, Any]:
+    """The split over the variants' Models, or over their Pipelines when predictions are stored."""
+    named = pipeline_name if pipelines else model_name
     serving = [v for v in model.variants if not v.shadow]
     spec: dict[str, Any] = {
-        "default": model_name(model, model.main),
-        "resourceType": "model",
+        "default": named(model, model.main),
+        "resourceType": "pipeline" if pipelines else "model",
         "candidates": [
-            {"name": model_name(model, v), "weight": 100 if v.weight is None else v.weight}
+            {"name": named(model, v), "weight": 100 if v.weight is None else v.weight}
             for v in serving
         ],
     }
     shadow = next((v for v in model.variants if v.shadow), None)
     if shadow is not None:
-        spec["mirror"] = {"name": model_name(model, shadow), "percent": 100}
+        spec["mirror"] = {"name": named(model, shadow), "percent": 100}
     return {
         "apiVersion": API_VERSION,
         "kind": "Experiment",
@@ -333,8 +366,11 @@ def describe(objects: Sequence[Mapping[str, Any]]) -> Description:
     """A variant per Model. The Experiment's candidate weights are relative (share = weight / sum);
     without an Experiment the one Model takes all traffic. An HPA aimed at a Model sets its replicas."""
     models = [obj for obj in objects if _is_seldon(obj) and obj.get("kind") == "Model"]
+    stored = _stored_pipelines(objects)
     experiment = next((obj for obj in objects if _is_seldon(obj) and obj.get("kind") == "Experiment"
                        and (obj.get("spec") or {}).get("resourceType", "model") == "model"), None)
+    experiment = experiment or _over_models(objects, stored)
+    called = {model: pipeline for pipeline, model in stored.items()}
     hpas = {_hpa_target(obj): obj for obj in objects if _hpa_target(obj)}
     shares, mirror, main = _split(models, experiment)
     variants = []
@@ -358,14 +394,49 @@ def describe(objects: Sequence[Mapping[str, Any]]) -> Description:
             mirror=mirrored,
             replicas=_replicas(spec, hpa),
             resources={"model": {"memory": spec["memory"]}} if spec.get("memory") else {},
-            logging=_logging(spec),
+            logging=_logging(spec) + (f", stored: clients call pipeline {called[name]}"
+                                      if name in called else ""),
             spec=[spec, (hpa or {}).get("spec")],
         ))
     described = {("Model", name_of(obj)) for obj in models}
     described |= {("HorizontalPodAutoscaler", name_of(obj)) for obj in hpas.values()}
+    described |= {("Pipeline", name) for name in stored}
     if experiment is not None:
         described.add(("Experiment", name_of(experiment)))
     return Description(NAME, variants, frozenset(described))
+
+
+def _stored_pipelines(objects: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The one-step Pipelines rendered for stored predictions (a variant label): name -> its Model."""
+    found = {}
+    for obj in objects:
+        steps = (obj.get("spec") or {}).get("steps") or []
+        if (_is_pipeline(obj) and LABEL_VARIANT in labels_of(obj) and len(steps) == 1
+                and name_of(obj).endswith(PIPELINE_SUFFIX)):
+            found[name_of(obj)] = str(steps[0].get("name"))
+    return found
+
+
+def _is_pipeline(obj: Mapping[str, Any]) -> bool:
+    return obj.get("kind") == "Pipeline" and str(obj.get("apiVersion", "")).startswith("mlops.seldon.io/")
+
+
+def _over_models(objects: Sequence[Mapping[str, Any]], stored: dict[str, str]) -> Mapping[str, Any] | None:
+    """The pipeline Experiment over the variants' Pipelines, as if it split their Models."""
+    for obj in objects:
+        spec = obj.get("spec") or {}
+        if not (_is_seldon(obj) and obj.get("kind") == "Experiment"
+                and spec.get("resourceType") == "pipeline" and spec.get("default") in stored):
+            continue
+        translated: dict[str, Any] = {
+            "default": stored[spec["default"]],
+            "candidates": [{**c, "name": stored.get(str(c.get("name")), c.get("name"))}
+                           for c in spec.get("candidates") or []]}
+        if spec.get("mirror"):
+            mirror = spec["mirror"]
+            translated["mirror"] = {**mirror, "name": stored.get(str(mirror.get("name")), mirror.get("name"))}
+        return {**obj, "spec": translated}
+    return None
 
 
 def _split(models: list[Mapping[str, Any]], experiment: Mapping[str, Any] | None
