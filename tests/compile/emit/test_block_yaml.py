@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -46,12 +47,15 @@ def test_every_tricky_string_as_key_value_and_item(text: str) -> None:
     assert to_yaml(obj) == pyyaml_text(obj)
 
 
-def test_a_shared_sub_object_is_anchored_like_pyyaml() -> None:
+def test_a_shared_sub_object_is_written_out_twice_not_anchored() -> None:
+    """A generator reusing one labels dict (a Deployment's metadata and its pod template) must not
+    leave `&id001` / `*id001` in a manifest reviewers read and other tools parse."""
     labels = {"app": "x"}
-    obj = {"metadata": {"labels": labels}, "selector": {"matchLabels": labels}, "empty": [[], []]}
+    empty: list[Any] = []
+    obj = {"metadata": {"labels": labels}, "selector": {"matchLabels": labels}, "empty": [empty, empty]}
     text = to_yaml(obj)
-    assert "&id001" in text
-    assert text == pyyaml_text(obj)
+    assert "&" not in text and "*" not in text
+    assert text == pyyaml_text(obj) == to_yaml(copy.deepcopy(obj))
 
 
 def test_nested_lists_and_empty_collections() -> None:

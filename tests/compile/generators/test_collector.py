@@ -71,6 +71,7 @@ def test_the_environment_gets_one_collector_per_store_with_its_secret_by_referen
     assert container["envFrom"] == [{"secretRef": {"name": "predictions-s3"}}]
     assert objects[3]["spec"]["minReplicas"] == 2
     assert "modelops-collector-default.yaml" in result.files["staging/kustomization.yaml"]
+    assert "&id" not in result.files[COLLECTOR_FILE]  # its labels written out, not as a YAML anchor
 
 
 def test_the_collector_pod_fits_the_image_the_dockerfile_builds(tmp_path: Path) -> None:

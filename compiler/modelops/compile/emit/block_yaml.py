@@ -21,7 +21,11 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 
 class _Dumper(_Base):  # type: ignore[misc]
-    """modelops' dumper: PyYAML's safe dumper that also writes `Literal` strings."""
+    """modelops' dumper: PyYAML's safe dumper that also writes `Literal` strings, and writes an object
+    used twice out twice (no `&id001` anchors in manifests people review)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 class Literal(str):
@@ -66,16 +70,9 @@ def pyyaml_text(obj: Any) -> str:
 class _Writer:
     def __init__(self) -> None:
         self.out: list[str] = []
-        self.seen: set[int] = set()  # containers already written: PyYAML would anchor a repeat
-
-    def _container(self, value: Any) -> None:
-        if id(value) in self.seen:
-            raise _Unsupported
-        self.seen.add(id(value))
 
     def mapping(self, value: dict[Any, Any], indent: int, first: str) -> None:
         """Every key of a non-empty mapping; `first` replaces the first line's indentation."""
-        self._container(value)
         pad = " " * indent
         lead = first or pad
         for key in value:
@@ -97,7 +94,6 @@ class _Writer:
 
     def sequence(self, value: list[Any], indent: int, first: str) -> None:
         """Every item of a non-empty list, `- ` at `indent`; `first` replaces the first line's indentation."""
-        self._container(value)
         dash = " " * indent + "- "
         lead = first + "- " if first else dash
         for item in value:
@@ -112,11 +108,8 @@ class _Writer:
 
     def _line(self, head: str, item: Any) -> str:
         kind = type(item)
-        if kind is dict or kind is list:  # empty: PyYAML writes it in flow style
-            self._container(item)
-            text = "{}" if kind is dict else "[]"
-        else:
-            text = _scalar(item)
+        # an empty container: PyYAML writes it in flow style
+        text = "{}" if kind is dict else "[]" if kind is list else _scalar(item)
         line = head + text
         if len(line) > WIDTH:
             raise _Unsupported
