@@ -544,3 +544,59 @@ def test_output_grows_by_the_info_series_alone(repo, crd_dir: Path) -> None:
     (shared_one, total_one), (shared_five, total_five) = sizes(1), sizes(5)
     assert 0 < (shared_five - shared_one) / 4 < 600
     assert (total_five - total_one) / 4 < 4096
+
+
+def _infos(count: int) -> list[dict[str, str]]:
+    return [{"namespace": "models", "model": f"m{i:05d}", "variant": variant, "team": "search",
+             "role": "main" if variant == "main" else "variant", "target": "seldon-v1",
+             "deployment_name": f"m{i:05d}", "predictor_name": variant,
+             "deployment": f"m{i:05d}-{variant}-0-m{i:05d}"}
+            for i in range(count // 2) for variant in ("main", "canary")]
+
+
+def test_past_a_few_hundred_variants_the_info_series_are_sharded_under_the_operators_limit(
+        crd_dir: Path, tmp_path: Path) -> None:
+    """The Prometheus operator refuses a PrometheusRule whose rule file exceeds 512 KiB: 10,000
+    models' info series in one rule were 4.8 MB. Past SHARD_SIZE they go into shards by model."""
+    from modelops.compile.emit.tree import to_yaml
+    from modelops.compile.generators import observability_env
+    from modelops.compile.project import config_from_text
+
+    config = config_from_text(CONFIG)[0]
+    assert config is not None
+    objects = observability_env.render(config, "production", _infos(6000))
+    rules = [obj for obj in objects if obj["kind"] == "PrometheusRule"]
+    main, shards = rules[0], rules[1:]
+    assert main["metadata"]["name"] == "modelops.observability" and len(shards) == 16  # 12 -> 16
+    assert [r["record"] for r in rules_of(main, "record")] == RECORDS  # no info series left in it
+    assert {obj["kind"] for obj in objects} == {"PrometheusRule", "ConfigMap"}
+    validator = ManifestValidator(SchemaSet.find(crd_dir))
+    seen = []
+    for shard in shards:
+        assert shard["metadata"]["name"].startswith("modelops.variants-")
+        assert len(to_yaml(shard["spec"])) < 512 * 1024 // 2  # room for growth before the next split
+        assert validator.problems(shard) == []
+        models = [(r["labels"]["model"], r["labels"]["variant"]) for r in rules_of(shard, "record")]
+        assert {r["record"] for r in rules_of(shard, "record")} == {INFO}
+        seen += models
+    assert sorted(seen) == sorted((i["model"], i["variant"]) for i in _infos(6000))
+    # one more model changes one shard (its variants stay together), not all of them
+    grown = [obj for obj in observability_env.render(config, "production", _infos(6002))
+             if obj["kind"] == "PrometheusRule"][1:]
+    assert sum(old != new for old, new in zip(shards, grown, strict=True)) == 1
+    if PROMTOOL is not None:
+        path = tmp_path / "shard.rules.yaml"
+        path.write_text(yaml.safe_dump(shards[0]["spec"], sort_keys=True))
+        done = promtool("check", "rules", path.name, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_few_hundred_variants_keep_one_rule(crd_dir: Path) -> None:
+    from modelops.compile.generators import observability_env
+    from modelops.compile.project import config_from_text
+
+    config = config_from_text(CONFIG)[0]
+    assert config is not None
+    rules = [obj for obj in observability_env.render(config, "production", _infos(500))
+             if obj["kind"] == "PrometheusRule"]
+    assert len(rules) == 1 and len([r for r in rules_of(rules[0], "record") if r["record"] == INFO]) == 500

@@ -1,6 +1,8 @@
 """The observability pack, per environment: `generated/<env>/observability.yaml`.
 
-One PrometheusRule, `modelops.observability`, in the environment's namespace, with one group:
+One PrometheusRule, `modelops.observability`, in the environment's namespace, with one group (past
+SHARD_SIZE variants, their info series go into PrometheusRules of their own, `modelops.variants-<i>`,
+each well under the operator's 512 KiB per rule file):
 
 1. each model variant's info series (`modelops:variant:info`, from the model summaries);
 2. the recording rules, once per target type that runs here, over every model: each reads its
@@ -18,6 +20,7 @@ Every selector says `environment="<env>"`: environments sharing one Prometheus r
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +55,10 @@ from modelops.labels import (
 
 FILE = "observability.yaml"
 RULE_NAME = "modelops.observability"
+VARIANTS_NAME = "modelops.variants"  # the info series' own PrometheusRules, past SHARD_SIZE of them
+# Info series per shard at most on average (~430 bytes each): the Prometheus operator refuses a
+# PrometheusRule whose rule file exceeds 512 KiB, which one rule for 10,000 models' did tenfold.
+SHARD_SIZE = 500
 # HTTP 5xx, and the gRPC codes that map to 5xx (the executor reports gRPC codes by name).
 ERROR_CODES = "5..|Unknown|Internal|Unavailable|DataLoss|DeadlineExceeded|Unimplemented"
 InfoLabels = dict[str, str]
@@ -110,10 +117,11 @@ def render(config: RepoConfig, env: str, infos: Sequence[InfoLabels], prediction
     if not infos:
         return []
     settings = environment_settings(config, env)
-    rules: list[dict[str, Any]] = [
+    shards = info_shards([
         {"record": INFO, "expr": "vector(1)", "labels": {"environment": env, **labels}}
         for labels in sorted(infos, key=lambda i: (i["namespace"], i["model"], i["variant"]))
-    ]
+    ])
+    rules = shards.pop(0) if len(shards) == 1 else []
     for name, flavor in FLAVORS.items():
         if any(info["target"] == name for info in infos):
             rules += records(env, name, flavor)
@@ -126,11 +134,33 @@ def render(config: RepoConfig, env: str, infos: Sequence[InfoLabels], prediction
         "metadata": metadata(config, env, settings, RULE_NAME),
         "spec": {"groups": [{"name": f"modelops.{env}", "rules": rules}]},
     }]
+    objects += [{
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": metadata(config, env, settings, f"{VARIANTS_NAME}-{index}"),
+        "spec": {"groups": [{"name": f"modelops.{env}.variants-{index}", "rules": shard}]},
+    } for index, shard in enumerate(shards) if shard]
     if any(info.get("dashboard") != "false" for info in infos):
-        recorded = {rule["record"] for rule in rules if "record" in rule}
+        recorded = {rule["record"] for rule in rules if "record" in rule} | ({INFO} if shards else set())
         meta = metadata(config, env, settings, dashboard.CONFIGMAP)
         objects.append(dashboard.configmap(meta, env, recorded, predictions))
     return objects
+
+
+def info_shards(rules: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The info series in one list, or, past SHARD_SIZE of them, in a power of two of shards by a
+    hash of each model (its variants stay together; a new model changes one shard, and all of them
+    move only when their number doubles)."""
+    count = 1
+    while len(rules) > count * SHARD_SIZE:
+        count *= 2
+    if count == 1:
+        return [rules]
+    shards: list[list[dict[str, Any]]] = [[] for _ in range(count)]
+    for rule in rules:
+        key = f"{rule['labels']['namespace']}/{rule['labels']['model']}".encode()
+        shards[int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % count].append(rule)
+    return shards
 
 
 def metadata(config: RepoConfig, env: str, settings: Merged, name: str) -> dict[str, Any]:
