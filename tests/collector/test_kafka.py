@@ -156,11 +156,14 @@ def test_messages_consumed_but_not_spooled_are_read_again(tmp_path: Path, broker
     store = tmp_path / "store"
     produce(broker.address, [(V1_TOPIC, _answer(2), seldon_v1("response", f"c-{i}", "main"))
                              for i in range(30)])
-    # a spool too small for the batch: the consumer holds it, commits nothing, and is killed
+    # a small spool that cannot be flushed (the store is a file): the consumer holds what does not
+    # fit, commits nothing for it, and is killed
+    store.write_text("not a folder")
     with _consuming(tmp_path, broker, "unspooled", "--max-spool-bytes", "1024") as running:
         _until(lambda: 'reason="spool_full"' in running.metrics(), "the batch waiting for room")
         running.process.send_signal(signal.SIGKILL)
         running.process.wait(timeout=30)
+    store.unlink()
     with _consuming(tmp_path, broker, "unspooled", "--flush-seconds", "0.1") as restarted:
         _until(lambda: _counter(restarted, "written_total") == 30, "the 30 events read again")
         assert restarted.stop() == 0
@@ -223,3 +226,26 @@ def test_a_batch_the_spool_fails_to_take_is_read_again(tmp_path: Path, broker: B
     records = [r for path in sorted((tmp_path / "spool").glob("*.seg")) for r in read(path)]
     assert sorted(json.loads(r.partition(b"\n")[0])["request_id"] for r in records) == [
         f"d-{i}" for i in range(5)]
+
+
+def _padded(pad: int) -> bytes:
+    answer = {"data": {"names": ["p"], "ndarray": [[1]]}, "meta": {"tags": {"pad": "x" * pad}}}
+    return json.dumps(answer).encode()
+
+
+def test_a_batch_larger_than_the_spool_is_taken_in_parts(tmp_path: Path, broker: Broker) -> None:
+    """Large answers (images, embeddings) fill a batch past the spool's size: it used to wait for
+    room that could never come, and the collector stopped consuming. A message larger than the whole
+    spool is refused in one line and the rest flow on."""
+    store = tmp_path / "store"
+    messages = [(V1_TOPIC, _padded(1500), seldon_v1("response", f"e-{i}", "main")) for i in range(20)]
+    messages.insert(7, (V1_TOPIC, _padded(8000), seldon_v1("response", "too-large", "main")))
+    produce(broker.address, messages)
+    with _consuming(tmp_path, broker, "parts", "--max-spool-bytes", "4096",
+                    "--flush-seconds", "0.1") as running:
+        _until(lambda: _counter(running, "written_total") == 20, "the 20 events written, a few at a time")
+        assert 'reason="too_large"' in running.metrics()
+        assert running.stop() == 0
+    refused = "refused 1 Kafka message(s) larger than the spool (--max-spool-bytes 4096)"
+    assert refused in running.log.read_text()
+    assert sorted(row["request_id"] for row in stored_rows(store)) == sorted(f"e-{i}" for i in range(20))

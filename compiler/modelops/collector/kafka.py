@@ -5,7 +5,9 @@ HTTP POST would (`events.from_kafka`) and goes through the same spool. Offsets a
 once the batch is fsynced there: at least once, as for HTTP. A malformed message is one log line,
 counted as refused, and its offset is committed with the batch (a poison message is not read again).
 A full spool holds the batch (nothing is committed) and retries; a stop before it is spooled commits
-nothing, so the group hands the messages out again. confluent-kafka is imported when consuming starts.
+nothing, so the group hands the messages out again. A batch is at most half the spool (the rest is
+read again next), and a message larger than the whole spool is refused like a malformed one.
+confluent-kafka is imported when consuming starts.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from modelops.collector import log
 from modelops.collector.events import Event, Malformed, Route, from_kafka
 from modelops.collector.metrics import Metrics
-from modelops.collector.spool import Spool, SpoolClosed, SpoolFull
+from modelops.collector.spool import HEADER, Spool, SpoolClosed, SpoolFull
 from modelops.diagnostics import Diagnostic, UserError
 
 ENV_PREFIX = "MODELOPS_KAFKA_"  # MODELOPS_KAFKA_SASL_PASSWORD -> sasl.password (not KAFKA_: Kubernetes
@@ -31,9 +33,21 @@ ENV_PREFIX = "MODELOPS_KAFKA_"  # MODELOPS_KAFKA_SASL_PASSWORD -> sasl.password 
 BATCH = 500
 POLL_SECONDS = 0.5
 FULL_SPOOL_WAIT = 1.0
+MESSAGE_OVERHEAD = 1024  # a spool record's fields besides the message's value, at most (about)
+RECORD_OVERHEAD = HEADER.size  # the spool's frame around a record
 # A replica killed mid-batch hands its partitions over within SESSION_MS; a batch held longer than
 # POLL_INTERVAL_MS (a full spool) leaves the group, and its messages go to another member uncommitted.
 SESSION_MS, POLL_INTERVAL_MS = 10_000, 30_000
+
+
+def fitting(messages: list[Any], limit: int) -> tuple[list[Any], list[Any]]:
+    """The first messages whose values add up to at most `limit` bytes (at least one), and the rest."""
+    total = 0
+    for index, message in enumerate(messages):
+        total += len(message.value() or b"") + MESSAGE_OVERHEAD
+        if total > limit and index:
+            return messages[:index], messages[index:]
+    return messages, []
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,9 @@ class KafkaSource(threading.Thread):
         try:
             while not self.stopping.is_set():
                 messages = self.consumer.consume(BATCH, timeout=POLL_SECONDS)
+                messages, later = fitting(messages, self.spool.max_bytes // 2)
+                if later:  # a batch the spool could never hold at once: the rest come next
+                    self._rewind(later)
                 try:
                     if messages and not self._take(messages):
                         break
@@ -158,6 +175,16 @@ class KafkaSource(threading.Thread):
             except Exception as exc:  # no longer assigned: its new owner reads it from the committed offset
                 log(f"kafka: cannot seek {topic}[{partition}] back ({exc})")
 
+    def _within_spool(self, records: list[bytes]) -> list[bytes]:
+        """The records the spool can ever hold; a larger one is refused (one line, counted, and
+        committed with the batch: it could only wait forever)."""
+        kept = [record for record in records if len(record) + RECORD_OVERHEAD <= self.spool.max_bytes]
+        if len(kept) < len(records):
+            self.metrics.count("refused_total", len(records) - len(kept), reason="too_large")
+            log(f"refused {len(records) - len(kept)} Kafka message(s) larger than the spool "
+                f"(--max-spool-bytes {self.spool.max_bytes})")
+        return kept
+
     def _problem(self, text: str) -> None:
         """Log a consumer error once (a topic Core 2 has not created yet is reported on every poll)."""
         if text not in self.problems:
@@ -178,7 +205,7 @@ class KafkaSource(threading.Thread):
             return None
 
     def _spool(self, events: list[Event]) -> bool:
-        records, held = [e.to_record() for e in events], False
+        records, held = self._within_spool([e.to_record() for e in events]), False
         while True:
             try:
                 self.spool.append_many(records)
