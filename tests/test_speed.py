@@ -70,6 +70,22 @@ def bench_repo(tmp_path: Path, crd_dir: Path) -> Path:
     return root
 
 
+def test_the_render_cache_keeps_hashes_and_takes_texts_from_generated(
+    bench_repo: Path, tmp_path: Path, crd_dir: Path
+) -> None:
+    """The cache holds each file's hash, not its text a second time; a cached model whose file was
+    edited by hand (so generated/ no longer holds what was rendered) is rendered again."""
+    cached = (bench_repo / ".modelops-cache" / "render.json").read_text()
+    assert "apiVersion" not in cached and len(cached) < sum(map(len, output(bench_repo).values())) / 2
+    edited = sorted((bench_repo / "generated").rglob("*.yaml"))[5]
+    edited.write_text(edited.read_text() + "# tweaked by hand\n")
+    corpus.change_model(sorted((bench_repo / "models").glob("*.yaml"))[9], 1)  # the whole run answers
+    done = run("compile", cwd=bench_repo, crd_dir=crd_dir)
+    assert done.returncode == 0, done.stderr
+    assert "tweaked by hand" not in edited.read_text()
+    assert output(bench_repo) == clean_compile(bench_repo, tmp_path / "clean", crd_dir)
+
+
 def test_compile_after_changing_one_model_equals_a_clean_compile(
     bench_repo: Path, tmp_path: Path, crd_dir: Path
 ) -> None:

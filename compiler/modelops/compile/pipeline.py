@@ -7,7 +7,7 @@ here, `X as X` below, for code written before the move: import them from there).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -72,6 +72,7 @@ def build(
     on_rendered: Callable[[dict[str, str]], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     project: Project | None = None,
+    current: Mapping[str, str] | None = None,
 ) -> Build:
     """Run the whole pipeline over the models (all of them unless `paths` narrows it).
 
@@ -80,9 +81,11 @@ def build(
     depend on the working tree alone). `on_rendered` receives each model's rendered files as soon as
     they exist, before the run is known to be clean; `on_progress` gets (done, total) as the model
     files the render cache does not answer are worked on. A caller that loaded the repository's
-    `project` already passes it (its config is not read again).
+    `project` already passes it (its config is not read again), and one that read generated/ passes
+    its files as `current` (cached models' texts are taken from there instead of read again).
     """
-    result = _build(root, paths, crd_dir, history, on_rendered, on_progress, project or Project.load(root))
+    result = _build(root, paths, crd_dir, history, on_rendered, on_progress, project or Project.load(root),
+                    current)
     # Base settings are checked once per environment: report each problem once, in file order.
     result.diagnostics = sorted(set(result.diagnostics))
     return result
@@ -102,6 +105,7 @@ class _Job:
     text: str
     key: str
     entry: Entry | None
+    cached: dict[str, str] = field(default_factory=dict)  # the entry's texts, from generated/
 
 
 @dataclass
@@ -125,7 +129,7 @@ class _Context:
 def _build(
     root: Path, paths: list[Path] | None, crd_dir: Path | None, history: HistoryReader | None,
     on_rendered: Callable[[dict[str, str]], None] | None, on_progress: Callable[[int, int], None] | None,
-    project: Project,
+    project: Project, current: Mapping[str, str] | None = None,
 ) -> Build:
     result = Build()
     config, config_doc = project.config, project.config_doc
@@ -133,7 +137,7 @@ def _build(
     schemas = SchemaSet.find(crd_dir, root)
     cache = RenderCache(root, config_doc.text if config_doc else "", schemas,
                         enabled=paths is None and config is not None)
-    slots = _slots(root, paths, cache, history, result)
+    slots = _slots(root, paths, cache, history, result, current)
     validator = ManifestValidator(schemas)
     jobs = [slot for slot in slots if isinstance(slot, _Job)]
     work = partial(_compile_model, _Context(config, config_doc, history, validator))
@@ -184,8 +188,9 @@ def _read_text(path: Path) -> str | None:
 
 
 def _slots(root: Path, paths: list[Path] | None, cache: RenderCache, history: HistoryReader | None,
-           result: Build) -> list[ModelSummary | _Job]:
-    """Per model file, in order: its cached summary (its files go into `result`), or work to do."""
+           result: Build, current: Mapping[str, str] | None) -> list[ModelSummary | _Job]:
+    """Per model file, in order: its cached summary (its files, from generated/, go into `result`),
+    or work to do."""
     slots: list[ModelSummary | _Job] = []
     listed, errors = model_files(root, paths)
     result.diagnostics += errors
@@ -196,12 +201,15 @@ def _slots(root: Path, paths: list[Path] | None, cache: RenderCache, history: Hi
             continue
         key = cache.key(shown, text)
         entry = cache.get(key)
-        if entry is not None and history is None:  # the rollout gate needs every model resolved
+        texts = cache.texts(entry, current) if entry is not None else None
+        if texts is None:  # not cached, or generated/ no longer holds what was rendered
+            entry = None
+        if entry is not None and texts is not None and history is None:  # the rollout gate resolves all
             slots.append(ModelSummary.from_json(entry["summary"]))
-            result.files.update(entry["files"])
+            result.files.update(texts)
             result.digests[shown] = entry["digest"]
         else:
-            slots.append(_Job(path, shown, text, key, entry))
+            slots.append(_Job(path, shown, text, key, entry, texts or {}))
     return slots
 
 
@@ -302,7 +310,7 @@ def _collect_rendered(jobs: list[_Job], outcomes: list[_Outcome], result: Build)
     """The files of a clean run's models (cached files stand in when nothing changed)."""
     for job, outcome in zip(jobs, outcomes, strict=True):
         if job.entry is not None:
-            result.files.update(job.entry["files"])
+            result.files.update(job.cached)
             continue
         result.diagnostics += outcome.render_errors
         result.files.update(outcome.files)

@@ -102,7 +102,7 @@ def _compile_all(root: Path, check: bool, crd_dir: Path | None, output: str, sta
     with Staging(root / GENERATED, tree) if fresh else nullcontext() as staged:
         with progress_bar("Compiling models", output) as on_progress:
             result = build(root, None, resolve_crd_dir(crd_dir, root),
-                           on_rendered=staged.add if staged else None, on_progress=on_progress)
+                           on_rendered=staged.add if staged else None, on_progress=on_progress, current=tree)
         if result.diagnostics:
             report("compile", output, result.diagnostics, count=True)
             sys.exit(1)
