@@ -44,9 +44,10 @@ from modelops.compile.emit.schemas import SchemaSet
 from modelops.compile.emit.tree import (
     CACHE_FOLDER,
     GENERATED,
+    UnsafeTree,
     cache_enabled,
     confined,
-    read_files,
+    read_tree,
     replace_beneath,
     running,
     safe_name,
@@ -78,6 +79,7 @@ class RenderCache:
         self.base = hashlib.sha256(f"{code}\0{config_text}".encode()).hexdigest()
         self.entries: dict[str, Entry] = self._load() if self.enabled else {}
         self.used: dict[str, Entry] = {}
+        self._tree: Mapping[str, str] | None = None
 
     def key(self, source: str, text: str) -> str:
         data = f"{self.base}\0{source}\0{text}".encode("utf-8", "surrogateescape")
@@ -101,14 +103,24 @@ class RenderCache:
     def texts(self, entry: Entry, current: Mapping[str, str] | None) -> dict[str, str] | None:
         """The texts of an entry's files as generated/ holds them (`current`, else read from disk),
         or None when one is missing or other than what was rendered (then the model is rendered)."""
-        names = list(entry["files"])
-        found = {name: current[name] for name in names if name in current} if current is not None \
-            else read_files(self.root / GENERATED, names)
+        if current is None:
+            current = self._generated()
+        found = {name: current[name] for name in entry["files"] if name in current}
         if found.keys() != entry["files"].keys():
             return None
         if any(text_hash(text) != entry["files"][name] for name, text in found.items()):
             return None
         return found
+
+    def _generated(self) -> Mapping[str, str]:
+        """generated/ as it is, read once (in one walk) when a caller did not pass it; {} when it holds
+        a symlink or special file (the writer refuses those)."""
+        if self._tree is None:
+            try:
+                self._tree = read_tree(self.root / GENERATED)
+            except UnsafeTree:
+                self._tree = {}
+        return self._tree
 
     def save(self) -> None:
         """Keep this run's entries only; best effort (a read-only checkout still compiles)."""
