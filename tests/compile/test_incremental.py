@@ -56,6 +56,7 @@ def fresh_clone(root: Path, target: Path) -> Path:
 
 
 def assert_same_as_a_fresh_clone(root: Path, tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
     clone = fresh_clone(root, tmp_path / "clone")
     done = fixtures.run(clone, "compile", crd_dir=None, env={"MODELOPS_NO_CACHE": "1"})
     assert done.returncode == 0, done.stderr
@@ -163,3 +164,30 @@ def test_two_edits_in_a_row_each_give_the_fresh_bytes(root: Path, tmp_path: Path
     assert sorted(delta(root).changed) == sorted([MODEL.as_posix(), OTHER.as_posix()])
     assert compile_json(root)[0] == 0
     assert_same_as_a_fresh_clone(root, tmp_path)
+
+
+EDITS = [  # (file, old, new): what people do to model files, one commit at a time
+    (MODEL, "iris-classifier/v3", "iris-classifier/v4"),  # a promotion: compiled alone
+    (OTHER, "version: 7", "version: 9"),
+    (MODEL, "replicas: 2", "replicas: 3"),  # the team caps read it: the whole run
+    (MODEL, "description: Iris", "description: The iris"),  # compiled alone
+    (OTHER, "team: risk", "team: logistics"),  # CODEOWNERS changes: the whole run
+    (MODEL, "iris-classifier/v4", "iris-classifier/v5"),
+]
+
+
+def test_a_day_of_edits_always_gives_a_fresh_clones_bytes(root: Path, tmp_path: Path) -> None:
+    """Edits one after another, each compiled alone or by the whole run, the model added and removed
+    on the way: after every one, generated/ and CODEOWNERS are what a fresh clone compiles."""
+    added = root / "models" / "iris-copy.yaml"
+    for step, (path, old, new) in enumerate(EDITS):
+        edit(root, old, new, path)
+        if step == 2:
+            added.write_text((root / MODEL).read_text().replace("name: iris-classifier", "name: iris-copy"))
+        if step == 4:
+            added.unlink()
+        time.sleep(0.1)
+        code, _, stderr = compile_json(root)
+        assert code == 0, (step, stderr)
+        assert_same_as_a_fresh_clone(root, tmp_path / f"step-{step}")
+        assert compile_json(root, "--check")[0] == 0
