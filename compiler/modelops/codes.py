@@ -481,8 +481,9 @@ RULES: tuple[Rule, ...] = (
     Rule("MO804", "predictions", "predictions stored through Kafka without the collector's broker",
          "A seldon-v2 model's predictions reach the store through Core 2's Kafka topics, and a seldon-v1 "
          "model with logging.kafka and a store logs to a topic the collector consumes: modelops.yaml "
-         "names that Kafka once, `collector.kafka.broker`, and a model's own logging.kafka.broker must "
-         "not name another.\n\nBefore:\n  collector: {image: registry.example/modelops:0.4.0}\nAfter:\n"
+         "names that Kafka once, `collector.kafka.broker` (or `environments.<env>.kafka.broker` where an "
+         "environment's cluster has its own), and a model's own logging.kafka.broker must not name "
+         "another.\n\nBefore:\n  collector: {image: registry.example/modelops:0.4.0}\nAfter:\n"
          "  collector:\n    image: registry.example/modelops:0.4.0\n"
          "    kafka: {broker: seldon-kafka-bootstrap.seldon-mesh:9092}"),
     Rule("MO820", "collector", "the store URI cannot be opened",

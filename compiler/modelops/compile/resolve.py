@@ -135,6 +135,14 @@ def _written(model: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: dumped[k] for k in keys if k in dumped}
 
 
+def collector_for(config: RepoConfig, env: str) -> Collector | None:
+    """modelops.yaml's collector as `env` runs it: the environment's own Kafka, when it names one."""
+    collector, kafka = config.collector, config.environments[env].kafka
+    if collector is None or kafka is None:
+        return collector
+    return collector.model_copy(update={"kafka": kafka})
+
+
 def environments_of(spec: ModelSpec, config: RepoConfig) -> list[str]:
     """The environments a model runs in: those it lists, else every configured one."""
     if spec.environments is None:
@@ -190,7 +198,7 @@ def _resolve_env(
         settings=merge_layers(env_layers),
         target=(override.target if override else None) or spec.target or env_config.target,
         stores=config.stores,
-        collector=config.collector,
+        collector=collector_for(config, env),
     )
 
 

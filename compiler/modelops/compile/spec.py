@@ -874,6 +874,22 @@ class GitOps(_Strict):
     )
 
 
+class CollectorKafka(_Strict):
+    """The Kafka the collector consumes: Seldon Core 2's topics and Seldon v1's Kafka logger topics."""
+
+    broker: str = Field(
+        pattern=KAFKA_BROKERS_RE,
+        description="Bootstrap broker(s), host:port, comma-separated for several: the Kafka of the Seldon "
+        "Core 2 installation, and the default broker of a Seldon v1 model logging to Kafka with a store.",
+        examples=["seldon-kafka-bootstrap.seldon-mesh:9092"],
+    )
+    secret: Name | None = Field(
+        None, description="Kubernetes Secret with the consumer's settings as MODELOPS_KAFKA_* variables "
+        "(MODELOPS_KAFKA_SECURITY_PROTOCOL, MODELOPS_KAFKA_SASL_MECHANISM, MODELOPS_KAFKA_SASL_USERNAME, "
+        "MODELOPS_KAFKA_SASL_PASSWORD: librdkafka's names, upper case, dots as underscores).",
+    )
+
+
 class EnvironmentConfig(_Strict):
     namespace: Name = Field(description="Default namespace of this environment's models.")
     target: Target = Field("seldon-v1", description=TARGET_DESCRIPTION)
@@ -910,6 +926,11 @@ class EnvironmentConfig(_Strict):
     )
     grafana_url: str | None = Field(
         None, description="Grafana base URL, for dashboard links in rollout pull requests."
+    )
+    kafka: CollectorKafka | None = Field(
+        None, description="This environment's Kafka (its cluster's Seldon Core 2), which its collector "
+        "consumes instead of collector.kafka.",
+        examples=[{"broker": "seldon-kafka-bootstrap.seldon-mesh:9092"}],
     )
 
     @model_validator(mode="after")
@@ -1050,22 +1071,6 @@ class Store(_Strict):
     endpoint: str | None = Field(
         None, pattern=r"^https?://\S+$",
         description="An S3-compatible endpoint (MinIO, Ceph), for s3:// stores.",
-    )
-
-
-class CollectorKafka(_Strict):
-    """The Kafka the collector consumes: Seldon Core 2's topics and Seldon v1's Kafka logger topics."""
-
-    broker: str = Field(
-        pattern=KAFKA_BROKERS_RE,
-        description="Bootstrap broker(s), host:port, comma-separated for several: the Kafka of the Seldon "
-        "Core 2 installation, and the default broker of a Seldon v1 model logging to Kafka with a store.",
-        examples=["seldon-kafka-bootstrap.seldon-mesh:9092"],
-    )
-    secret: Name | None = Field(
-        None, description="Kubernetes Secret with the consumer's settings as MODELOPS_KAFKA_* variables "
-        "(MODELOPS_KAFKA_SECURITY_PROTOCOL, MODELOPS_KAFKA_SASL_MECHANISM, MODELOPS_KAFKA_SASL_USERNAME, "
-        "MODELOPS_KAFKA_SASL_PASSWORD: librdkafka's names, upper case, dots as underscores).",
     )
 
 

@@ -200,7 +200,34 @@ def test_core2_storing_without_the_collectors_broker_is_one_line(tmp_path: Path)
     result = compile_models(tmp_path, config("seldon-v2"), {"iris": CORE2})
     assert [m.split(": ", 1)[1] for m in messages(result)] == [
         "MO804 seldon-v2 writes predictions to Kafka: the collector needs the broker, set "
-        "collector.kafka.broker (host:port of Core 2's Kafka) in modelops.yaml"]
+        "collector.kafka.broker (host:port of Core 2's Kafka), or environments.staging.kafka.broker "
+        "for this environment alone, in modelops.yaml"]
+
+
+def test_each_environment_may_name_its_own_kafka(tmp_path: Path) -> None:
+    """Staging and production run on clusters with their own Core 2 and Kafka: each environment's
+    collector consumes its own, and a Seldon v1 executor logs to its own environment's."""
+    data = yaml.safe_load(config("seldon-v2", BROKER))
+    data["environments"]["production"] = {"namespace": "models", "target": "seldon-v2",
+                                          "kafka": {"broker": "kafka.prod:9092", "secret": "prod-kafka"}}
+    result = compile_models(tmp_path, yaml.safe_dump(data), {"iris": CORE2})
+    assert messages(result) == []
+    for env, namespace, broker in (("staging", "models-staging", BROKER),
+                                   ("production", "models", "kafka.prod:9092")):
+        objects = documents(result.files[f"{env}/{namespace}/modelops-collector-default.yaml"])
+        container = objects[1]["spec"]["template"]["spec"]["containers"][0]
+        assert container["args"][container["args"].index("--kafka-broker") + 1] == broker
+        secrets = [source["secretRef"]["name"] for source in container.get("envFrom", [])]
+        assert ("prod-kafka" in secrets) == (env == "production")
+    data["environments"]["staging"]["target"] = data["environments"]["production"]["target"] = "seldon-v1"
+    result = compile_models(tmp_path / "v1", yaml.safe_dump(data), {"iris": V1_KAFKA})
+    assert messages(result) == []
+    for env, namespace, broker in (("staging", "models-staging", BROKER),
+                                   ("production", "models", "kafka.prod:9092")):
+        deployment = documents(result.files[f"{env}/{namespace}/iris.yaml"])[0]
+        assert deployment["kind"] == "SeldonDeployment"
+        for predictor in deployment["spec"]["predictors"]:
+            assert {"name": "LOGGER_KAFKA_BROKER", "value": broker} in predictor["svcOrchSpec"]["env"]
 
 
 V1_KAFKA = MODEL.replace("logging: {mode: all, store: default}",
@@ -230,8 +257,8 @@ def test_seldon_v1_kafka_store_mistakes_are_one_line_each(tmp_path: Path) -> Non
         result = compile_models(tmp_path / name, config("seldon-v1", broker), {"iris": text})
         found += [m.split(": ", 1)[1] for m in messages(result)]
     assert found == [
-        "MO804 logging.kafka with a store: the collector consumes the topic, set collector.kafka.broker in "
-        "modelops.yaml (the executor then logs there)",
+        "MO804 logging.kafka with a store: the collector consumes the topic, set collector.kafka.broker "
+        "(or environments.staging.kafka.broker) in modelops.yaml (the executor then logs there)",
         f"MO804 logging.kafka.broker 'other:9092' is not the collector's broker {BROKER!r}: remove it (the "
         "executor logs to the collector's)"]
 

@@ -20,7 +20,7 @@ from typing import Any
 from modelops.compile.emit.block_yaml import Literal
 from modelops.compile.generators.kafka_routes import Route, topics_file
 from modelops.compile.generators.payload_logging import COLLECTOR_PORT, collector_name
-from modelops.compile.resolve import Merged
+from modelops.compile.resolve import Merged, collector_for
 from modelops.compile.spec import Collector, RepoConfig, Store
 from modelops.compile.targets.common import resource_requirements
 from modelops.labels import (
@@ -43,11 +43,11 @@ def collector_files(config: RepoConfig, used: dict[str, dict[str, list[Route]]]
                     ) -> dict[str, list[dict[str, Any]]]:
     """`<env>/<namespace>/<name>.yaml` -> objects, for every store an environment's models use (with
     the Kafka topics their predictions arrive on)."""
-    collector = config.collector
-    if collector is None:
-        return {}
     found = {}
     for env in sorted(used):
+        collector = collector_for(config, env)
+        if collector is None:
+            return {}
         namespace = collector.namespace or config.environments[env].namespace
         for store in sorted(used[env]):
             name = collector_name(store)

@@ -68,7 +68,8 @@ COLLECTOR_PATH = "/v1/events"
 
 
 def collector_broker(model: ResolvedModel) -> str | None:
-    """The Kafka the environment's collector consumes (`collector.kafka.broker`), if any."""
+    """The Kafka the environment's collector consumes (`environments.<env>.kafka.broker`, else
+    `collector.kafka.broker`), if any."""
     collector = model.collector
     return collector.kafka.broker if collector is not None and collector.kafka is not None else None
 
@@ -188,7 +189,8 @@ def _store_problems(model: ResolvedModel, target: str, at: Callable[[Loc, str, s
         broker = collector_broker(model)
         if broker is None:
             at(("logging", "kafka"), "MO804", "logging.kafka with a store: the collector consumes the "
-               "topic, set collector.kafka.broker in modelops.yaml (the executor then logs there)")
+               f"topic, set collector.kafka.broker (or environments.{model.env}.kafka.broker) in "
+               "modelops.yaml (the executor then logs there)")
         elif kafka.get("broker") not in (None, broker):
             at(("logging", "kafka", "broker"), "MO804", f"logging.kafka.broker {kafka['broker']!r} is not "
                f"the collector's broker {broker!r}: remove it (the executor logs to the collector's)")

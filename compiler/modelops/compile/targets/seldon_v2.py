@@ -131,7 +131,8 @@ def check(model: ResolvedModel) -> list[Diagnostic]:
         doc, loc = model.settings.origin(("logging", "store"))
         errors.append((doc or model.doc).diagnostic(
             loc, "MO804", "seldon-v2 writes predictions to Kafka: the collector needs the broker, set "
-            "collector.kafka.broker (host:port of Core 2's Kafka) in modelops.yaml"))
+            f"collector.kafka.broker (host:port of Core 2's Kafka), or environments.{model.env}.kafka.broker "
+            "for this environment alone, in modelops.yaml"))
     errors += refuse_graph(model)
     errors += refuse_kserve_only(model)
     errors += check_pipelines(model)
