@@ -93,3 +93,66 @@ def test_a_malformed_request_head_is_refused_and_the_collector_keeps_serving(tmp
         body = seldon_answer([[0.2, 0.8]])
         assert poster.post(seldon("response", "puid-1", "main", body), body)[0] == 202
         poster.close()
+
+
+def _answer_to(client: object) -> bytes:
+    answer = b""
+    while chunk := client.recv(65536):  # type: ignore[attr-defined]
+        answer += chunk
+    return answer
+
+
+def test_memory_stays_bounded_by_connections_and_silence(tmp_path: Path) -> None:
+    """Clients cannot make the collector hold more than it was given: a connection beyond
+    --max-connections is answered 503 with Retry-After at once (not a thread more), and a connection
+    that sends nothing (a slow or dead client) is closed after --idle-timeout, freeing its place."""
+    import socket
+
+    with collector(str(tmp_path / "store"), tmp_path / "spool", "--max-connections", "3",
+                   "--idle-timeout", "1") as running:
+        idle = [socket.create_connection(("127.0.0.1", running.port), timeout=10) for _ in range(3)]
+        time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as fourth:
+            answer = _answer_to(fourth)
+        assert answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in answer
+        for client in idle:  # the collector closes each silent connection after a second
+            client.settimeout(10)
+            assert _answer_to(client) == b""
+            client.close()
+        poster = Poster(running.port)
+        body = seldon_answer([[0.2, 0.8]])
+        assert poster.post(seldon("response", "after", "main", body), body)[0] == 202
+        poster.close()
+        assert 'reason="busy"} 1' in running.metrics()
+
+
+def test_bodies_being_read_hold_at_most_64_mib_together(tmp_path: Path) -> None:
+    """Four clients each announcing a 16 MiB event (the most one may be) and sending it slowly hold
+    the collector's whole reading budget: a fifth is answered 503 with Retry-After instead of a fifth
+    16 MiB buffer; once they are gone, events are taken again."""
+    import socket
+
+    from modelops.collector.server import MAX_EVENT_BYTES, MAX_READING_BYTES
+
+    assert MAX_READING_BYTES == 4 * MAX_EVENT_BYTES
+    head = seldon("response", "big", "main", ANSWER)
+    head["Content-Length"] = str(MAX_EVENT_BYTES)
+    request = ("POST /v1/events HTTP/1.1\r\nHost: x\r\n" +
+               "".join(f"{k}: {v}\r\n" for k, v in head.items()) + "\r\n").encode()
+    with collector(str(tmp_path / "store"), tmp_path / "spool") as running:
+        slow = []
+        for _ in range(4):
+            client = socket.create_connection(("127.0.0.1", running.port), timeout=10)
+            client.sendall(request + b"{")
+            slow.append(client)
+        time.sleep(0.3)
+        poster = Poster(running.port)
+        status, headers = poster.post(seldon("response", "fifth", "main", ANSWER), ANSWER)
+        assert status == 503 and headers["retry-after"]
+        poster.close()
+        for client in slow:
+            client.close()
+        time.sleep(0.3)
+        poster = Poster(running.port)
+        assert poster.post(seldon("response", "later", "main", ANSWER), ANSWER)[0] == 202
+        poster.close()

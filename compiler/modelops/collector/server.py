@@ -26,6 +26,11 @@ from modelops.diagnostics import Diagnostic, UserError
 
 EVENTS_PATH = "/v1/events"
 MAX_EVENT_BYTES = 16 * 1024 * 1024
+# Memory stays bounded: bodies being read and spooled hold at most MAX_READING_BYTES together (a
+# request beyond waits for none of them: 503 and Retry-After), at most max_connections connections
+# are served (one beyond is answered 503 at once), and one silent for idle_seconds is closed.
+MAX_READING_BYTES = 64 * 1024 * 1024
+BUSY = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 RETRY_AFTER = "5"
 FLUSH_SECONDS_ON_STOP = 20.0
 
@@ -41,6 +46,8 @@ class Config:
     flush_rows: int = 10_000
     flush_seconds: float = 10.0
     kafka: KafkaConfig | None = None
+    max_connections: int = 512
+    idle_seconds: float = 60.0
 
 
 class Collector:
@@ -65,14 +72,28 @@ class Collector:
                              config.flush_seconds)
         self.kafka = KafkaSource(config.kafka, self.spool, self.metrics) if config.kafka else None
         try:
-            self.http = _Server((config.host, config.port), _handler(self))
+            self.http = _Server((config.host, config.port), _handler(self, config.idle_seconds),
+                                config.max_connections, self.metrics)
         except OSError as exc:
             raise UserError([Diagnostic(".", 1, 1, "MO822", f"cannot listen on {config.host}:"
                                         f"{config.port}: {exc.strerror or exc}")]) from None
         self.http.daemon_threads = True
         self.host = config.host
         self.in_flight = 0
+        self.reading = 0  # bytes of the bodies being read and spooled now
         self._lock = threading.Lock()
+
+    def reserve(self, size: int) -> bool:
+        """Room for a body of `size` bytes within MAX_READING_BYTES (release it after)."""
+        with self._lock:
+            if self.reading and self.reading + size > MAX_READING_BYTES:
+                return False
+            self.reading += size
+            return True
+
+    def release(self, size: int) -> None:
+        with self._lock:
+            self.reading -= size
 
     @property
     def port(self) -> int:
@@ -122,6 +143,35 @@ class Collector:
 
 
 class _Server(ThreadingHTTPServer):
+    """One thread per connection, at most `max_connections` of them."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_connections: int,
+                 metrics: Metrics) -> None:
+        super().__init__(address, handler)
+        self.slots, self.metrics = threading.BoundedSemaphore(max_connections), metrics
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.metrics.count("refused_total", reason="busy")
+            try:
+                request.settimeout(1.0)
+                request.sendall(BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One log line for a client that went away mid-request, not socketserver's traceback."""
         error = sys.exc_info()[1]
@@ -134,9 +184,10 @@ def _describe(headers: dict[str, str], query: dict[str, str]) -> str:
     return " ".join(parts) or "no CloudEvents headers"
 
 
-def _handler(collector: Collector) -> type[BaseHTTPRequestHandler]:
+def _handler(collector: Collector, idle_seconds: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the executor's and agent's clients use it
+        timeout = idle_seconds  # a connection silent this long (between or within requests) is closed
         server_version = "modelops-collector"
         disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed ACK
 
@@ -179,8 +230,17 @@ def _handler(collector: Collector) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True  # the body is not read
                 self._answer(400, reason + "\n")
                 return
-            body = self.rfile.read(int(length))
-            status, reason = collector.accept(query, self._lower(), body)
+            size = int(length)
+            if not collector.reserve(size):
+                collector.metrics.count("refused_total", reason="busy")
+                self.close_connection = True  # the body is not read
+                self._answer(503, "busy: too many events being received\n", retry=True)
+                return
+            try:
+                body = self.rfile.read(size)
+                status, reason = collector.accept(query, self._lower(), body)
+            finally:
+                collector.release(size)
             self._answer(status, reason + "\n", retry=status == 503)
 
         def _lower(self) -> dict[str, str]:

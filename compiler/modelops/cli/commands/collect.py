@@ -27,6 +27,10 @@ import click
               help="Write a Parquet file once this many events are spooled ...")
 @click.option("--flush-seconds", type=click.FloatRange(min=0.01), default=10.0, show_default=True,
               help="... or the oldest is this many seconds old.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=512, show_default=True,
+              help="Connections served at once (keep-alive ones included); more are answered 503.")
+@click.option("--idle-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Close a connection that sends nothing for this many seconds.")
 @click.option("--kafka-broker", metavar="HOST:PORT", default=None,
               help="Also consume Kafka (the `kafka` extra): bootstrap broker(s), comma-separated.")
 @click.option("--kafka-topic", "kafka_topics", multiple=True, metavar="TOPIC",
@@ -37,7 +41,8 @@ import click
 @click.option("--kafka-group", default="modelops-collector", show_default=True,
               help="The consumer group (offsets are committed once events are spooled).")
 def collect_command(store: str, spool: Path, host: str, port: int, environment: str | None,
-                    max_spool_bytes: int, flush_rows: int, flush_seconds: float, kafka_broker: str | None,
+                    max_spool_bytes: int, flush_rows: int, flush_seconds: float, max_connections: int,
+                    idle_timeout: float, kafka_broker: str | None,
                     kafka_topics: tuple[str, ...], kafka_models: Path | None, kafka_group: str) -> None:
     """Collect the predictions model servers log (CloudEvents over HTTP, Kafka) into the store as Parquet."""
     from modelops.collector.kafka import KafkaConfig
@@ -51,4 +56,4 @@ def collect_command(store: str, spool: Path, host: str, port: int, environment: 
              if kafka_broker else None)
     run(Config(store=store, spool=spool, host=host, port=port, environment=environment,
                max_spool_bytes=max_spool_bytes, flush_rows=flush_rows, flush_seconds=flush_seconds,
-               kafka=kafka))
+               kafka=kafka, max_connections=max_connections, idle_seconds=idle_timeout))
