@@ -58,3 +58,33 @@ def test_a_signal_mid_compile_cleans_up_and_exits_128_plus_the_signal(
         f"modelops: interrupted by {signal.Signals(signum).name}; temporary files removed"], stderr
     assert not [p.name for p in repo.iterdir() if ".tmp-" in p.name]
     assert _snapshot(repo / "generated") == before
+
+
+FINALIZER = """
+import os, signal, sys, time
+from modelops.cli import main as cli_main
+signal.signal(signal.SIGTERM, cli_main._interrupt)
+sys.unraisablehook = cli_main._unraisable
+
+class Slow:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)  # the signal's handler runs in here, inside the finalizer
+
+try:
+    Slow()  # dropped at once: its __del__ runs now
+    time.sleep(5)
+    print("not interrupted")
+except cli_main.Interrupted as exc:
+    print("interrupted", exc.signum)
+"""
+
+
+def test_a_signal_that_lands_in_a_finalizer_still_interrupts_without_a_traceback() -> None:
+    """Under load a Ctrl-C can arrive while Python runs some object's __del__, which swallows any
+    exception with an "Exception ignored in:" traceback and goes on as if nothing happened."""
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FINALIZER], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == f"interrupted {int(signal.SIGTERM)}", done.stdout + done.stderr
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -128,11 +128,25 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
 
 
+def _unraisable(hook: Any) -> None:
+    """A signal that landed in a finalizer (`__del__`, a weakref callback) is swallowed there, and
+    Python would print "Exception ignored in: ..." and go on: deliver it again, out of the finalizer."""
+    if isinstance(hook.exc_value, Interrupted):  # a moment later, from another thread: out of here
+        import threading
+
+        timer = threading.Timer(0.05, os.kill, (os.getpid(), hook.exc_value.signum))
+        timer.daemon = True
+        timer.start()
+        return
+    sys.__unraisablehook__(hook)
+
+
 def main() -> None:
     import signal
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
+    sys.unraisablehook = _unraisable
     try:
         cli(standalone_mode=True)
     except Interrupted as exc:
