@@ -302,7 +302,8 @@ def _cache_clean_models(jobs: list[_Job], outcomes: list[_Outcome], cache: Rende
             result.digests[job.shown] = job.entry["digest"]
         elif summary is not None and not outcome.errors and not outcome.render_errors:
             data = summary.to_json()
-            result.digests[job.shown] = cache.put(job.key, outcome.files, data, shared_digest(data))["digest"]
+            result.digests[job.shown] = shared_digest(data)
+            cache.put(job.key, outcome.files, data, result.digests[job.shown])
     cache.save()
 
 
