@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from support import fixtures
+from support import fixtures, prediction_store
 from support.collector_events import Process, collector, seldon_answer, stored_rows
 from support.kafka_broker import Broker, core2_topic, produce, seldon_v1, tansu, v2_request, v2_response
 from support.prediction_store import CONFIG
@@ -117,19 +117,7 @@ def test_seldon_v1_and_core_2_messages_are_stored_and_compared(tmp_path: Path, b
     assert comparison["pairs"] == 20 and comparison["statistics"]["agreement"] == 0.95, comparison
 
 
-IRIS = """\
-name: iris
-team: risk
-framework: sklearn
-artifact: {uri: s3://acme-models/iris/1}
-logging: {mode: all, store: default}
-compare: {task: classification, min_pairs: 10}
-environments:
-  production:
-    traffic:
-      main: {}
-      shadow: {shadow: true, artifact: {uri: s3://acme-models/iris/2}}
-"""
+IRIS = prediction_store.model("{task: classification, min_pairs: 10}", per_environment=True)
 
 
 def test_a_kill_9_after_the_commit_loses_nothing_and_reads_nothing_twice(tmp_path: Path,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import fixtures
+from support import fixtures, prediction_store
 from support.collector_events import Poster, collector, kserve, seldon, seldon_answer, stored_rows, v2_answer
 from support.prometheus_server import free_port
 
@@ -60,17 +60,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         server.stop()
 
 
-MODEL = """\
-name: iris
-team: risk
-framework: sklearn
-artifact: {uri: s3://acme-models/iris/1}
-logging: {mode: all, store: default}
-compare: {task: classification, min_pairs: 40, gates: {agreement: 0.9}}
-traffic:
-  main: {}
-  shadow: {shadow: true, artifact: {uri: s3://acme-models/iris/2}}
-"""
+MODEL = prediction_store.model("{task: classification, min_pairs: 40, gates: {agreement: 0.9}}")
 CONFIG = """\
 environments:
   production: {namespace: models}

@@ -8,20 +8,7 @@ from pathlib import Path
 import pytest
 from support import fixtures, prediction_store
 
-MODEL = """\
-name: iris
-team: risk
-framework: sklearn
-artifact: {uri: s3://acme-models/iris/1}
-logging: {mode: all, store: default}
-compare:
-  task: classification
-  min_pairs: 1000
-  gates: {agreement: 0.95, psi: 0.2}
-traffic:
-  main: {}
-  shadow: {shadow: true, artifact: {uri: s3://acme-models/iris/2}}
-"""
+MODEL = prediction_store.model("{task: classification, min_pairs: 1000, gates: {agreement: 0.95, psi: 0.2}}")
 
 
 @pytest.fixture
@@ -85,9 +72,8 @@ def test_an_empty_store_and_a_bad_window_are_one_line(repo: Path) -> None:
 def test_regression_errors_and_the_within_gate(repo: Path) -> None:
     """A shadow 0.1 above main on every request: bias 0.1, MAE 0.1, all within a 0.2 tolerance."""
     model = (repo / "models" / "iris.yaml")
-    model.write_text(model.read_text().replace(
-        "  task: classification\n  min_pairs: 1000\n  gates: {agreement: 0.95, psi: 0.2}",
-        "  task: regression\n  min_pairs: 100\n  gates: {bias: 0.05, within: {tolerance: 0.2, share: 0.9}}"))
+    model.write_text(prediction_store.model(
+        "{task: regression, min_pairs: 100, gates: {bias: 0.05, within: {tolerance: 0.2, share: 0.9}}}"))
     store = repo.parent / "store"
     prediction_store.write(store, "iris", "main", [{"request_id": f"r{i}", "output": float(i)}
                                                    for i in range(200)])
@@ -120,9 +106,7 @@ def test_plot_draws_the_classes_and_the_flip_matrix(repo: Path) -> None:
 
 def test_plot_of_a_regression_carries_the_histograms_in_json_too(repo: Path) -> None:
     model = repo / "models" / "iris.yaml"
-    model.write_text(model.read_text().replace(
-        "  task: classification\n  min_pairs: 1000\n  gates: {agreement: 0.95, psi: 0.2}",
-        "  task: regression\n  min_pairs: 100\n  gates: {mae: 0.5}"))
+    model.write_text(prediction_store.model("{task: regression, min_pairs: 100, gates: {mae: 0.5}}"))
     store = repo.parent / "store"
     prediction_store.write(store, "iris", "main", [{"request_id": f"r{i}", "output": float(i % 50)}
                                                    for i in range(400)])

@@ -10,20 +10,8 @@ from pathlib import Path
 import pytest
 from support import collector_events, fixtures, prediction_store
 
-MODEL = """\
-name: iris
-team: risk
-framework: sklearn
-artifact: {uri: s3://acme-models/iris/1}
-logging: {mode: all, store: default}
-compare:
-  task: classification
-  min_pairs: 100
-  gates: {agreement: 0.5, live: {min_labels: 400, margin: MARGIN}}
-traffic:
-  main: {}
-  shadow: {shadow: true, artifact: {uri: s3://acme-models/iris/2}}
-"""
+MODEL = prediction_store.model("{task: classification, min_pairs: 100, "
+                               "gates: {agreement: 0.5, live: {min_labels: 400, margin: MARGIN}}}")
 
 
 def repo(tmp_path: Path, margin: float = 0.0) -> Path:

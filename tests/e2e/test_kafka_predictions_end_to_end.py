@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import fixtures
+from support import fixtures, prediction_store
 from support.collector_events import Process, collector
 from support.generated_files import documents
 from support.kafka_broker import produce, tansu, v2_request, v2_response
@@ -34,20 +34,8 @@ collector:
   image: registry.example/modelops:0.4.0
   kafka: {broker: "BROKER"}
 """
-MODEL = """\
-name: iris
-team: risk
-framework: sklearn
-protocol: v2
-artifact: {uri: s3://acme-models/iris/1}
-logging: {mode: all, store: default}
-compare: {task: classification, min_pairs: 100, gates: {agreement: 0.9}}
-environments:
-  production:
-    traffic:
-      main: {}
-      shadow: {shadow: true, artifact: {uri: s3://acme-models/iris/2}}
-"""
+MODEL = prediction_store.model("{task: classification, min_pairs: 100, gates: {agreement: 0.9}}",
+                               protocol="v2", per_environment=True)
 
 
 def _collector_settings(root: Path, folder: Path) -> tuple[list[str], dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from support import fixtures
+from support import fixtures, prediction_store
 from support.collector_events import Poster, Process, collector, seldon, seldon_answer
 from support.fake_github_pulls import FakeGitHubPulls
 from support.generated_files import documents
@@ -39,19 +39,8 @@ stores:
 collector: {image: registry.example/modelops:0.4.0}
 github: {repository: acme/models, api_url: GITHUB_API}
 """
-MODEL = """\
-name: iris
-team: risk
-framework: sklearn
-artifact: {uri: s3://acme-models/iris/1}
-logging: {mode: all, store: default}
-compare: {task: classification, min_pairs: 1000, gates: {agreement: 0.95}}
-environments:
-  production:
-    traffic:
-      main: {}
-      shadow: {shadow: true, artifact: {uri: s3://acme-models/iris/2}}
-"""
+MODEL = prediction_store.model("{task: classification, min_pairs: 1000, gates: {agreement: 0.95}}",
+                               per_environment=True)
 REQUEST = b'{"data":{"names":["f0","f1","f2","f3"],"ndarray":[[5.1,3.5,1.4,0.2]]}}'
 
 

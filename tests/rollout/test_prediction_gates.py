@@ -34,11 +34,8 @@ github: {repository: acme/models, api_url: GITHUB_API}
 
 
 def model(name: str) -> str:
-    return (f"name: {name}\nteam: risk\nframework: sklearn\nartifact: {{uri: s3://acme-models/{name}/1}}\n"
-            "logging: {mode: all, store: default}\n"
-            "compare: {task: classification, min_pairs: 1000, gates: {agreement: 0.95}}\n"
-            "environments:\n  production:\n    traffic:\n      main: {}\n"
-            f"      shadow: {{shadow: true, artifact: {{uri: s3://acme-models/{name}/2}}}}\n")
+    return prediction_store.model("{task: classification, min_pairs: 1000, gates: {agreement: 0.95}}",
+                                  name=name, per_environment=True)
 
 
 MODELS = {name: model(name) for name in ("agreeing", "disagreeing", "unpaired")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,18 @@ stores:
   default: {uri: "file://STORE"}
 collector: {image: registry.example/modelops:0.4.0}
 """
+
+
+def model(compare: str, *, name: str = "iris", protocol: str | None = None,
+          per_environment: bool = False) -> str:
+    """A model file saving its predictions in the store `default`, with main and a shadow (under
+    `environments.production` when `per_environment`) and `compare` (flow YAML) as given."""
+    traffic = f"traffic:\n  main: {{}}\n  shadow: {{shadow: true, artifact: {{uri: s3://acme-models/{name}/2}}}}\n"
+    if per_environment:
+        traffic = "environments:\n  production:\n" + textwrap.indent(traffic, "    ")
+    head = f"name: {name}\nteam: risk\nframework: sklearn\n" + (f"protocol: {protocol}\n" if protocol else "")
+    return (head + f"artifact: {{uri: s3://acme-models/{name}/1}}\nlogging: {{mode: all, store: default}}\n"
+            + f"compare: {compare}\n" + traffic)
 
 
 def write(store: Path, model: str, variant: str, rows: list[dict[str, Any]], name: str = "part-0") -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
+from support import prediction_store
 from support.expressivity import compile_models, messages, objects, one
 from support.generated_files import documents
 
@@ -26,17 +27,7 @@ def config(target: str, kafka: str | None = None) -> str:
     }, sort_keys=False)
 
 
-MODEL = """\
-name: iris
-team: risk
-framework: sklearn
-artifact: {uri: s3://acme-models/iris/1}
-logging: {mode: all, store: default}
-compare: {task: classification, gates: {agreement: 0.95}}
-traffic:
-  main: {}
-  shadow: {shadow: true, artifact: {uri: s3://acme-models/iris/2}}
-"""
+MODEL = prediction_store.model("{task: classification, gates: {agreement: 0.95}}")
 
 COLLECTOR_FILE = "staging/models-staging/modelops-collector-default.yaml"
 
