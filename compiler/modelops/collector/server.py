@@ -10,11 +10,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from modelops.bounded_http import BoundedHTTPServer
 from modelops.collector import log
 from modelops.collector.events import Malformed, from_http
 from modelops.collector.headers import parse_request
@@ -30,7 +31,6 @@ MAX_EVENT_BYTES = 16 * 1024 * 1024
 # request beyond waits for none of them: 503 and Retry-After), at most max_connections connections
 # are served (one beyond is answered 503 at once), and one silent for idle_seconds is closed.
 MAX_READING_BYTES = 64 * 1024 * 1024
-BUSY = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 RETRY_AFTER = "5"
 FLUSH_SECONDS_ON_STOP = 20.0
 
@@ -77,7 +77,6 @@ class Collector:
         except OSError as exc:
             raise UserError([Diagnostic(".", 1, 1, "MO822", f"cannot listen on {config.host}:"
                                         f"{config.port}: {exc.strerror or exc}")]) from None
-        self.http.daemon_threads = True
         self.host = config.host
         self.in_flight = 0
         self.reading = 0  # bytes of the bodies being read and spooled now
@@ -142,35 +141,16 @@ class Collector:
         return 202, "accepted"
 
 
-class _Server(ThreadingHTTPServer):
-    """One thread per connection, at most `max_connections` of them."""
+class _Server(BoundedHTTPServer):
+    """One thread per connection, at most `max_connections` of them (one more is counted as busy)."""
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_connections: int,
                  metrics: Metrics) -> None:
-        super().__init__(address, handler)
-        self.slots, self.metrics = threading.BoundedSemaphore(max_connections), metrics
+        super().__init__(address, handler, max_connections)
+        self.metrics = metrics
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            self.metrics.count("refused_total", reason="busy")
-            try:
-                request.settimeout(1.0)
-                request.sendall(BUSY)
-            except OSError:
-                pass
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
+    def refused(self) -> None:
+        self.metrics.count("refused_total", reason="busy")
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One log line for a client that went away mid-request, not socketserver's traceback."""

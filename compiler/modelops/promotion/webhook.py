@@ -14,17 +14,16 @@ the whole request, headers and body together (a client trickling bytes is cut of
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
 import re
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from modelops.bounded_http import BoundedHTTPServer
 
 EVENTS = {("model_version", "created"), ("model_version_alias", "created")}
 SIGNED = ("X-MLflow-Delivery-Id", "X-MLflow-Timestamp", "X-MLflow-Signature")
@@ -110,52 +109,19 @@ def registered_model(body: bytes) -> str | None:
 
 # --- the HTTP server ----------------------------------------------------------------------------
 
-class Receiver(ThreadingHTTPServer):
-    """A threaded HTTP server with a cap on connections and a deadline for each whole request."""
+class Receiver(BoundedHTTPServer):
+    """The receiver's server: MAX_CONNECTIONS connections, each cut READ_SECONDS + 1 after it was
+    accepted (the handler answers first)."""
 
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 max_connections: int) -> None:
-        super().__init__(address, handler)
-        self.slots = threading.BoundedSemaphore(max_connections)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):  # full: answer at once, hold nothing
-            with contextlib.suppress(OSError):
-                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                                b"Connection: close\r\n\r\n")
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        timer = threading.Timer(READ_SECONDS + 1, _cut, (request,))  # the handler answers first
-        timer.daemon = True
-        timer.start()
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            timer.cancel()
-            self.slots.release()
+    busy = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection cut off or broken by its client: nothing to print."""
 
 
-def _cut(connection: socket.socket) -> None:
-    """End a connection past its deadline: its handler's next read or write fails."""
-    with contextlib.suppress(OSError):
-        connection.shutdown(socket.SHUT_RDWR)
-
-
 def receiver(host: str, port: int, accept: Accept, log: Callable[[str], None]) -> Receiver:
     """The HTTP server (not yet serving) that hands each delivery's headers and body to `accept`."""
-    return Receiver((host, port), _handler(accept, log), MAX_CONNECTIONS)
+    return Receiver((host, port), _handler(accept, log), MAX_CONNECTIONS, READ_SECONDS + 1)
 
 
 class _Handler(BaseHTTPRequestHandler):
