@@ -280,3 +280,22 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_parsing_a_file_keeps_none_of_its_yaml_nodes_alive() -> None:
+    """The language server and a one-process compile parse file after file: a module-level PyYAML
+    constructor used to keep every node (and so every file's marks) for the life of the process."""
+    import gc
+
+    import yaml
+    from modelops.compile.source import parse
+
+    def nodes() -> int:
+        gc.collect()
+        return sum(isinstance(obj, yaml.Node) for obj in gc.get_objects())
+
+    before = nodes()
+    for i in range(20):
+        doc, errors = parse(f"name: m{i}\nteam: risk\nlabels: {{a: '1', b: [x, y]}}\n", f"models/m{i}.yaml")
+        assert doc is not None and not errors
+    assert nodes() == before

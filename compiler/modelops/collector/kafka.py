@@ -25,7 +25,7 @@ from typing import Any
 from modelops.collector import log
 from modelops.collector.events import Event, Malformed, Route, from_kafka
 from modelops.collector.metrics import Metrics
-from modelops.collector.spool import HEADER, Spool, SpoolClosed, SpoolFull
+from modelops.collector.spool import Spool, SpoolClosed, SpoolFull
 from modelops.diagnostics import Diagnostic, UserError
 
 ENV_PREFIX = "MODELOPS_KAFKA_"  # MODELOPS_KAFKA_SASL_PASSWORD -> sasl.password (not KAFKA_: Kubernetes
@@ -34,7 +34,6 @@ BATCH = 500
 POLL_SECONDS = 0.5
 FULL_SPOOL_WAIT = 1.0
 MESSAGE_OVERHEAD = 1024  # a spool record's fields besides the message's value, at most (about)
-RECORD_OVERHEAD = HEADER.size  # the spool's frame around a record
 # A replica killed mid-batch hands its partitions over within SESSION_MS; a batch held longer than
 # POLL_INTERVAL_MS (a full spool) leaves the group, and its messages go to another member uncommitted.
 SESSION_MS, POLL_INTERVAL_MS = 10_000, 30_000
@@ -178,7 +177,7 @@ class KafkaSource(threading.Thread):
     def _within_spool(self, records: list[bytes]) -> list[bytes]:
         """The records the spool can ever hold; a larger one is refused (one line, counted, and
         committed with the batch: it could only wait forever)."""
-        kept = [record for record in records if len(record) + RECORD_OVERHEAD <= self.spool.max_bytes]
+        kept = [record for record in records if self.spool.can_hold(record)]
         if len(kept) < len(records):
             self.metrics.count("refused_total", len(records) - len(kept), reason="too_large")
             log(f"refused {len(records) - len(kept)} Kafka message(s) larger than the spool "

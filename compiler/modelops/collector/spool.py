@@ -85,6 +85,10 @@ class Spool:
     def size(self) -> int:
         return self._bytes
 
+    def can_hold(self, record: bytes) -> bool:
+        """Whether `record` fits in the spool at all (when it is empty)."""
+        return HEADER.size + len(record) <= self.max_bytes
+
     def append(self, record: bytes) -> None:
         """Return once `record` is durable; SpoolFull when it does not fit, SpoolClosed when stopping."""
         self.append_many([record])

@@ -26,6 +26,7 @@ milliseconds for 1,000 models, where one per entry cost ten times as much on eve
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import itertools
@@ -63,7 +64,7 @@ _TEMPORARY = f".{FILE}.tmp-"
 class Entry(TypedDict):
     files: dict[str, str]  # path under generated/ -> SHA-256 of its text (the text is read from there)
     summary: dict[str, Any]  # ModelSummary.to_json()
-    digest: str  # modelops.compile.summary.shared_digest(summary)
+    digest: str  # ModelSummary.shared_digest()
 
 
 class RenderCache:
@@ -234,12 +235,20 @@ def _remove_leftovers(folder: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def fingerprint(schemas: SchemaSet) -> str:
-    """Everything besides the inputs that decides output: code, libraries, the schema files used."""
+@functools.cache
+def _code() -> bytes:
+    """The digest of the compiler's own source and library versions, read once per process (the
+    unchanged-tree check, the render cache and the record each ask)."""
     hashed = hashlib.sha256(f"{modelops.__version__} {platform.python_version()} {yaml.__version__}".encode())
     package = Path(modelops.__file__).parent
     for path in sorted(package.rglob("*.py")):
         hashed.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return hashed.digest()
+
+
+def fingerprint(schemas: SchemaSet) -> str:
+    """Everything besides the inputs that decides output: code, libraries, the schema files used."""
+    hashed = hashlib.sha256(_code())
     for path in schemas.files():
         hashed.update(str(path).encode() + b"\0" + path.read_bytes())
     return hashed.hexdigest()

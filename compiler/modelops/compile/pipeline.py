@@ -43,7 +43,6 @@ from modelops.compile.summary import (
     ModelSummary,
     duplicate_names,
     name_collisions,
-    shared_digest,
     summarize,
     unknown_pipelines,
     unknown_steps,
@@ -60,7 +59,7 @@ class Build:
     repo_files: dict[str, str] = field(default_factory=dict)  # outside generated/, e.g. CODEOWNERS
     diagnostics: list[Diagnostic] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
-    digests: dict[str, str] = field(default_factory=dict)  # model file -> summary.shared_digest
+    digests: dict[str, str] = field(default_factory=dict)  # model file -> ModelSummary.shared_digest()
 
 
 def build(
@@ -301,9 +300,8 @@ def _cache_clean_models(jobs: list[_Job], outcomes: list[_Outcome], cache: Rende
         if job.entry is not None:
             result.digests[job.shown] = job.entry["digest"]
         elif summary is not None and not outcome.errors and not outcome.render_errors:
-            data = summary.to_json()
-            result.digests[job.shown] = shared_digest(data)
-            cache.put(job.key, outcome.files, data, result.digests[job.shown])
+            result.digests[job.shown] = summary.shared_digest()
+            cache.put(job.key, outcome.files, summary.to_json(), result.digests[job.shown])
     cache.save()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from modelops.compile.generators.kafka_routes import Route, routes
@@ -73,6 +73,19 @@ class ModelSummary:
             "pipelines": [list(ref) for ref in self.pipelines],
         }
 
+    def shared_digest(self) -> str:
+        """A digest of what the stages over every model read of this one: the checks across models,
+        the environments' shared files, kustomizations and CODEOWNERS. Positions are left out, since
+        they only place diagnostics: a clean run whose models keep their digests writes the same
+        shared files, so a compile of a changed model alone may stand for the whole run
+        (modelops.compile.incremental)."""
+        nowhere = replace(self, name_at=(0, 0), team_at=(0, 0),
+                          envs=tuple(replace(env, namespace_at=("", 0, 0)) for env in self.envs),
+                          steps=tuple((m, 0, 0) for m, _, _ in self.steps),
+                          pipelines=tuple((p, 0, 0) for p, _, _ in self.pipelines))
+        text = json.dumps(nowhere.to_json(), separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelSummary:
         # A compile reads the summaries of every model: tuple(map(tuple, ...)) is the fast spelling.
@@ -86,21 +99,6 @@ class ModelSummary:
         pipelines = tuple((str(p), int(line), int(col)) for p, line, col in data.get("pipelines", ()))
         return cls(data["path"], data["name"], data["team"], tuple(data["name_at"]),
                    tuple(data["team_at"]), envs, steps, pipelines)
-
-
-ENV_POSITION = 6  # where an environment's entry in to_json() holds namespace_at
-
-
-def shared_digest(data: dict[str, Any]) -> str:
-    """A digest of what the stages over every model read of one (`ModelSummary.to_json()`): the
-    checks across models, the environments' shared files, kustomizations and CODEOWNERS. Positions
-    are left out, since they only place diagnostics: a clean run whose models keep their digests
-    writes the same shared files, so a compile of a changed model alone may stand for the whole run
-    (modelops.compile.incremental)."""
-    envs = [[value for index, value in enumerate(env) if index != ENV_POSITION] for env in data["envs"]]
-    shared = [data["path"], data["name"], data["team"], envs,
-              [step[0] for step in data.get("steps", ())], [ref[0] for ref in data.get("pipelines", ())]]
-    return hashlib.sha256(json.dumps(shared, separators=(",", ":")).encode()).hexdigest()[:32]
 
 
 def summarize(spec: ModelSpec, doc: Document, deployed: list[ResolvedModel],

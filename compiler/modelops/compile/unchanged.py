@@ -15,7 +15,7 @@ record drops the hash), or nothing is recorded (an input: the run may have read 
 systems that keep whole seconds. ctime cannot be set from user space, so an
 edit that restores mtime and size is still seen.
 
-The record also keeps each model file's shared digest (modelops.compile.summary.shared_digest), so
+The record also keeps each model file's shared digest (`ModelSummary.shared_digest`), so
 that when only a few model files changed and every output is as recorded, `since_last` names them
 and modelops.compile.incremental may compile them alone; `refresh` then records what that run left.
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from modelops.cli.options import crd_dir_option, output_option, repo_option, repo_root, resolve_crd_dir
 from modelops.cli.report import report
-
-if TYPE_CHECKING:
-    from modelops.compile.unchanged import Delta
 
 
 @click.command(name="compile")
@@ -40,44 +36,14 @@ def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None
     if isinstance(since, Verdict):  # nothing changed since the last clean run: its answer, from stat data
         _report(check, output, since.models, since.files, [], "")
         return
-    if since is not None and _compile_changed(root, check, crd_dir, output, since, started):
-        return
+    if since is not None:  # a few model files edited: compiled alone when that answers for the whole run
+        from modelops.compile.incremental import compile_changed
+
+        answer = compile_changed(root, since, resolve_crd_dir(crd_dir, root), check, started)
+        if answer is not None:
+            _report(check, output, answer.models, answer.files, answer.changed, answer.diff)
+            return
     _compile_all(root, check, crd_dir, output, started)
-
-
-def _compile_changed(root: Path, check: bool, crd_dir: Path | None, output: str, delta: Delta,
-                     started: int) -> bool:
-    """A few model files edited since the last clean run, compiled alone when that answers for the
-    whole run (modelops.compile.incremental); False when the whole run must answer."""
-    from modelops.compile.emit.tree import GENERATED, patch_tree, read_files, spare_tree, stale_diff
-    from modelops.compile.incremental import render_changed
-    from modelops.compile.unchanged import refresh
-
-    files = render_changed(root, delta, resolve_crd_dir(crd_dir, root))
-    if files is None:
-        return False
-    wanted = {f"{GENERATED}/{name}": text for name, text in files.items()}
-    current = read_files(root, list(wanted))
-    changed = sorted(name for name in wanted if current.get(name) != wanted[name])
-    models, count = delta.verdict.models, delta.verdict.files
-    if check:
-        if not changed:
-            refresh(root, delta, started, [])
-        _report(check, output, models, count, changed, stale_diff(current, wanted, prefix=""))
-        return True
-    touched: list[str] = []
-    if changed:
-        start = len(GENERATED) + 1
-        live = {name[start:]: found[0] for name, found in delta.record["outputs"].items()
-                if name.startswith(f"{GENERATED}/")}  # as since_last saw them
-        patched = patch_tree(root / GENERATED, spare_tree(root),
-                             {name[start:]: wanted[name] for name in changed}, live)
-        if patched is None:
-            return False
-        touched = [f"{GENERATED}/{name}" for name in patched]
-    refresh(root, delta, started, touched)
-    _report(check, output, models, count, changed, "")
-    return True
 
 
 def _compile_all(root: Path, check: bool, crd_dir: Path | None, output: str, started: int) -> None:
