@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from support import fixtures
+from support import fixtures, render_cache
 from support.fixtures import CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,8 +134,7 @@ def test_a_broken_cache_file_is_ignored(bench_repo: Path, tmp_path: Path, crd_di
     done = run("compile", cwd=bench_repo, crd_dir=crd_dir)
     assert done.returncode == 0, done.stderr
     assert output(bench_repo) == clean_compile(bench_repo, tmp_path / "clean", crd_dir)
-    cached = (bench_repo / ".modelops-cache" / "render.json").read_text()
-    assert json.loads(cached.rpartition("\n")[0])["entries"]  # the last line is the HMAC
+    assert render_cache.entries(bench_repo)
 
 
 def test_checks_across_models_still_see_cached_models(repo, crd_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -312,33 +311,39 @@ def test_a_bad_jobs_setting_is_one_line_and_the_compile_goes_on(
 def test_a_fresh_compile_stages_each_model_as_it_is_rendered(
     bench_repo: Path, monkeypatch: pytest.MonkeyPatch, crd_dir: Path
 ) -> None:
-    """Without a spare tree, each model's files go to the staging tree before the run ends (so disk
-    work overlaps compiling); with a spare, nothing is staged early and the spare is patched."""
+    """Each model's files go to the staging tree as soon as they are rendered (so disk work overlaps
+    compiling and the run keeps no text it has staged): a new tree without a spare, the spare
+    patched when there is one."""
     import modelops.compile.emit.tree as output
     from click.testing import CliRunner
     from modelops.cli.main import cli
 
-    batches: list[dict[str, str]] = []
+    batches: list[tuple[Path, dict[str, str]]] = []
     original = output.Staging.add
-    def add(self: output.Staging, files: dict[str, str]) -> None:
-        batches.append(files)
-        original(self, files)
+    def add(self: output.Staging, files: dict[str, str], hashes: dict[str, str] | None = None,
+            ) -> dict[str, str]:
+        batches.append((self.path, files))
+        return original(self, files, hashes)
 
     monkeypatch.setattr(output.Staging, "add", add)
     monkeypatch.setenv("MODELOPS_NO_CACHE", "1")  # every model is rendered, none comes from the cache
     compile_args = ["compile", "-C", str(bench_repo), "--crd-dir", str(crd_dir)]
     shutil.rmtree(bench_repo / "generated")
     assert CliRunner().invoke(cli, compile_args).exit_code == 0
-    per_model, final = batches[:-1], batches[-1]  # the last batch completes the tree
-    assert len(per_model) == 40
-    assert all(len({name.rsplit("/", 1)[1] for name in files}) == 1 for files in per_model)
-    assert set(final) == {p.relative_to(bench_repo / "generated").as_posix()
-                          for p in (bench_repo / "generated").rglob("*.yaml")}
+    per_model, (_, shared), rest = batches[:40], batches[40], batches[41:]
+    assert all(len({name.rsplit("/", 1)[1] for name in files}) == 1 for _, files in per_model)
+    assert {name.rsplit("/", 1)[1] for name in shared} == {"kustomization.yaml"}  # made from all models
+    assert all(files == {} for _, files in rest)  # completing the tree: nothing was left to hand over
     monkeypatch.delenv("MODELOPS_NO_CACHE")
-    (bench_repo / ".modelops-cache" / "previous-generated").mkdir(parents=True, exist_ok=True)
+    spare = bench_repo / ".modelops-cache" / "previous-generated"
+    spare.mkdir(parents=True, exist_ok=True)
+    edited = sorted((bench_repo / "models").glob("*.yaml"))[0]
+    edited.write_text(edited.read_text() + "# edited\n")
+    (bench_repo / ".modelops-cache" / "unchanged.marshal").unlink(missing_ok=True)  # the whole run
     batches.clear()
     assert CliRunner().invoke(cli, compile_args).exit_code == 0
-    assert batches == []
+    # the edited model and the shared files; a comment changes no output, so nothing is swapped in
+    assert len(batches) == 2 and {path for path, _ in batches} == {spare}
 
 
 def test_a_failing_compile_still_caches_the_models_that_passed(
@@ -351,8 +356,7 @@ def test_a_failing_compile_still_caches_the_models_that_passed(
     broken.write_text(good.replace("framework:", "framwork:"))
     done = run("compile", cwd=bench_repo, crd_dir=crd_dir)
     assert done.returncode == 1 and "MO101" in done.stderr
-    cached = (bench_repo / ".modelops-cache" / "render.json").read_text()
-    entries = json.loads(cached.rpartition("\n")[0])["entries"]  # the last line is the HMAC
+    entries = render_cache.entries(bench_repo)
     assert len(entries) == 39
     broken.write_text(good)
     assert run("compile", cwd=bench_repo, crd_dir=crd_dir).returncode == 0

@@ -3,7 +3,6 @@ cache is verified, sizes are bounded while reading, and a killed compile leaves 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,6 +14,7 @@ from modelops.compile import cache as cache_module
 from modelops.compile.cache import FILE, FOLDER
 from modelops.compile.pipeline import build
 from modelops.compile.source import MAX_BYTES
+from support import render_cache
 from support.fixtures import CONFIG, copy_example_repo, make_repo, modelops_path, run
 
 SECRET = "hunter2-do-not-print"
@@ -167,16 +167,14 @@ def test_control_characters_in_keys_are_escaped(tmp_path: Path) -> None:
 
 def _tamper(root: Path, change: object) -> None:
     """Edit the cache's entries as someone who can write the checkout but lacks the key would."""
-    path = root / FOLDER / FILE
-    body, _, digest = path.read_text().rpartition("\n")
-    data = json.loads(body)
-    for entry in data["entries"].values():
+    found = render_cache.entries(root)
+    for entry in found.values():
         change(entry)  # type: ignore[operator]
-    path.write_text(json.dumps(data) + "\n" + digest)
+    render_cache.rewrite(root, found)
 
 
 def _entries(root: Path) -> dict[str, object]:
-    return json.loads((root / FOLDER / FILE).read_text().rpartition("\n")[0])["entries"]
+    return dict(render_cache.entries(root))
 
 
 def test_an_edited_cache_cannot_make_check_pass_on_a_hand_edited_tree(example: Path) -> None:

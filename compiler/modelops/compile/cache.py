@@ -10,8 +10,11 @@ rendered (else the model is rendered again): the texts are not kept twice, so th
 rendering and validating the output of that model; checks across models (name collisions, team
 caps) run on every compile over the summaries of all models.
 
-The cache is one JSON file in `.modelops-cache/` at the repo root (keep it out of git; never read or
-written through a symlink: the output writer, modelops.compile.emit.tree, writes it); a compile of
+The cache is one file in `.modelops-cache/` at the repo root: a JSON header line, then one line
+per entry (its key, a tab, its JSON), then the HMAC line. Entries stay bytes until a model asks
+for its own (a warm run over 10,000 models holds 15 MB of them, not the 100 MB of parsed JSON),
+and are written back as the bytes they were read as. Keep it out of git; it is never read or
+written through a symlink (the output writer, modelops.compile.emit.tree, writes it). A compile of
 all models rewrites it with the entries of this run only; a run over a few files (`validate PATH`)
 does not use it, since loading it costs more than rendering them. MODELOPS_NO_CACHE=1 switches it off.
 
@@ -36,7 +39,7 @@ import platform
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import IO, Any, TypedDict
 
 import yaml
 
@@ -52,11 +55,12 @@ from modelops.compile.emit.tree import (
     replace_beneath,
     running,
     safe_name,
+    text_hash,
 )
 
 FOLDER = CACHE_FOLDER
 FILE = "render.json"
-FORMAT = 9
+FORMAT = 10
 KEY_FILE = "cache-key"
 _TEMPORARY = f".{FILE}.tmp-"
 
@@ -78,9 +82,10 @@ class RenderCache:
         self.enabled = self.secret is not None
         code = fingerprint(schemas) if self.enabled else ""
         self.base = hashlib.sha256(f"{code}\0{config_text}".encode()).hexdigest()
-        self.entries: dict[str, Entry] = self._load() if self.enabled else {}
-        self.used: dict[str, Entry | bytes] = {}  # this run's entries; bytes: put, already as JSON
-        self._tree: Mapping[str, str] | None = None
+        self.entries: dict[str, bytes] = self._load() if self.enabled else {}  # key -> the entry's JSON
+        self.used: dict[str, bytes] = {}  # this run's hits, as their JSON
+        self._new: IO[bytes] | None = None  # this run's new entries, as the file's lines, until saved
+        self._tree: tuple[Mapping[str, str], Mapping[str, str]] | None = None
 
     def key(self, source: str, text: str) -> str:
         data = f"{self.base}\0{source}\0{text}".encode("utf-8", "surrogateescape")
@@ -89,52 +94,67 @@ class RenderCache:
     def get(self, key: str) -> Entry | None:
         if not self.enabled:
             return None
-        entry = self.entries.get(key)
-        if entry is not None:
-            self.used[key] = entry
-        return entry
-
-    def put(self, key: str, files: dict[str, str], summary: dict[str, Any], digest: str) -> None:
-        """Keep a model's rendered `files` (path -> text) by their hashes, with its summary (as the
-        JSON the cache file holds: a tenth of the memory of the dicts, for 10,000 models)."""
-        entry: Entry = {"files": {name: text_hash(text) for name, text in files.items()},
-                        "summary": summary, "digest": digest}
-        self.used[key] = _json(entry)
-
-    def texts(self, entry: Entry, current: Mapping[str, str] | None) -> dict[str, str] | None:
-        """The texts of an entry's files as generated/ holds them (`current`, else read from disk),
-        or None when one is missing or other than what was rendered (then the model is rendered)."""
-        if current is None:
-            current = self._generated()
-        found = {name: current[name] for name in entry["files"] if name in current}
-        if found.keys() != entry["files"].keys():
+        raw = self.entries.get(key)
+        if raw is None:
             return None
-        if any(text_hash(text) != entry["files"][name] for name, text in found.items()):
+        try:
+            entry = json.loads(raw)
+        except ValueError:
             return None
-        return found
+        if not _well_formed(entry):  # e.g. a name outside generated/: ignored
+            return None
+        self.used[key] = raw
+        return {"files": entry["files"], "summary": entry["summary"], "digest": entry["digest"]}
 
-    def _generated(self) -> Mapping[str, str]:
-        """generated/ as it is, read once (in one walk) when a caller did not pass it; {} when it holds
+    def put(self, key: str, entry: bytes) -> None:
+        """Keep a model's entry (`entry_json`: made where the model was rendered, in a worker); new
+        entries wait in a temporary file (10,000 of them are 15 MB), not in memory."""
+        if self._new is None:
+            self._new = tempfile.TemporaryFile()  # noqa: SIM115 - open until save() closes it
+        self._new.write(_line(key, entry))
+
+    def on_disk(self, entry: Entry, current: Mapping[str, str] | None) -> bool:
+        """Whether generated/ holds an entry's files as they were rendered (`current`: the SHA-256 of
+        each file it holds, else it is read); when not, the model is rendered again."""
+        hashes = current if current is not None else self._generated()[1]
+        return all(hashes.get(name) == hashed for name, hashed in entry["files"].items())
+
+    def texts(self, entry: Entry) -> dict[str, str]:
+        """The texts of an entry's files, as generated/ holds them (read once, for callers that want
+        every text: `on_disk` first)."""
+        tree = self._generated()[0]
+        return {name: tree[name] for name in entry["files"]}
+
+    def _generated(self) -> tuple[Mapping[str, str], Mapping[str, str]]:
+        """generated/ as it is, read once (in one walk): texts and their hashes; empty when it holds
         a symlink or special file (the writer refuses those)."""
         if self._tree is None:
             try:
-                self._tree = read_tree(self.root / GENERATED)
+                texts = read_tree(self.root / GENERATED)
             except UnsafeTree:
-                self._tree = {}
+                texts = {}
+            self._tree = (texts, {name: text_hash(text) for name, text in texts.items()})
         return self._tree
 
     def save(self) -> None:
-        """Keep this run's entries only; best effort (a read-only checkout still compiles)."""
-        if self.secret is None or self.used.keys() == self.entries.keys():
+        """Keep this run's entries only; best effort (a read-only checkout still compiles). Once
+        per run: the entries are let go."""
+        new, self._new = self._new, None
+        hits, loaded = self.used, self.entries
+        self.used, self.entries = {}, {}  # the rest of a large run needs the memory
+        if self.secret is None or (new is None and hits.keys() == loaded.keys()):
             return
         try:
-            replace_beneath(self.root, f"{FOLDER}/{FILE}", _signed(self.secret, self.used))
+            replace_beneath(self.root, f"{FOLDER}/{FILE}", _signed(self.secret, hits, new))
             _remove_leftovers(self.path.parent)
         except OSError:
             pass
+        finally:
+            if new is not None:
+                new.close()
 
-    def _load(self) -> dict[str, Entry]:
-        """The entries, if the file passes verification (see the module's docstring)."""
+    def _load(self) -> dict[str, bytes]:
+        """The entries (key -> JSON), if the file passes verification (see the module's docstring)."""
         if self.secret is None:
             return {}
         try:  # never read through a symlink
@@ -143,40 +163,47 @@ class RenderCache:
                 body, _, mac = stream.read().rpartition(b"\n")
             if not hmac.compare_digest(mac, digest(self.secret, body).encode()):
                 return {}
-            data = json.loads(body)
+            head, *lines = body.split(b"\n")
+            if json.loads(head) != {"format": FORMAT}:
+                return {}
         except (OSError, ValueError):
             return {}
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            return {}
-        entries = data.get("entries")
-        if not isinstance(entries, dict):
-            return {}
-        return {key: {"files": entry["files"], "summary": entry["summary"], "digest": entry["digest"]}
-                for key, entry in entries.items() if _well_formed(entry)}
+        entries = {}
+        for line in lines:
+            key, tab, raw = line.partition(b"\t")
+            if tab:
+                entries[key.decode("ascii", "replace")] = raw
+        return entries
 
 
-def _json(entry: Entry) -> bytes:
+def entry_json(hashes: dict[str, str], summary: dict[str, Any], digest: str) -> bytes:
+    """A model's entry as the cache file holds it: its rendered files by their `hashes` (path ->
+    SHA-256), its summary (ModelSummary.to_json()) and shared digest."""
     # json.dumps uses the C encoder; json.dump to a stream does not.
+    entry: Entry = {"files": hashes, "summary": summary, "digest": digest}
     return json.dumps(entry, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
-def _signed(key: bytes, entries: dict[str, Entry | bytes]) -> Iterator[bytes]:
-    """The cache file in chunks, one entry each (the whole file at once would double a large
-    compile's peak memory): the JSON, a newline, its HMAC."""
+def _chunks(spool: IO[bytes] | None) -> Iterator[bytes]:
+    if spool is not None:
+        spool.seek(0)
+        yield from iter(lambda: spool.read(1 << 20), b"")
+
+
+def _line(key: str, entry: bytes) -> bytes:
+    return b"\n" + key.encode("ascii") + b"\t" + entry
+
+
+def _signed(key: bytes, hits: dict[str, bytes], new: IO[bytes] | None) -> Iterator[bytes]:
+    """The cache file in chunks (the whole file at once would double a large compile's peak
+    memory): the header, a line per entry (the hits, then the `new` ones), then its HMAC."""
     mac = hmac.new(key, digestmod=hashlib.sha256)
-    head = f'{{"format":{FORMAT},"entries":{{'.encode()
-    chunks = itertools.chain([head], (
-        b"," * (index > 0) + json.dumps(name).encode() + b":" + (
-            entry if isinstance(entry, bytes) else _json(entry))
-        for index, (name, entry) in enumerate(entries.items())), [b"}}"])
+    head = json.dumps({"format": FORMAT}, separators=(",", ":")).encode()
+    chunks = itertools.chain([head], itertools.starmap(_line, hits.items()), _chunks(new))
     for chunk in chunks:
         mac.update(chunk)
         yield chunk
     yield b"\n" + mac.hexdigest().encode()
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _well_formed(entry: object) -> bool:

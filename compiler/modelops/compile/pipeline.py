@@ -13,9 +13,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from modelops.compile.cache import Entry, RenderCache
+from modelops.compile.cache import Entry, RenderCache, entry_json
 from modelops.compile.emit.schemas import SchemaSet
-from modelops.compile.emit.tree import header, kustomization, to_documents, to_yaml
+from modelops.compile.emit.tree import header, kustomization, text_hash, to_documents, to_yaml
 from modelops.compile.emit.validate import ManifestValidator, NoSchema
 from modelops.compile.generators import observability_env
 from modelops.compile.generators.codeowners import PATH as CODEOWNERS_PATH
@@ -55,7 +55,8 @@ from modelops.diagnostics import Diagnostic
 class Build:
     """The outcome of a run: files for `generated/` (relative paths) or the diagnostics."""
 
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # path -> text, of every file a `sink` kept
+    hashes: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the text, of every file
     repo_files: dict[str, str] = field(default_factory=dict)  # outside generated/, e.g. CODEOWNERS
     diagnostics: list[Diagnostic] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
@@ -68,7 +69,7 @@ def build(
     crd_dir: Path | None = None,
     *,
     history: HistoryReader | None = None,
-    on_rendered: Callable[[dict[str, str]], None] | None = None,
+    sink: Sink | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     project: Project | None = None,
     current: Mapping[str, str] | None = None,
@@ -77,18 +78,22 @@ def build(
 
     A `history` reader (past texts of a model file) also runs the gates that judge by history
     (validate passes one read from git; compile stays independent of history so its output and speed
-    depend on the working tree alone). `on_rendered` receives each model's rendered files as soon as
-    they exist, before the run is known to be clean; `on_progress` gets (done, total) as the model
-    files the render cache does not answer are worked on. A caller that loaded the repository's
-    `project` already passes it (its config is not read again), and one that read generated/ passes
-    its files as `current` (cached models' texts are taken from there instead of read again).
+    depend on the working tree alone). A `sink` receives each model's rendered files (and their
+    hashes) as soon as they exist, before the run is known to be clean, and returns those the run
+    keeps the texts of (the output writer keeps none: a large run never holds its whole tree);
+    without one every text is kept. `on_progress` gets (done, total) as the model files the render
+    cache does not answer are worked on. A caller that loaded the repository's `project` already
+    passes it (its config is not read again), and one that read generated/'s hashes
+    (`tree.read_hashes`) passes them as `current`: a cached model is then checked against them and
+    its texts are never read (they stay as generated/ holds them); else they are read from disk.
     """
-    result = _build(root, paths, crd_dir, history, on_rendered, on_progress, project or Project.load(root),
-                    current)
+    result = _build(root, paths, crd_dir, history, sink, on_progress, project or Project.load(root), current)
     # Base settings are checked once per environment: report each problem once, in file order.
     result.diagnostics = sorted(set(result.diagnostics))
     return result
 
+
+Sink = Callable[[dict[str, str], dict[str, str]], dict[str, str]]  # (texts, hashes) -> texts kept
 
 # From this many models on, a compile spreads them over every core (see modelops.compile.parallel).
 PARALLEL_FROM = 100
@@ -104,17 +109,21 @@ class _Job:
     text: str
     key: str
     entry: Entry | None
-    cached: dict[str, str] = field(default_factory=dict)  # the entry's texts, from generated/
+    cached: dict[str, str] = field(default_factory=dict)  # the entry's texts (none when streamed)
 
 
 @dataclass
 class _Outcome:
-    """What one model file came to; `files` are rendered only for a clean model without `entry`."""
+    """What one model file came to; `files` are rendered only for a clean model without `entry`
+    (`hashes`: theirs, made by the worker; a sink may have taken the texts)."""
 
     errors: list[Diagnostic]
     summary: ModelSummary | None = None
     files: dict[str, str] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
     render_errors: list[Diagnostic] = field(default_factory=list)
+    digest: str = ""  # a clean model's shared digest, and its render cache entry
+    entry: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -123,11 +132,12 @@ class _Context:
     config_doc: Document | None
     history: HistoryReader | None
     validator: ManifestValidator
+    caching: bool  # whether the render cache (and the record of a clean run) is on
 
 
 def _build(
     root: Path, paths: list[Path] | None, crd_dir: Path | None, history: HistoryReader | None,
-    on_rendered: Callable[[dict[str, str]], None] | None, on_progress: Callable[[int, int], None] | None,
+    sink: Sink | None, on_progress: Callable[[int, int], None] | None,
     project: Project, current: Mapping[str, str] | None = None,
 ) -> Build:
     result = Build()
@@ -139,22 +149,27 @@ def _build(
     slots = _slots(root, paths, cache, history, result, current)
     validator = ManifestValidator(schemas)
     jobs = [slot for slot in slots if isinstance(slot, _Job)]
-    work = partial(_compile_model, _Context(config, config_doc, history, validator))
-    outcomes: list[_Outcome] = []
-    for outcome in map_forked(work, jobs, PARALLEL_FROM):
-        outcomes.append(outcome)
-        if on_rendered is not None and outcome.files:
-            on_rendered(outcome.files)
+    work = partial(_compile_model, _Context(config, config_doc, history, validator, cache.enabled))
+    # What each job came to is taken in as it arrives; only its problems and summary stay.
+    checked: list[tuple[list[Diagnostic], ModelSummary | None]] = []
+    render_errors: list[Diagnostic] = []
+    for job, outcome in zip(jobs, map_forked(work, jobs, PARALLEL_FROM), strict=True):
+        if sink is not None and outcome.files:
+            outcome.files = sink(outcome.files, outcome.hashes)
+        _cache_clean_model(job, outcome, cache, result)
+        _collect_rendered(job, outcome, result)
+        render_errors += outcome.render_errors
+        checked.append((outcome.errors, outcome.summary))
+        job.text = ""  # worked on: 10,000 model files need not stay in memory
         if on_progress is not None:
-            on_progress(len(outcomes), len(jobs))
-    _cache_clean_models(jobs, outcomes, cache, result)
+            on_progress(len(checked), len(jobs))
+    cache.save()
     summaries: list[ModelSummary] = []
-    in_order = iter(outcomes)
+    in_order = iter(checked)
     for slot in slots:
         if isinstance(slot, _Job):
-            outcome = next(in_order)
-            result.diagnostics += outcome.errors
-            summary = outcome.summary
+            errors, summary = next(in_order)
+            result.diagnostics += errors
         else:
             summary = slot
         if summary is not None:
@@ -163,15 +178,22 @@ def _build(
     if config is None:
         return result
     result.diagnostics += across_models(summaries, config)
-    if result.diagnostics:
+    if result.diagnostics:  # a run that fails has no files
+        result.files, result.hashes = {}, {}
         return result
-    _collect_rendered(jobs, outcomes, result)
-    _config_objects(config, summaries, validator, result, config_doc)
+    result.diagnostics += render_errors
+    shared = config_objects(config, summaries, validator, config_doc)  # made from every model's summary
+    result.diagnostics += shared.diagnostics
+    names = [*result.hashes, *shared.files]
     for env in sorted({env.env for model in summaries for env in model.envs}):
         prefix = f"{env}/"
-        resources = [name[len(prefix):] for name in result.files if name.startswith(prefix)]
-        result.files[f"{env}/kustomization.yaml"] = kustomization(resources)
+        shared.files[f"{env}/kustomization.yaml"] = kustomization(
+            [name[len(prefix):] for name in names if name.startswith(prefix)])
+    shared.hashes = {name: text_hash(text) for name, text in shared.files.items()}
+    result.hashes.update(shared.hashes)
+    result.files.update(sink(shared.files, shared.hashes) if sink is not None else shared.files)
     result.files = dict(sorted(result.files.items()))
+    result.hashes = dict(sorted(result.hashes.items()))
     owners = codeowners(summaries, config, _read_text(root / CODEOWNERS_PATH))
     if owners is not None:
         result.repo_files[CODEOWNERS_PATH] = owners
@@ -188,8 +210,8 @@ def _read_text(path: Path) -> str | None:
 
 def _slots(root: Path, paths: list[Path] | None, cache: RenderCache, history: HistoryReader | None,
            result: Build, current: Mapping[str, str] | None) -> list[ModelSummary | _Job]:
-    """Per model file, in order: its cached summary (its files, from generated/, go into `result`),
-    or work to do."""
+    """Per model file, in order: its cached summary (its files go into `result`: their hashes, and
+    their texts from generated/ unless `current` has the hashes), or work to do."""
     slots: list[ModelSummary | _Job] = []
     listed, errors = model_files(root, paths)
     result.diagnostics += errors
@@ -200,15 +222,16 @@ def _slots(root: Path, paths: list[Path] | None, cache: RenderCache, history: Hi
             continue
         key = cache.key(shown, text)
         entry = cache.get(key)
-        texts = cache.texts(entry, current) if entry is not None else None
-        if texts is None:  # not cached, or generated/ no longer holds what was rendered
+        if entry is not None and not cache.on_disk(entry, current):  # generated/ holds other texts
             entry = None
-        if entry is not None and texts is not None and history is None:  # the rollout gate resolves all
+        texts = cache.texts(entry) if entry is not None and current is None else {}
+        if entry is not None and history is None:  # the rollout gate resolves all
             slots.append(ModelSummary.from_json(entry["summary"]))
             result.files.update(texts)
+            result.hashes.update(entry["files"])
             result.digests[shown] = entry["digest"]
         else:
-            slots.append(_Job(path, shown, text, key, entry, texts or {}))
+            slots.append(_Job(path, shown, text, key, entry, texts))
     return slots
 
 
@@ -219,6 +242,10 @@ def _compile_model(context: _Context, job: _Job) -> _Outcome:
     if checked.summary is not None and not checked.errors and job.entry is None:
         rendered = render_model(checked.deployed, context.validator, context.config_doc)
         outcome.files, outcome.render_errors = rendered.files, rendered.diagnostics
+        outcome.hashes = {name: text_hash(text) for name, text in rendered.files.items()}
+        if context.caching and not outcome.render_errors:  # the part of caching it a worker can do
+            outcome.digest = checked.summary.shared_digest()
+            outcome.entry = entry_json(outcome.hashes, checked.summary.to_json(), outcome.digest)
     return outcome
 
 
@@ -291,28 +318,25 @@ def _check(
     return errors, deployed
 
 
-def _cache_clean_models(jobs: list[_Job], outcomes: list[_Outcome], cache: RenderCache,
-                        result: Build) -> None:
-    """Cache every model that passed its own checks, also when the run fails elsewhere: fixing one
-    broken model should not re-render the thousand others. Their digests go into `result`."""
-    for job, outcome in zip(jobs, outcomes, strict=True):
-        summary = outcome.summary
-        if job.entry is not None:
-            result.digests[job.shown] = job.entry["digest"]
-        elif summary is not None and not outcome.errors and not outcome.render_errors:
-            result.digests[job.shown] = summary.shared_digest()
-            cache.put(job.key, outcome.files, summary.to_json(), result.digests[job.shown])
-    cache.save()
+def _cache_clean_model(job: _Job, outcome: _Outcome, cache: RenderCache, result: Build) -> None:
+    """Cache a model that passed its own checks, also when the run fails elsewhere: fixing one
+    broken model should not re-render the thousand others. Its digest goes into `result`."""
+    if job.entry is not None:
+        result.digests[job.shown] = job.entry["digest"]
+    elif outcome.entry:
+        result.digests[job.shown] = outcome.digest
+        cache.put(job.key, outcome.entry)
+        outcome.entry = b""
 
 
-def _collect_rendered(jobs: list[_Job], outcomes: list[_Outcome], result: Build) -> None:
-    """The files of a clean run's models (cached files stand in when nothing changed)."""
-    for job, outcome in zip(jobs, outcomes, strict=True):
-        if job.entry is not None:
-            result.files.update(job.cached)
-            continue
-        result.diagnostics += outcome.render_errors
-        result.files.update(outcome.files)
+def _collect_rendered(job: _Job, outcome: _Outcome, result: Build) -> None:
+    """A model's files (its cached files stand in when nothing changed), for when the run is clean."""
+    if job.entry is not None:
+        result.files.update(job.cached)
+        result.hashes.update(job.entry["files"])
+        return
+    result.files.update(outcome.files)
+    result.hashes.update(outcome.hashes)
 
 
 def _render(model: ResolvedModel, validator: ManifestValidator, result: Build,
@@ -339,16 +363,14 @@ def _observability(
     config_doc: Document | None = None,
 ) -> None:
     """Each environment's shared rules and dashboard, `<env>/observability.yaml`, from the info series
-    in the model summaries (so cached models count without being rendered again)."""
-    infos: dict[str, list[dict[str, str]]] = {}
-    stored: set[str] = set()
-    for model in models:
-        for deployed in model.envs:
-            infos.setdefault(deployed.env, []).extend(deployed.info())
-            if deployed.store:
-                stored.add(deployed.env)
-    for env, found in sorted(infos.items()):
-        objects = observability_env.render(config, env, found, env in stored)
+    in the model summaries (so cached models count without being rendered again); one environment
+    at a time, so a large repository holds one environment's series."""
+    for env in sorted({deployed.env for model in models for deployed in model.envs}):
+        found = [info for model in models for deployed in model.envs if deployed.env == env
+                 for info in deployed.info()]
+        stored = any(deployed.store for model in models for deployed in model.envs if deployed.env == env)
+        objects = observability_env.render(config, env, found, stored)
+        del found
         if not objects:
             continue
         _check_config_objects(objects, f"for environment {env}", validator, result, config_doc)

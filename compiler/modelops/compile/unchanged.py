@@ -126,8 +126,8 @@ def _verified_outputs(root: Path, outputs: dict[str, list[Any]]) -> list[str] | 
 def record(root: Path, crd_dir: Path | None, started_ns: int, models: list[str],
            wanted: dict[str, str], digests: dict[str, str]) -> None:
     """Record a clean run that started at `started_ns` and left exactly `wanted` (repository path ->
-    text) on disk, with its model files' shared `digests`; best effort, and nothing is recorded when
-    an input changed during the run."""
+    SHA-256 of its text) on disk, with its model files' shared `digests`; best effort, and nothing
+    is recorded when an input changed during the run."""
     key = secret() if cache_enabled() else None
     if key is None:
         return
@@ -140,7 +140,7 @@ def record(root: Path, crd_dir: Path | None, started_ns: int, models: list[str],
     _write(root, key, {
         "format": FORMAT, "fingerprint": _fingerprint(root, crd_dir), "models": models, "files": len(wanted),
         "inputs": inputs, "digests": digests,
-        "outputs": {name: [*found, _sha(wanted[name]) if _racy(found[3], started_ns) else ""]
+        "outputs": {name: [*found, wanted[name] if _racy(found[3], started_ns) else ""]
                     for name, found in outputs.items()},
     })
 
@@ -241,10 +241,6 @@ def _outputs(root: Path, beside: list[str]) -> dict[str, Stat] | None:
             return None
         found[name] = _stat(info)
     return found
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _sha_of(path: Path) -> str:

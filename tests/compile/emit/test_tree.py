@@ -14,7 +14,7 @@ from pathlib import Path
 
 import modelops.compile.emit.tree as output
 import pytest
-from modelops.compile.emit.tree import read_tree, replace_tree
+from modelops.compile.emit.tree import read_hashes, read_tree, replace_tree
 from support.fixtures import copy_example_repo
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -197,7 +197,7 @@ THIRD = {**NEW, "staging/ns/b/seldondeployment.yaml": "third: b\n", "staging/ns/
 def test_a_staged_tree_ends_with_exactly_the_final_files(target: Path) -> None:
     """Files arrive as models compile; the final set may drop, change or add some. Files the live
     tree already holds are hard links into it."""
-    current = read_tree(target)
+    current = read_hashes(target)
     staged = output.Staging(target, current)
     staged.add({"staging/ns/a/seldondeployment.yaml": "old: a\n", "staging/ns/x/dropped.yaml": "x\n"})
     staged.add({"production/ns/b/service.yaml": "draft\n"})
@@ -205,7 +205,7 @@ def test_a_staged_tree_ends_with_exactly_the_final_files(target: Path) -> None:
     assert snapshot(target) == encoded(NEW)
     assert leftovers(target.parent) == []
     final = {**NEW, "staging/ns/a/seldondeployment.yaml": "old: a\n"}
-    current = read_tree(target)
+    current = read_hashes(target)
     staged = output.Staging(target, current)
     staged.add(final)
     unchanged = "production/ns/b/service.yaml"
@@ -215,21 +215,40 @@ def test_a_staged_tree_ends_with_exactly_the_final_files(target: Path) -> None:
     assert leftovers(target.parent) == []
 
 
-def test_a_staged_tree_is_dropped_when_a_spare_is_patched_instead(tmp_path: Path) -> None:
+def test_a_staging_tree_patches_the_spare_as_files_arrive(tmp_path: Path) -> None:
+    """With a spare tree, staging is that tree patched while models compile: a file it shares with
+    the live tree (one inode) and whose text is wanted is left as it is; the old tree becomes the spare."""
     target, spare = tmp_path / "generated", tmp_path / "spare"
     replace_tree(target, OLD, {}, spare)
-    replace_tree(target, NEW, read_tree(target), spare)  # the spare now holds OLD
-    staged = output.Staging(target, read_tree(target))
+    replace_tree(target, NEW, read_hashes(target), spare)  # the spare now holds OLD
+    replace_tree(target, NEW, read_hashes(target), spare)  # and now links to NEW's files
+    shared = "production/ns/b/service.yaml"
+    inode = (target / shared).stat().st_ino
+    staged = output.Staging(target, read_hashes(target), spare)
+    assert staged.path == spare
     staged.add(THIRD)
-    replace_tree(target, THIRD, read_tree(target), spare, staged)
+    assert (spare / shared).stat().st_ino == inode
+    replace_tree(target, THIRD, read_hashes(target), spare, staged)
     assert snapshot(target) == encoded(THIRD)
+    assert (target / shared).stat().st_ino == inode
+    assert snapshot(spare) == encoded(NEW)
     assert leftovers(tmp_path) == []
+
+
+def test_a_staged_tree_takes_unchanged_files_by_name_without_their_texts(target: Path) -> None:
+    """A run hands over the files it rendered; those it did not render (cached models) are named,
+    and come from the live tree as it holds them."""
+    staged = output.Staging(target, read_hashes(target))
+    changed = {"staging/ns/a/seldondeployment.yaml": "new: a\n"}
+    staged.add(changed)
+    replace_tree(target, {}, None, None, staged, [*changed, *(set(OLD) - set(changed))])
+    assert snapshot(target) == encoded({**OLD, **changed})
 
 
 def test_a_failed_write_while_staging_removes_the_staged_tree(
     target: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    staged = output.Staging(target, read_tree(target))
+    staged = output.Staging(target, read_hashes(target))
 
     def full(path: Path, text: str) -> None:
         raise OSError(28, "No space left on device")
@@ -250,7 +269,7 @@ def test_a_failed_write_while_staging_removes_the_staged_tree(
 def test_spare_tree_runs_end_with_exactly_the_files(tmp_path: Path) -> None:
     target, spare = tmp_path / "generated", tmp_path / "cache" / "previous"
     for files in (OLD, NEW, THIRD, OLD, {}, NEW):
-        replace_tree(target, files, read_tree(target) if target.exists() else {}, spare)
+        replace_tree(target, files, read_hashes(target) if target.exists() else {}, spare)
         assert snapshot(target) == encoded(files)
         assert leftovers(tmp_path) == []
     assert spare.is_dir()  # kept for the next run
@@ -265,8 +284,8 @@ def test_spare_tree_never_writes_through_to_the_live_tree(
 
     target, spare = tmp_path / "generated", tmp_path / "spare"
     replace_tree(target, OLD, {}, spare)
-    replace_tree(target, NEW, read_tree(target), spare)
-    replace_tree(target, NEW, read_tree(target), spare)
+    replace_tree(target, NEW, read_hashes(target), spare)
+    replace_tree(target, NEW, read_hashes(target), spare)
     shared = "staging/ns/b/seldondeployment.yaml"  # THIRD changes it
     assert (spare / shared).stat().st_ino == (target / shared).stat().st_ino
 
@@ -275,10 +294,10 @@ def test_spare_tree_never_writes_through_to_the_live_tree(
 
     monkeypatch.setattr(output, "_exchange", broken)
     with pytest.raises(OSError):
-        replace_tree(target, THIRD, read_tree(target), spare)
+        replace_tree(target, THIRD, read_hashes(target), spare)
     assert snapshot(target) == encoded(NEW)
     monkeypatch.undo()
-    replace_tree(target, THIRD, read_tree(target), spare)
+    replace_tree(target, THIRD, read_hashes(target), spare)
     assert snapshot(target) == encoded(THIRD)
 
 
@@ -286,12 +305,12 @@ def test_spare_tree_repairs_files_edited_in_place(tmp_path: Path) -> None:
     """An edit in place changes both hard links; the next run must still write the wanted text."""
     target, spare = tmp_path / "generated", tmp_path / "spare"
     replace_tree(target, OLD, {}, spare)
-    replace_tree(target, NEW, read_tree(target), spare)
-    replace_tree(target, NEW, read_tree(target), spare)  # the spare now shares NEW's inodes
+    replace_tree(target, NEW, read_hashes(target), spare)
+    replace_tree(target, NEW, read_hashes(target), spare)  # the spare now shares NEW's inodes
     with open(target / "staging/ns/a/seldondeployment.yaml", "a") as stream:
         stream.write("hand: edit\n")
     (spare / "staging/ns/stray.yaml").write_text("stray\n")  # and junk in the spare itself
-    replace_tree(target, NEW, read_tree(target), spare)
+    replace_tree(target, NEW, read_hashes(target), spare)
     assert snapshot(target) == encoded(NEW)
 
 
@@ -304,7 +323,7 @@ CHILD = textwrap.dedent(
     import sys
     from pathlib import Path
     import modelops.compile.emit.tree as output
-    from modelops.compile.emit.tree import read_tree, replace_tree
+    from modelops.compile.emit.tree import read_hashes, replace_tree
 
     original = output._create
     count = 0
@@ -318,7 +337,7 @@ CHILD = textwrap.dedent(
     output._create = announced
     files = {f"env/ns/m{i:04d}/seldondeployment.yaml": f"new: {i}\\n" for i in range(N)}
     spare = Path(sys.argv[2]) if len(sys.argv) > 2 else None
-    replace_tree(Path(sys.argv[1]), files, read_tree(Path(sys.argv[1])), spare)
+    replace_tree(Path(sys.argv[1]), files, read_hashes(Path(sys.argv[1])), spare)
     print("done", flush=True)
     """
 )
@@ -339,7 +358,7 @@ def test_sigkill_during_replace_never_leaves_partial_tree(
     old = _old_tree()
     replace_tree(target, old)
     if with_spare:  # a second run keeps the first tree as the spare the killed run patches
-        replace_tree(target, old, read_tree(target), spare)
+        replace_tree(target, old, read_hashes(target), spare)
         assert spare.is_dir()
     new = {name: text.replace("old", "new") for name, text in old.items()}
     extra = [str(spare)] if with_spare else []
@@ -363,7 +382,7 @@ def test_sigkill_during_replace_never_leaves_partial_tree(
     assert tree in (encoded(old), encoded(new)), f"partial tree after SIGKILL at {kill_at}"
     # A killed run may leave its staging folder behind, but never inside generated/.
     assert not any(".tmp-" in name for name in tree)
-    replace_tree(target, new, read_tree(target), spare if with_spare else None)  # the next run
+    replace_tree(target, new, read_hashes(target), spare if with_spare else None)  # the next run
     assert snapshot(target) == encoded(new)
 
 
@@ -463,7 +482,7 @@ def test_a_new_staging_tree_removes_those_of_killed_runs(target: Path) -> None:
     killed = target.parent / "generated.tmp-killed"
     (killed / "staging").mkdir(parents=True)
     (killed / "staging" / "half.yaml").write_text("half\n")
-    staged = output.Staging(target, read_tree(target))
+    staged = output.Staging(target, read_hashes(target))
     assert leftovers(target.parent) == [staged.path.name]
     staged.discard()
     assert leftovers(target.parent) == []
@@ -476,18 +495,18 @@ def test_a_staging_tree_of_a_running_compile_is_left_alone(target: Path) -> None
     dead = target.parent / "generated.tmp-999999999-abc"
     for folder in (running, dead):
         (folder / "ns").mkdir(parents=True)
-    staged = output.Staging(target, read_tree(target))
+    staged = output.Staging(target, read_hashes(target))
     assert running.is_dir() and not dead.exists()
     staged.discard()
     shutil.rmtree(running)
 
 
 def test_a_staging_tree_removed_half_way_is_never_swapped_in(target: Path) -> None:
-    staged = output.Staging(target, read_tree(target))
+    staged = output.Staging(target, read_hashes(target))
     staged.add({"staging/ns/a/seldondeployment.yaml": "new: a\n"})
     shutil.rmtree(staged.path)
     with pytest.raises(FileNotFoundError):
-        replace_tree(target, NEW, read_tree(target), None, staged)
+        replace_tree(target, NEW, read_hashes(target), None, staged)
     assert snapshot(target) == encoded(OLD)
 
 

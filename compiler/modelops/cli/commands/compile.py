@@ -48,46 +48,14 @@ def _compile(root: Path, check: bool, crd_dir: Path | None, output: str) -> None
 
 def _compile_all(root: Path, check: bool, crd_dir: Path | None, output: str, started: int) -> None:
     from modelops.cli.progress import progress_bar
-    from modelops.compile.emit.tree import (
-        GENERATED,
-        Staging,
-        read_files,
-        read_tree,
-        replace_tree,
-        spare_tree,
-        stale_diff,
-        write_repo_files,
-    )
-    from modelops.compile.pipeline import build
-    from modelops.compile.unchanged import record
+    from modelops.compile.run import compile_all
 
-    tree = read_tree(root / GENERATED)
-    spare = spare_tree(root)
-    # No spare tree to patch (a fresh checkout): build the new tree while the models compile.
-    fresh = not check and not (spare and spare.is_dir()) and root.is_dir()
-    with Staging(root / GENERATED, tree) if fresh else nullcontext() as staged:
-        with progress_bar("Compiling models", output) as on_progress:
-            result = build(root, None, resolve_crd_dir(crd_dir, root),
-                           on_rendered=staged.add if staged else None, on_progress=on_progress, current=tree)
-        if result.diagnostics:
-            report("compile", output, result.diagnostics, count=True)
-            sys.exit(1)
-        wanted = {f"{GENERATED}/{name}": text for name, text in result.files.items()}
-        wanted.update(result.repo_files)
-        current = {f"{GENERATED}/{name}": text for name, text in tree.items()}
-        current.update(read_files(root, list(result.repo_files)))
-        changed = sorted(n for n in set(current) | set(wanted) if current.get(n) != wanted.get(n))
-        if not check and any(name.startswith(f"{GENERATED}/") for name in changed):
-            replace_tree(root / GENERATED, result.files, tree, spare, staged)
-    if check:
-        diff = stale_diff(current, wanted, prefix="")
-        if not changed:
-            record(root, crd_dir, started, result.models, wanted, result.digests)
-        _report(check, output, result.models, len(wanted), changed, diff)
-        return
-    write_repo_files(root, result.repo_files)
-    record(root, crd_dir, started, result.models, wanted, result.digests)
-    _report(check, output, result.models, len(wanted), changed, "")
+    with progress_bar("Compiling models", output) as on_progress:
+        answer = compile_all(root, resolve_crd_dir(crd_dir, root), check, started, on_progress)
+    if isinstance(answer, list):
+        report("compile", output, answer, count=True)
+        sys.exit(1)
+    _report(check, output, answer.models, answer.files, answer.changed, answer.diff)
 
 
 def _report(check: bool, output: str, models: list[str], files: int, changed: list[str], diff: str) -> None:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import ctypes
 import difflib
 import errno
+import hashlib
 import os
 import secrets
 import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,28 @@ def read_tree(root: Path, shown: str = GENERATED) -> dict[str, str]:
     relative to its parent's descriptor with O_NOFOLLOW, so a link swapped in meanwhile is refused
     too. Symlinks and special files raise UnsafeTree, naming each of them (`shown`: how `root` is named).
     """
+    return _read(root, shown, lambda data: data.decode("utf-8", errors="replace"))
+
+
+def read_hashes(root: Path, shown: str = GENERATED) -> dict[str, str]:
+    """`read_tree` with each file's SHA-256 (as `text_hash` gives) in place of its text: a tree of
+    10,000 models known in a few megabytes, each file read and let go."""
+    return _read(root, shown, lambda data: hashlib.sha256(data).hexdigest())
+
+
+def text_hash(text: str) -> str:
+    """The SHA-256 of a text as its file holds it (UTF-8): how files are compared without their texts."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def differing(current: Mapping[str, str], files: Mapping[str, str],
+              hashes: Mapping[str, str]) -> dict[str, str]:
+    """The `files` (texts, with their `hashes`) that are not as `current` (SHA-256 per file) has them:
+    all a check keeps of what it compares, to show them."""
+    return {name: text for name, text in files.items() if current.get(name) != hashes[name]}
+
+
+def _read(root: Path, shown: str, keep: Callable[[bytes], str]) -> dict[str, str]:
     try:
         fd = os.open(root, _DIR_FLAGS)
     except FileNotFoundError:
@@ -104,7 +127,7 @@ def read_tree(root: Path, shown: str = GENERATED) -> dict[str, str]:
     files: dict[str, str] = {}
     problems: list[Diagnostic] = []
     try:
-        _read_folder(fd, "", shown, files, problems)
+        _read_folder(fd, "", shown, files, problems, keep)
     finally:
         os.close(fd)
     if problems:
@@ -112,7 +135,8 @@ def read_tree(root: Path, shown: str = GENERATED) -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def _read_folder(fd: int, prefix: str, shown: str, files: dict[str, str], problems: list[Diagnostic]) -> None:
+def _read_folder(fd: int, prefix: str, shown: str, files: dict[str, str], problems: list[Diagnostic],
+                 keep: Callable[[bytes], str]) -> None:
     for entry in os.scandir(fd):
         name = prefix + entry.name
         if entry.is_symlink():
@@ -122,7 +146,7 @@ def _read_folder(fd: int, prefix: str, shown: str, files: dict[str, str], proble
             if entry.is_dir(follow_symlinks=False):
                 child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
                 try:
-                    _read_folder(child, f"{name}/", shown, files, problems)
+                    _read_folder(child, f"{name}/", shown, files, problems, keep)
                 finally:
                     os.close(child)
                 continue
@@ -135,7 +159,7 @@ def _read_folder(fd: int, prefix: str, shown: str, files: dict[str, str], proble
             if not stat.S_ISREG(info.st_mode):
                 problems.append(_unsafe(f"{shown}/{name}", "not a regular file (never read)"))
                 continue
-            files[name] = _read_all(handle, info.st_size).decode("utf-8", errors="replace")
+            files[name] = keep(_read_all(handle, info.st_size))
         finally:
             os.close(handle)
 
@@ -399,31 +423,24 @@ def stale_diff(current: dict[str, str], wanted: dict[str, str], prefix: str = GE
 
 def replace_tree(
     target: Path,
-    files: dict[str, str],
-    current: dict[str, str] | None = None,
+    files: Mapping[str, str],
+    current: Mapping[str, str] | None = None,
     spare: Path | None = None,
     staged: Staging | None = None,
+    names: Iterable[str] = (),
 ) -> None:
-    """Make `target` hold exactly `files`, atomically: readers see the old tree or the new one.
+    """Make `target` hold exactly `files` (texts) and `names` (files it holds as wanted already, or
+    that `staged` has), atomically: readers see the old tree or the new one.
 
-    Files whose text equals `current` (what `target` holds now) are hard-linked, not rewritten.
-    With `spare` (a private folder on the same file system), the tree is staged by patching the
-    tree the previous run replaced, kept there, so a run that changes a few files touches few
-    files; the old tree is then kept in `spare` for the next run instead of being deleted.
-    `staged` is a fresh tree filled while the files were being produced; it is completed and used
-    when there is no spare to patch.
+    The new tree is `staged` (filled while the files were being produced), else staged now (see
+    Staging: `current` is the SHA-256 of each file `target` holds, and a file whose text it holds is
+    hard-linked, not rewritten). With `spare` (a private folder on the same file system) the tree
+    is staged by patching the tree the previous run replaced, so a run that changes a few files
+    touches few files, and the old tree is kept there for the next run instead of being deleted.
     """
-    current = current or {}
     with diagnosed(f"{target.name}/"):
-        _remove_leftovers(target)
-        patched = _patched_spare(spare, target, files, current) if spare else None
-        if patched is not None:
-            staging: Path = patched
-            if staged is not None:
-                staged.discard()
-        else:
-            staged = staged or Staging(target, current)
-            staging = staged.complete(files)
+        staged = staged or Staging(target, current or {}, spare)
+        staging = staged.complete(files, names)
         try:
             if target.exists():
                 _exchange(staging, target)
@@ -433,11 +450,11 @@ def replace_tree(
                     _spare_of_links(target, spare)
                 return
         except BaseException:
-            if patched is None:
+            if staged.spare is None:
                 shutil.rmtree(staging, ignore_errors=True)
             raise
     # staging now holds the old tree: a patched spare stays the spare; a fresh one becomes it
-    if patched is None and (spare is None or not _move(staging, spare)):
+    if staged.spare is None and (spare is None or not _move(staging, spare)):
         shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -548,24 +565,47 @@ def _move(folder: Path, to: Path) -> bool:
 
 
 class Staging:
-    """A new tree beside `target`, filled as files arrive: a file whose text `target` already holds
-    is hard-linked from it, any other is written. `complete` makes it hold exactly the final files;
-    `discard` (or leaving a `with` block) removes it unless it was moved into place.
+    """The next tree beside `target`, filled as files arrive (`add`) and made to hold exactly the
+    run's files once it is known (`complete`); only their hashes are kept, so a run holds no text it
+    has staged. `current` is the SHA-256 of each file `target` holds (read_hashes): a file whose
+    text `target` holds already is a hard link to it, any other is written (never into an existing
+    file: it may be linked from `target`).
 
+    With a usable `spare` tree (see replace_tree) the staging is that tree, patched: its files that
+    are still `target`'s (the same inode) and hold the wanted text are left alone. Else it is a new
+    folder, which `discard` (or leaving a `with` block) removes unless it was moved into place.
     A file-system error (a read-only checkout, a full disk) stops the staging quietly: the run may
     find that nothing changed; `complete` raises it as MO014 when the tree was needed after all."""
 
-    def __init__(self, target: Path, current: dict[str, str]) -> None:
+    def __init__(self, target: Path, current: Mapping[str, str], spare: Path | None = None) -> None:
         self.target, self.current = target, current
-        self.written: dict[str, str] = {}
+        self.written: dict[str, str] = {}  # name -> SHA-256 of what this run staged
+        self.spare: Path | None = None  # the spare tree, when it is what is patched
+        self._have: dict[str, int] = {}  # the spare's files not staged yet -> their inodes
+        self._live: dict[str, int] = {}  # target's files -> their inodes
         self._folders: set[str] = set()
         self.failure: OSError | None = None
         self.path = target.with_name(_staging_prefix(target) + "unmade")
         try:
             _remove_leftovers(target)
-            self.path = Path(tempfile.mkdtemp(prefix=_staging_prefix(target), dir=target.parent))
+            if spare is None or not self._adopt(spare):
+                self.path = Path(tempfile.mkdtemp(prefix=_staging_prefix(target), dir=target.parent))
         except OSError as exc:
             self._fail(exc)
+
+    def _adopt(self, spare: Path) -> bool:
+        """Patch `spare` when it is a folder of plain files and folders (a symlink in it would let a
+        patch write through it); a broken one is removed."""
+        if not spare.is_dir() or spare.is_symlink() or spare.parent.is_symlink():
+            return False
+        try:
+            self._have, self._live = _plain_inodes(spare), _inodes(self.target)
+        except OSError:
+            shutil.rmtree(spare, ignore_errors=True)
+            self._have = {}
+            return False
+        self.path = self.spare = spare
+        return True
 
     def __enter__(self) -> Staging:
         return self
@@ -579,80 +619,82 @@ class Staging:
         self.failure = exc
         self.discard()
 
-    def add(self, files: dict[str, str]) -> None:
+    def add(self, files: Mapping[str, str], hashes: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Stage these files (texts; `hashes`: their SHA-256, when known); keeps none of the texts
+        (returns {}: what build keeps of the files it hands here)."""
         if self.failure is not None:
-            return
+            return {}
         try:
             for name, text in files.items():
-                if self.written.get(name) == text:
-                    continue
-                if name in self.written:
-                    os.unlink(self.path / name)
-                else:
-                    folder = os.path.dirname(name)
-                    if folder not in self._folders:
-                        (self.path / folder).mkdir(parents=True, exist_ok=True)
-                        self._folders.add(folder)
-                _place(self.path, self.target, name, text, self.current)
-                self.written[name] = text
+                self._stage(name, text, hashes[name] if hashes is not None else text_hash(text))
+        except OSError as exc:
+            self._fail(exc)
+        except BaseException:
+            self.discard()
+            raise
+        return {}
+
+    def _stage(self, name: str, text: str | None, wanted: str) -> None:
+        """Put `name` into the tree; `text` None: `target` holds it as wanted (a link or a copy)."""
+        if self.written.get(name) == wanted:
+            return
+        held = self.current.get(name) == wanted
+        inode = self._have.pop(name, None)
+        if name not in self.written and held and inode is not None and inode == self._live.get(name):
+            self.written[name] = wanted
+            return
+        if name in self.written or inode is not None:
+            os.unlink(self.path / name)
+        else:
+            folder = os.path.dirname(name)
+            if folder not in self._folders:
+                (self.path / folder).mkdir(parents=True, exist_ok=True)
+                self._folders.add(folder)
+        if not (held and _link(self.target / name, self.path / name)):
+            if text is None:
+                text = _read_beneath(self.target, name)
+                if text is None:
+                    raise FileNotFoundError(errno.ENOENT, "not a regular file", name)
+            _create(self.path / name, text)
+        self.written[name] = wanted
+
+    def complete(self, files: Mapping[str, str], names: Iterable[str] = ()) -> Path:
+        """The tree holding exactly `files` (texts) and `names` (staged already, or held by `target`
+        as wanted), ready to be swapped in."""
+        if self.failure is None:
+            self._complete(files, names)
+        if self.failure is not None:
+            raise write_error(self.failure, f"{self.target.name}/")
+        return self.path
+
+    def _complete(self, files: Mapping[str, str], names: Iterable[str]) -> None:
+        if not self.path.is_dir():  # never swap in a tree someone removed half-way
+            raise FileNotFoundError(errno.ENOENT, "the staging tree is gone", str(self.path))
+        kept = [name for name in names if name not in files]
+        try:
+            final = {*files, *kept}
+            extra = sorted((self.written.keys() | self._have.keys()) - final)
+            _remove_files(self.path, extra)
+            for name in extra:
+                self.written.pop(name, None)
+                self._have.pop(name, None)
+            self.add(files)
+            for name in kept:
+                if self.failure is None and name not in self.written:
+                    self._stage(name, None, self.current[name])
+            if self.failure is None:
+                self.path.chmod(0o755)
         except OSError as exc:
             self._fail(exc)
         except BaseException:
             self.discard()
             raise
 
-    def complete(self, files: dict[str, str]) -> Path:
-        """The tree holding exactly `files`, ready to be swapped in."""
-        if self.failure is None:
-            self._complete(files)
-        if self.failure is not None:
-            raise write_error(self.failure, f"{self.target.name}/")
-        return self.path
-
-    def _complete(self, files: dict[str, str]) -> None:
-        if not self.path.is_dir():  # never swap in a tree someone removed half-way
-            raise FileNotFoundError(errno.ENOENT, "the staging tree is gone", str(self.path))
-        try:
-            extra = sorted(self.written.keys() - files.keys())
-            _remove_files(self.path, extra)
-            for name in extra:
-                del self.written[name]
-            self.add(files)
-            if self.failure is None:
-                self.path.chmod(0o755)
-        except BaseException:
-            self.discard()
-            raise
-
     def discard(self) -> None:
-        """Remove the tree (nothing is left to remove once it has been swapped in)."""
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
-def _patched_spare(spare: Path, target: Path, files: dict[str, str], current: dict[str, str]) -> Path | None:
-    """`spare` patched to hold exactly `files`, or None when there is no usable spare tree.
-
-    A spare file needs no work when it is the same inode as the file in `target` and that file
-    already holds the wanted text; every other file is replaced (never written through a link).
-    """
-    if not spare.is_dir() or spare.is_symlink() or spare.parent.is_symlink():
-        return None
-    try:
-        have, live = _plain_inodes(spare), _inodes(target)
-        _remove_files(spare, sorted(have.keys() - files.keys()))
-        for name, text in files.items():
-            inode = have.get(name)
-            if inode is not None and inode == live.get(name) and current.get(name) == text:
-                continue
-            if name in have:
-                os.unlink(spare / name)
-            else:
-                (spare / name).parent.mkdir(parents=True, exist_ok=True)
-            _place(spare, target, name, text, current)
-    except OSError:
-        shutil.rmtree(spare, ignore_errors=True)
-        return None
-    return spare
+        """Remove a new tree (nothing is left to remove once it has been swapped in); a spare being
+        patched stays: each of its files is either `target`'s or replaced by the next run."""
+        if self.spare is None:
+            shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _plain_inodes(root: Path) -> dict[str, int]:
@@ -669,14 +711,6 @@ def _plain_inodes(root: Path) -> dict[str, int]:
 def _inodes(root: Path) -> dict[str, int]:
     """Every file under `root` (relative POSIX path) and its inode number."""
     return {name: entry.inode() for name, entry in _walk(root)}
-
-
-def _place(tree: Path, target: Path, name: str, text: str, current: dict[str, str]) -> None:
-    """Put `name` into a tree being staged: a hard link to `target`'s file when that already holds
-    `text`, else a new file. Never writes into an existing file (it may be linked from `target`)."""
-    path = tree / name
-    if not (current.get(name) == text and _link(target / name, path)):
-        _create(path, text)
 
 
 def _remove_files(root: Path, names: list[str]) -> None:

@@ -1,0 +1,76 @@
+"""A whole compile run: every model built with the output writer as its sink, compared with
+generated/, then written (atomically) or, with --check, diffed; a clean run is recorded.
+
+The run holds hashes, not texts: generated/ is known by the SHA-256 of each file (`read_hashes`),
+each model's files go to the staging tree (or, with --check, are kept only when they differ from
+disk) as they arrive, and cached models' files are never read. A run over 10,000 models holds a few
+megabytes of its tree, not all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from functools import partial
+from pathlib import Path
+
+from modelops.compile.emit.tree import (
+    GENERATED,
+    Staging,
+    differing,
+    read_files,
+    read_hashes,
+    replace_tree,
+    spare_tree,
+    stale_diff,
+    text_hash,
+    write_repo_files,
+)
+from modelops.compile.incremental import Answer
+from modelops.compile.pipeline import Build, build
+from modelops.compile.unchanged import record
+from modelops.diagnostics import Diagnostic
+
+
+def compile_all(root: Path, crd_dir: Path | None, check: bool, started_ns: int,
+                on_progress: Callable[[int, int], None] | None = None) -> Answer | list[Diagnostic]:
+    """Compile every model: with `check`, compare with disk and diff what is stale; else make
+    generated/ (and the repository files beside it) hold the result. The run's problems instead,
+    when there are any (nothing is written then)."""
+    current = read_hashes(root / GENERATED)
+    spare = None if check else spare_tree(root)
+    with nullcontext() if check else Staging(root / GENERATED, current, spare) as staged:
+        sink = staged.add if isinstance(staged, Staging) else partial(differing, current)
+        result = build(root, None, crd_dir, sink=sink, on_progress=on_progress, current=current)
+        if result.diagnostics:
+            return result.diagnostics
+        wanted, before = _hashes(root, result, current)
+        changed = sorted(name
+                         for name in before.keys() | wanted.keys() if before.get(name) != wanted.get(name))
+        answer = Answer(result.models, len(wanted), changed, "")
+        if isinstance(staged, Staging) and any(name.startswith(f"{GENERATED}/") for name in changed):
+            replace_tree(root / GENERATED, result.files, current, spare, staged, result.hashes)
+    if check:
+        answer = Answer(answer.models, answer.files, changed, _diff(root, result, changed))
+    else:
+        write_repo_files(root, result.repo_files)
+    if not check or not changed:
+        record(root, crd_dir, started_ns, result.models, wanted, result.digests)
+    return answer
+
+
+def _hashes(root: Path, result: Build, current: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(wanted, on disk): repository path -> SHA-256, of generated/ and the repository files."""
+    wanted = {f"{GENERATED}/{name}": hashed for name, hashed in result.hashes.items()}
+    wanted.update({name: text_hash(text) for name, text in result.repo_files.items()})
+    before = {f"{GENERATED}/{name}": hashed for name, hashed in current.items()}
+    before.update({name: text_hash(text) for name, text in read_files(root, list(result.repo_files)).items()})
+    return wanted, before
+
+
+def _diff(root: Path, result: Build, changed: list[str]) -> str:
+    """The diff of the stale files: what disk holds (read now) against the texts the check kept."""
+    texts = {f"{GENERATED}/{name}": text for name, text in result.files.items()}
+    texts.update(result.repo_files)
+    after = {name: texts[name] for name in changed if name in texts}
+    return stale_diff(read_files(root, changed), after, prefix="")
