@@ -214,6 +214,20 @@ def test_a_corrupt_cache_is_ignored_and_rebuilt(example: Path) -> None:
     assert _entries(example)
 
 
+def test_a_cache_cut_short_is_ignored_and_rebuilt(example: Path) -> None:
+    """A compile killed while the cache was copied elsewhere, a disk that filled: a cache without
+    its HMAC line is not used, and the next compile writes a whole one."""
+    assert run(example, "compile").returncode == 0
+    path = example / FOLDER / FILE
+    path.write_text(path.read_text().rpartition("\n")[0] + "\n")
+    (example / "generated" / "staging" / "kustomization.yaml").unlink()  # something to compile
+    assert run(example, "compile").returncode == 0
+    config = (example / "modelops.yaml").read_text()
+    from modelops.compile.emit.schemas import SchemaSet
+
+    assert cache_module.RenderCache(example, config, SchemaSet.find(None, example)).entries
+
+
 def test_a_cache_failing_verification_is_dropped(example: Path) -> None:
     assert run(example, "compile").returncode == 0
     root = example

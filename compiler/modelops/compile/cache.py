@@ -157,23 +157,25 @@ class RenderCache:
         """The entries (key -> JSON), if the file passes verification (see the module's docstring)."""
         if self.secret is None:
             return {}
-        try:  # never read through a symlink
+        mac = hmac.new(self.secret, digestmod=hashlib.sha256)
+        entries: dict[str, bytes] = {}
+        try:  # never read through a symlink; a line at a time (the whole file would be a second copy)
             handle = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(handle, "rb") as stream:
-                body, _, mac = stream.read().rpartition(b"\n")
-            if not hmac.compare_digest(mac, digest(self.secret, body).encode()):
-                return {}
-            head, *lines = body.split(b"\n")
-            if json.loads(head) != {"format": FORMAT}:
-                return {}
+                head = stream.readline()
+                mac.update(head)
+                if json.loads(head) != {"format": FORMAT}:
+                    return {}
+                for line in stream:
+                    if not line.endswith(b"\n"):  # the last line: the HMAC of all before it
+                        return entries if hmac.compare_digest(line, mac.hexdigest().encode()) else {}
+                    mac.update(line)
+                    key, tab, raw = line[:-1].partition(b"\t")
+                    if tab:
+                        entries[key.decode("ascii", "replace")] = raw
         except (OSError, ValueError):
             return {}
-        entries = {}
-        for line in lines:
-            key, tab, raw = line.partition(b"\t")
-            if tab:
-                entries[key.decode("ascii", "replace")] = raw
-        return entries
+        return {}  # no HMAC line
 
 
 def entry_json(hashes: dict[str, str], summary: dict[str, Any], digest: str) -> bytes:
@@ -203,6 +205,7 @@ def _signed(key: bytes, hits: dict[str, bytes], new: IO[bytes] | None) -> Iterat
     for chunk in chunks:
         mac.update(chunk)
         yield chunk
+    mac.update(b"\n")  # the HMAC line's newline ends the last line it covers
     yield b"\n" + mac.hexdigest().encode()
 
 

@@ -23,6 +23,7 @@ from modelops.compile.generators.codeowners import codeowners
 from modelops.compile.generators.collector import collector_files
 from modelops.compile.generators.gitops import gitops_objects
 from modelops.compile.generators.kafka_routes import Route
+from modelops.compile.memory import give_back
 from modelops.compile.parallel import map_forked
 from modelops.compile.project import CONFIG_FILE as CONFIG_FILE
 from modelops.compile.project import MODELS_DIR as MODELS_DIR
@@ -164,6 +165,8 @@ def _build(
         if on_progress is not None:
             on_progress(len(checked), len(jobs))
     cache.save()
+    if len(jobs) >= PARALLEL_FROM:
+        give_back()
     summaries: list[ModelSummary] = []
     in_order = iter(checked)
     for slot in slots:

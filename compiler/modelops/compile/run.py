@@ -27,6 +27,7 @@ from modelops.compile.emit.tree import (
     write_repo_files,
 )
 from modelops.compile.incremental import Answer
+from modelops.compile.memory import give_back
 from modelops.compile.pipeline import Build, build
 from modelops.compile.unchanged import record
 from modelops.diagnostics import Diagnostic
@@ -37,6 +38,19 @@ def compile_all(root: Path, crd_dir: Path | None, check: bool, started_ns: int,
     """Compile every model: with `check`, compare with disk and diff what is stale; else make
     generated/ (and the repository files beside it) hold the result. The run's problems instead,
     when there are any (nothing is written then)."""
+    ran = _run(root, crd_dir, check, on_progress)  # what the run held is let go before recording
+    if isinstance(ran, list):
+        return ran
+    answer, result, wanted = ran
+    give_back()
+    if not check or not answer.changed:
+        record(root, crd_dir, started_ns, result.models, wanted, result.digests)
+    return answer
+
+
+def _run(root: Path, crd_dir: Path | None, check: bool, on_progress: Callable[[int, int], None] | None,
+         ) -> tuple[Answer, Build, dict[str, str]] | list[Diagnostic]:
+    """(what compile reports, the run, every file it wants: repository path -> SHA-256)."""
     current = read_hashes(root / GENERATED)
     spare = None if check else spare_tree(root)
     with nullcontext() if check else Staging(root / GENERATED, current, spare) as staged:
@@ -44,28 +58,26 @@ def compile_all(root: Path, crd_dir: Path | None, check: bool, started_ns: int,
         result = build(root, None, crd_dir, sink=sink, on_progress=on_progress, current=current)
         if result.diagnostics:
             return result.diagnostics
-        wanted, before = _hashes(root, result, current)
-        changed = sorted(name
-                         for name in before.keys() | wanted.keys() if before.get(name) != wanted.get(name))
-        answer = Answer(result.models, len(wanted), changed, "")
+        changed = _changed(root, result, current)
         if isinstance(staged, Staging) and any(name.startswith(f"{GENERATED}/") for name in changed):
             replace_tree(root / GENERATED, result.files, current, spare, staged, result.hashes)
+    wanted = {f"{GENERATED}/{name}": hashed for name, hashed in result.hashes.items()}
+    wanted.update({name: text_hash(text) for name, text in result.repo_files.items()})
+    answer = Answer(result.models, len(wanted), changed, "")
     if check:
         answer = Answer(answer.models, answer.files, changed, _diff(root, result, changed))
     else:
         write_repo_files(root, result.repo_files)
-    if not check or not changed:
-        record(root, crd_dir, started_ns, result.models, wanted, result.digests)
-    return answer
+    return answer, result, wanted
 
 
-def _hashes(root: Path, result: Build, current: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """(wanted, on disk): repository path -> SHA-256, of generated/ and the repository files."""
-    wanted = {f"{GENERATED}/{name}": hashed for name, hashed in result.hashes.items()}
-    wanted.update({name: text_hash(text) for name, text in result.repo_files.items()})
-    before = {f"{GENERATED}/{name}": hashed for name, hashed in current.items()}
-    before.update({name: text_hash(text) for name, text in read_files(root, list(result.repo_files)).items()})
-    return wanted, before
+def _changed(root: Path, result: Build, current: dict[str, str]) -> list[str]:
+    """The repository paths whose text the run changes (or, with --check, finds stale)."""
+    changed = [f"{GENERATED}/{name}" for name, hashed in result.hashes.items() if current.get(name) != hashed]
+    changed += [f"{GENERATED}/{name}" for name in current.keys() - result.hashes.keys()]
+    on_disk = read_files(root, list(result.repo_files))
+    changed += [name for name, text in result.repo_files.items() if on_disk.get(name) != text]
+    return sorted(changed)
 
 
 def _diff(root: Path, result: Build, changed: list[str]) -> str:

@@ -168,7 +168,7 @@ def refresh(root: Path, delta: Delta, started_ns: int, touched: list[str]) -> No
 def _write(root: Path, key: bytes, data: dict[str, Any]) -> None:
     body = marshal.dumps(data)
     with contextlib.suppress(OSError):  # a read-only checkout still compiles
-        replace_beneath(root, f"{FOLDER}/{FILE}", digest(key, body).encode() + b"\n" + body)
+        replace_beneath(root, f"{FOLDER}/{FILE}", [digest(key, body).encode() + b"\n", body])  # no copy
 
 
 def _racy(ctime_ns: int, started_ns: int) -> bool:

@@ -67,3 +67,19 @@ def test_nested_lists_and_empty_collections() -> None:
 def test_keys_that_are_not_strings_are_left_to_pyyaml() -> None:
     obj = {"a": {1: "x", "b": "y"}, "c": {True: 1, None: 2}}
     assert to_yaml(obj) == pyyaml_text(obj)
+
+
+def test_the_scalar_memo_is_bounded_and_writes_the_same_text_after_emptying(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large compile writes hundreds of thousands of strings; the memo of written scalars stays
+    small (it is emptied when full) and what is written does not depend on what it holds."""
+    from modelops.compile.emit import block_yaml
+
+    obj = {"k": [f"value {i}" for i in range(200)], "yes": TRICKY}
+    expected = pyyaml_text(obj)
+    monkeypatch.setattr(block_yaml, "MEMO", 16)
+    block_yaml._VALUES.clear()
+    assert to_yaml(obj) == expected
+    assert len(block_yaml._VALUES) <= 16
+    assert to_yaml(obj) == expected

@@ -120,8 +120,19 @@ class _Writer:
 # `:` or `#`; unless it is one of YAML 1.1's booleans or null, which PyYAML quotes.
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*").fullmatch
 _WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null"})
+# Scalars as written, memoised: values repeat across models (kinds, policies, label names). Most
+# strings are one model's own (its names), so the memo is emptied when it grows past MEMO entries:
+# without a bound a worker rendering 5,000 models held every string it ever wrote.
+MEMO = 16384
 _VALUES: dict[tuple[type, str], str] = {}
 _KEYS: dict[str, str] = {}
+
+
+def _remember(memo: dict[Any, str], key: Any, text: str) -> str:
+    if len(memo) >= MEMO:
+        memo.clear()
+    memo[key] = text
+    return text
 
 
 def _scalar(value: Any) -> str:
@@ -133,7 +144,7 @@ def _scalar(value: Any) -> str:
                 found = value
             else:
                 found = _single_line(pyyaml_text({"k": value}), "k: ", "\n")
-            _VALUES[(str, value)] = found
+            _remember(_VALUES, (str, value), found)
         return found
     if kind is bool:
         return "true" if value else "false"
@@ -144,7 +155,8 @@ def _scalar(value: Any) -> str:
     if kind is float:  # by repr: 0.0 == -0.0, and nan is not even equal to itself
         found = _VALUES.get((float, repr(value)))
         if found is None:
-            found = _VALUES[(float, repr(value))] = _single_line(pyyaml_text({"k": value}), "k: ", "\n")
+            found = _single_line(pyyaml_text({"k": value}), "k: ", "\n")
+            _remember(_VALUES, (float, repr(value)), found)
         return found
     raise _Unsupported
 
@@ -154,7 +166,7 @@ def _key(key: str) -> str:
     if found is None:
         if not key or len(key) > _MAX_KEY:
             raise _Unsupported
-        found = _KEYS[key] = _single_line(pyyaml_text({key: 0}), "", ": 0\n")
+        found = _remember(_KEYS, key, _single_line(pyyaml_text({key: 0}), "", ": 0\n"))
     return found
 
 
