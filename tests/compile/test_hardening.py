@@ -228,6 +228,39 @@ def test_a_cache_cut_short_is_ignored_and_rebuilt(example: Path) -> None:
     assert cache_module.RenderCache(example, config, SchemaSet.find(None, example)).entries
 
 
+def _cache(root: Path) -> cache_module.RenderCache:
+    from modelops.compile.emit.schemas import SchemaSet
+
+    return cache_module.RenderCache(root, (root / "modelops.yaml").read_text(), SchemaSet.find(None, root))
+
+
+def test_saving_keeps_the_hits_and_the_new_entries_only(example: Path) -> None:
+    """The hits' lines are copied from the file again (a large run does not hold them): the saved
+    cache holds exactly this run's hits and new entries, and verifies."""
+    assert run(example, "compile").returncode == 0
+    loaded = _cache(example)
+    keys = sorted(loaded.entries)
+    assert loaded.get(keys[0]) is not None
+    loaded.put("f" * 64, cache_module.entry_json({}, {"name": "new"}, "d"))
+    loaded.save()
+    assert sorted(_cache(example).entries) == sorted([keys[0], "f" * 64])
+
+
+def test_a_cache_replaced_by_someone_without_the_key_is_not_signed_when_saving(example: Path) -> None:
+    """Copying the hits' lines from a file that no longer verifies would sign what someone else
+    wrote: the save is abandoned instead, and the next run starts without a cache."""
+    assert run(example, "compile").returncode == 0
+    loaded = _cache(example)
+    for key in sorted(loaded.entries):
+        loaded.get(key)
+    _tamper(example, lambda entry: entry["summary"].update(team="someone-else"))
+    tampered = (example / FOLDER / FILE).read_bytes()
+    loaded.put("f" * 64, cache_module.entry_json({}, {"name": "new"}, "d"))
+    loaded.save()
+    assert (example / FOLDER / FILE).read_bytes() == tampered
+    assert _cache(example).entries == {}
+
+
 def test_a_cache_failing_verification_is_dropped(example: Path) -> None:
     assert run(example, "compile").returncode == 0
     root = example

@@ -83,7 +83,8 @@ class RenderCache:
         code = fingerprint(schemas) if self.enabled else ""
         self.base = hashlib.sha256(f"{code}\0{config_text}".encode()).hexdigest()
         self.entries: dict[str, bytes] = self._load() if self.enabled else {}  # key -> the entry's JSON
-        self.used: dict[str, bytes] = {}  # this run's hits, as their JSON
+        self._loaded = len(self.entries)
+        self.used: set[str] = set()  # this run's hits (saving copies their lines from the file again)
         self._new: IO[bytes] | None = None  # this run's new entries, as the file's lines, until saved
         self._tree: tuple[Mapping[str, str], Mapping[str, str]] | None = None
 
@@ -94,7 +95,7 @@ class RenderCache:
     def get(self, key: str) -> Entry | None:
         if not self.enabled:
             return None
-        raw = self.entries.get(key)
+        raw = self.entries.pop(key, None)  # asked for once: 10,000 models need not keep 15 MB
         if raw is None:
             return None
         try:
@@ -103,7 +104,7 @@ class RenderCache:
             return None
         if not _well_formed(entry):  # e.g. a name outside generated/: ignored
             return None
-        self.used[key] = raw
+        self.used.add(key)
         return {"files": entry["files"], "summary": entry["summary"], "digest": entry["digest"]}
 
     def put(self, key: str, entry: bytes) -> None:
@@ -140,14 +141,15 @@ class RenderCache:
         """Keep this run's entries only; best effort (a read-only checkout still compiles). Once
         per run: the entries are let go."""
         new, self._new = self._new, None
-        hits, loaded = self.used, self.entries
-        self.used, self.entries = {}, {}  # the rest of a large run needs the memory
-        if self.secret is None or (new is None and hits.keys() == loaded.keys()):
+        hits, self.used, self.entries = self.used, set(), {}  # the rest of a large run needs the memory
+        if self.secret is None or (new is None and len(hits) == self._loaded):
             return
-        try:
-            replace_beneath(self.root, f"{FOLDER}/{FILE}", _signed(self.secret, hits, new))
+        old = (_line(key, raw) for key, raw in _verified(self.path, self.secret) if key in hits)
+        try:  # a cache that no longer verifies (replaced meanwhile by someone without the key) aborts
+            chunks = _signed(self.secret, old if hits else iter(()), new)
+            replace_beneath(self.root, f"{FOLDER}/{FILE}", chunks)
             _remove_leftovers(self.path.parent)
-        except OSError:
+        except (OSError, ValueError):
             pass
         finally:
             if new is not None:
@@ -157,25 +159,33 @@ class RenderCache:
         """The entries (key -> JSON), if the file passes verification (see the module's docstring)."""
         if self.secret is None:
             return {}
-        mac = hmac.new(self.secret, digestmod=hashlib.sha256)
-        entries: dict[str, bytes] = {}
-        try:  # never read through a symlink; a line at a time (the whole file would be a second copy)
-            handle = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(handle, "rb") as stream:
-                head = stream.readline()
-                mac.update(head)
-                if json.loads(head) != {"format": FORMAT}:
-                    return {}
-                for line in stream:
-                    if not line.endswith(b"\n"):  # the last line: the HMAC of all before it
-                        return entries if hmac.compare_digest(line, mac.hexdigest().encode()) else {}
-                    mac.update(line)
-                    key, tab, raw = line[:-1].partition(b"\t")
-                    if tab:
-                        entries[key.decode("ascii", "replace")] = raw
+        try:
+            return dict(_verified(self.path, self.secret))
         except (OSError, ValueError):
             return {}
-        return {}  # no HMAC line
+
+
+def _verified(path: Path, secret: bytes) -> Iterator[tuple[str, bytes]]:
+    """(key, JSON) of each entry of the cache file, a line at a time (the whole file would be a
+    second copy); ValueError after the last one when the HMAC line is missing or does not match.
+    Never read through a symlink."""
+    mac = hmac.new(secret, digestmod=hashlib.sha256)
+    handle = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(handle, "rb") as stream:
+        head = stream.readline()
+        mac.update(head)
+        if json.loads(head) != {"format": FORMAT}:
+            raise ValueError("another format")
+        for line in stream:
+            if not line.endswith(b"\n"):  # the last line: the HMAC of all before it
+                if not hmac.compare_digest(line, mac.hexdigest().encode()):
+                    raise ValueError("the HMAC does not match")
+                return
+            mac.update(line)
+            key, tab, raw = line[:-1].partition(b"\t")
+            if tab:
+                yield key.decode("ascii", "replace"), raw
+    raise ValueError("no HMAC line")
 
 
 def entry_json(hashes: dict[str, str], summary: dict[str, Any], digest: str) -> bytes:
@@ -196,12 +206,12 @@ def _line(key: str, entry: bytes) -> bytes:
     return b"\n" + key.encode("ascii") + b"\t" + entry
 
 
-def _signed(key: bytes, hits: dict[str, bytes], new: IO[bytes] | None) -> Iterator[bytes]:
+def _signed(key: bytes, old: Iterator[bytes], new: IO[bytes] | None) -> Iterator[bytes]:
     """The cache file in chunks (the whole file at once would double a large compile's peak
-    memory): the header, a line per entry (the hits, then the `new` ones), then its HMAC."""
+    memory): the header, a line per entry (the `old` ones kept, then the `new` ones), its HMAC."""
     mac = hmac.new(key, digestmod=hashlib.sha256)
     head = json.dumps({"format": FORMAT}, separators=(",", ":")).encode()
-    chunks = itertools.chain([head], itertools.starmap(_line, hits.items()), _chunks(new))
+    chunks = itertools.chain([head], old, _chunks(new))
     for chunk in chunks:
         mac.update(chunk)
         yield chunk

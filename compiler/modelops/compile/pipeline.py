@@ -165,7 +165,7 @@ def _build(
         if on_progress is not None:
             on_progress(len(checked), len(jobs))
     cache.save()
-    if len(jobs) >= PARALLEL_FROM:
+    if len(jobs) >= PARALLEL_FROM:  # the outcomes are taken in
         give_back()
     summaries: list[ModelSummary] = []
     in_order = iter(checked)
@@ -181,6 +181,8 @@ def _build(
     if config is None:
         return result
     result.diagnostics += across_models(summaries, config)
+    if len(summaries) >= PARALLEL_FROM:  # what the checks across models held
+        give_back()
     if result.diagnostics:  # a run that fails has no files
         result.files, result.hashes = {}, {}
         return result

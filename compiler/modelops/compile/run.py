@@ -38,6 +38,7 @@ def compile_all(root: Path, crd_dir: Path | None, check: bool, started_ns: int,
     """Compile every model: with `check`, compare with disk and diff what is stale; else make
     generated/ (and the repository files beside it) hold the result. The run's problems instead,
     when there are any (nothing is written then)."""
+    give_back()  # what looking for a shortcut held (the record of the last run)
     ran = _run(root, crd_dir, check, on_progress)  # what the run held is let go before recording
     if isinstance(ran, list):
         return ran
