@@ -199,7 +199,8 @@ def _build(
     result.files.update(sink(shared.files, shared.hashes) if sink is not None else shared.files)
     result.files = dict(sorted(result.files.items()))
     result.hashes = dict(sorted(result.hashes.items()))
-    owners = codeowners(summaries, config, _read_text(root / CODEOWNERS_PATH))
+    # CODEOWNERS lists every model: a run over a few files (validate PATH) has no file to make
+    owners = codeowners(summaries, config, _read_text(root / CODEOWNERS_PATH)) if paths is None else None
     if owners is not None:
         result.repo_files[CODEOWNERS_PATH] = owners
     return result
