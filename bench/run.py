@@ -43,6 +43,7 @@ class Timer:
     def __init__(self) -> None:
         self.times: dict[tuple[str, str], list[float]] = defaultdict(list)
         self.peak: dict[str, int] = defaultdict(int)
+        self.peak_step: dict[str, str] = {}  # the step whose process took the most memory
         self.generated = 0  # bytes under generated/ after the fresh compile
 
     def run(self, tool: str, step: str, argv: list[str], cwd: Path, *, memory: bool = True) -> None:
@@ -55,8 +56,8 @@ class Timer:
         if process.returncode != 0:
             sys.exit(f"{' '.join(map(str, argv))} failed ({process.returncode}):\n{output.decode()[-3000:]}")
         self.times[(tool, step)].append(elapsed)
-        if memory:
-            self.peak[tool] = max(self.peak[tool], usage.ru_maxrss)  # KiB on Linux
+        if memory and usage.ru_maxrss > self.peak[tool]:
+            self.peak[tool], self.peak_step[tool] = usage.ru_maxrss, step  # KiB on Linux
 
     def median(self, tool: str, step: str) -> float | None:
         values = self.times.get((tool, step))
@@ -163,7 +164,7 @@ def report(n: int, repeat: int, timer: Timer, kind: str = "equal") -> None:
             theirs, floor = timer.median("kapitan", "compile"), timer.median("floor", "compile")
         rows.append((label, _seconds(ours), _seconds(theirs), _seconds(floor), _ratio(ours, theirs),
                      _ratio(ours, floor)))
-    rows.append(("peak memory (max RSS)",
+    rows.append((f"peak memory (max RSS; modelops: {timer.peak_step.get('modelops', '-')})",
                  *(f"{timer.peak[t] / 1024:.0f} MiB" if t in timer.peak else "-"
                    for t in ("modelops", "kapitan", "floor")), "", ""))
     rows.append(("generated/ (fresh compile)", f"{timer.generated / 2**20:.1f} MiB", "", "", "", ""))
