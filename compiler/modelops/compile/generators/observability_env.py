@@ -113,12 +113,15 @@ def environment_settings(config: RepoConfig, env: str) -> Merged:
 def render(config: RepoConfig, env: str, infos: Sequence[InfoLabels], predictions: bool = False,
            ) -> list[dict[str, Any]]:
     """The environment's PrometheusRule and dashboard ConfigMap; none without a watched model. With
-    `predictions` (a model stores them) the dashboard gains the predictions row."""
+    `predictions` (a model stores them) the dashboard gains the predictions row. The series' labels
+    (`infos`: dicts of the caller's own) gain their `environment` label in place."""
     if not infos:
         return []
     settings = environment_settings(config, env)
+    for labels in infos:  # in place: 10,000 models' series are not copied again
+        labels["environment"] = env
     shards = info_shards([
-        {"record": INFO, "expr": "vector(1)", "labels": {"environment": env, **labels}}
+        {"record": INFO, "expr": "vector(1)", "labels": labels}
         for labels in sorted(infos, key=lambda i: (i["namespace"], i["model"], i["variant"]))
     ])
     rules = shards.pop(0) if len(shards) == 1 else []
