@@ -65,6 +65,7 @@ def test_compile_check_json(work: Path, crd_dir: Path) -> None:
     assert payload["stale"] is True
     assert payload["changed"] == ["generated/staging/kustomization.yaml"]
     assert "-# hand edit" in payload["diff"]
+    assert "+++ b/generated/staging/kustomization.yaml" in payload["diff"]  # the text it should hold
 
 
 def test_deleted_model_leaves_stale_files_until_compiled(work: Path, crd_dir: Path) -> None:

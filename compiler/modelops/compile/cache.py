@@ -144,10 +144,11 @@ class RenderCache:
         hits, self.used, self.entries = self.used, set(), {}  # the rest of a large run needs the memory
         if self.secret is None or (new is None and len(hits) == self._loaded):
             return
-        old = (_line(key, raw) for key, raw in _verified(self.path, self.secret) if key in hits)
+        old: Iterator[bytes] = iter(())  # without hits there may be no file to read
+        if hits:  # the hits' lines, copied from the file again
+            old = (_line(key, raw) for key, raw in _verified(self.path, self.secret) if key in hits)
         try:  # a cache that no longer verifies (replaced meanwhile by someone without the key) aborts
-            chunks = _signed(self.secret, old if hits else iter(()), new)
-            replace_beneath(self.root, f"{FOLDER}/{FILE}", chunks)
+            replace_beneath(self.root, f"{FOLDER}/{FILE}", _signed(self.secret, old, new))
             _remove_leftovers(self.path.parent)
         except (OSError, ValueError):
             pass

@@ -332,7 +332,6 @@ def _cache_clean_model(job: _Job, outcome: _Outcome, cache: RenderCache, result:
     elif outcome.entry:
         result.digests[job.shown] = outcome.digest
         cache.put(job.key, outcome.entry)
-        outcome.entry = b""
 
 
 def _collect_rendered(job: _Job, outcome: _Outcome, result: Build) -> None:
@@ -372,11 +371,9 @@ def _observability(
     in the model summaries (so cached models count without being rendered again); one environment
     at a time, so a large repository holds one environment's series."""
     for env in sorted({deployed.env for model in models for deployed in model.envs}):
-        found = [info for model in models for deployed in model.envs if deployed.env == env
-                 for info in deployed.info()]
-        stored = any(deployed.store for model in models for deployed in model.envs if deployed.env == env)
-        objects = observability_env.render(config, env, found, stored)
-        del found
+        here = [deployed for model in models for deployed in model.envs if deployed.env == env]
+        found = [info for deployed in here for info in deployed.info()]
+        objects = observability_env.render(config, env, found, any(deployed.store for deployed in here))
         if not objects:
             continue
         _check_config_objects(objects, f"for environment {env}", validator, result, config_doc)

@@ -55,21 +55,19 @@ def _run(root: Path, crd_dir: Path | None, check: bool, on_progress: Callable[[i
     current = read_hashes(root / GENERATED)
     spare = None if check else spare_tree(root)
     with nullcontext() if check else Staging(root / GENERATED, current, spare) as staged:
-        sink = staged.add if isinstance(staged, Staging) else partial(differing, current)
+        sink = partial(differing, current) if staged is None else staged.add
         result = build(root, None, crd_dir, sink=sink, on_progress=on_progress, current=current)
         if result.diagnostics:
             return result.diagnostics
         changed = _changed(root, result, current)
-        if isinstance(staged, Staging) and any(name.startswith(f"{GENERATED}/") for name in changed):
+        if staged is not None and any(name.startswith(f"{GENERATED}/") for name in changed):
             replace_tree(root / GENERATED, result.files, current, spare, staged, result.hashes)
     wanted = {f"{GENERATED}/{name}": hashed for name, hashed in result.hashes.items()}
     wanted.update({name: text_hash(text) for name, text in result.repo_files.items()})
-    answer = Answer(result.models, len(wanted), changed, "")
-    if check:
-        answer = Answer(answer.models, answer.files, changed, _diff(root, result, changed))
-    else:
+    if not check:
         write_repo_files(root, result.repo_files)
-    return answer, result, wanted
+    diff = _diff(root, result, changed) if check else ""
+    return Answer(result.models, len(wanted), changed, diff), result, wanted
 
 
 def _changed(root: Path, result: Build, current: dict[str, str]) -> list[str]:

@@ -158,7 +158,10 @@ def labels(series: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """An info series' labels as (names, values); the names tuple is one object per set of names, so
     10,000 summaries do not hold 10,000 copies of it."""
     names = tuple(series)
-    return _NAMES.setdefault(names, tuple(map(intern, names))), tuple(map(intern, series.values()))
+    shared = _NAMES.get(names)
+    if shared is None:
+        shared = _NAMES[names] = tuple(map(intern, names))
+    return shared, tuple(map(intern, series.values()))
 
 
 def stored_in(model: ResolvedModel) -> str:

@@ -602,7 +602,6 @@ class Staging:
             self._have, self._live = _plain_inodes(spare), _inodes(self.target)
         except OSError:
             shutil.rmtree(spare, ignore_errors=True)
-            self._have = {}
             return False
         self.path = self.spare = spare
         return True
